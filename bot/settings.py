@@ -1,0 +1,231 @@
+"""Typed settings, read the way the Functions host reads them.
+
+Values come from ``local.settings.json`` ``Values`` first, then the process environment, and
+the environment wins. The names are exactly the app-setting names of the contracts
+(``MicrosoftAppId``, ``COSMOS_ENDPOINT``, ...), so the same names work in Azure app settings.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_ALLOWED_SERVICE_URLS: tuple[str, ...] = (
+    "https://smba.trafficmanager.net",
+    "https://*.botframework.com",
+    "https://smba.infra.gcc.teams.microsoft.com",
+    "https://smba.infra.gov.teams.microsoft.us",
+    "https://smba.infra.dod.teams.microsoft.us",
+    "https://*.botframework.azure.us",
+)
+"""Bot Framework and Teams public and government hosts; https only."""
+
+LOCAL_SETTINGS_FILE = "local.settings.json"
+LOCAL_SETTINGS_PATH_VARIABLE = "LOCAL_SETTINGS_PATH"
+"""Environment variable that points at another ``local.settings.json`` (tests use it)."""
+
+
+class SettingsError(Exception):
+    """A required setting is missing or a setting has an invalid value.
+
+    The message names the setting, so start-up logs say exactly what to fix.
+    """
+
+
+class _LocalSettingsSource(PydanticBaseSettingsSource):
+    """Reads the ``Values`` object of ``local.settings.json``, as Core Tools does."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._values = _read_local_values(path)
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        key = field.alias or field_name
+        return self._values.get(key), key, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name, field in self.settings_cls.model_fields.items():
+            key = field.alias or name
+            if key in self._values:
+                found[key] = self._values[key]
+        return found
+
+
+def _read_local_values(path: Path | None) -> dict[str, str]:
+    if path is None:
+        configured = os.environ.get(LOCAL_SETTINGS_PATH_VARIABLE)
+        path = Path(configured) if configured else Path.cwd() / LOCAL_SETTINGS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"{path} is not valid JSON: {error}") from error
+    values = document.get("Values", {}) if isinstance(document, dict) else {}
+    if not isinstance(values, dict):
+        raise SettingsError(f"{path}: 'Values' must be an object")
+    return {str(key): str(value) for key, value in values.items()}
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads, under its app-setting name.
+
+    Build it with :func:`load_settings`; a missing or invalid value raises
+    :class:`SettingsError` naming the setting.
+    """
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True,
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    app_id: str = Field("", alias="MicrosoftAppId")
+    app_type: Literal["MultiTenant", "SingleTenant", "UserAssignedMSI"] = Field(
+        "MultiTenant", alias="MicrosoftAppType"
+    )
+    app_password: SecretStr | None = Field(None, alias="MicrosoftAppPassword")
+    app_tenant_id: str = Field("", alias="MicrosoftAppTenantId")
+    app_certificate_path: str = Field("", alias="MicrosoftAppCertificatePath")
+    """PEM file with the bot's certificate and private key (instead of a secret)."""
+
+    openid_metadata_url: str = Field(
+        "https://login.botframework.com/v1/.well-known/openidconfiguration",
+        alias="BOT_OPENID_METADATA_URL",
+    )
+    token_issuer: str = Field("https://api.botframework.com", alias="BOT_TOKEN_ISSUER")
+    oauth_authority_setting: str = Field("", alias="BOT_OAUTH_AUTHORITY")
+    oauth_scope: str = Field("https://api.botframework.com/.default", alias="BOT_OAUTH_SCOPE")
+    auth_disabled: bool = Field(False, alias="BOT_AUTH_DISABLED")
+    emulator_auth_enabled: bool = Field(False, alias="BOT_EMULATOR_AUTH_ENABLED")
+    """Accept Bot Framework Emulator tokens (Entra-issued, app id in appid/azp). Off by default."""
+    allowed_service_urls: tuple[str, ...] = Field(
+        DEFAULT_ALLOWED_SERVICE_URLS, alias="BOT_ALLOWED_SERVICE_URLS"
+    )
+
+    cosmos_endpoint: str = Field("", alias="COSMOS_ENDPOINT")
+    cosmos_key: SecretStr | None = Field(None, alias="COSMOS_KEY")
+    cosmos_database: str = Field("bot", alias="COSMOS_DATABASE")
+    cosmos_verify_tls: bool = Field(True, alias="COSMOS_VERIFY_TLS")
+    azure_client_id: str = Field("", alias="AZURE_CLIENT_ID")
+    """Client id of the user-assigned managed identity for Cosmos DB and storage in Azure."""
+
+    storage_connection: str = Field("", alias="AzureWebJobsStorage")
+    storage_queue_service_uri: str = Field("", alias="AzureWebJobsStorage__queueServiceUri")
+    storage_client_id: str = Field("", alias="AzureWebJobsStorage__clientId")
+    proactive_queue_name: str = Field("proactive-sends", alias="PROACTIVE_QUEUE_NAME")
+
+    schedule_timer: str = Field("0 * * * * *", alias="SCHEDULE_TIMER")
+    schedule_min_interval_seconds: int = Field(60, ge=1, alias="SCHEDULE_MIN_INTERVAL_SECONDS")
+
+    key_hash_secret: SecretStr | None = Field(None, alias="KEY_HASH_SECRET")
+    reference_ttl_days: int = Field(90, ge=1, le=24855, alias="REFERENCE_TTL_DAYS")
+
+    @field_validator("allowed_service_urls", mode="before")
+    @classmethod
+    def _split_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            entries = tuple(part.strip() for part in value.split(",") if part.strip())
+            return entries or DEFAULT_ALLOWED_SERVICE_URLS
+        return value
+
+    @field_validator("app_password", "cosmos_key", "key_hash_secret", mode="before")
+    @classmethod
+    def _empty_secret_is_none(cls, value: object) -> object:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _check_required(self) -> Settings:
+        if not self.auth_disabled:
+            if not self.app_id:
+                raise ValueError(
+                    "MicrosoftAppId: required unless BOT_AUTH_DISABLED=true "
+                    "(it is the audience of inbound channel tokens)"
+                )
+            if self.key_hash_secret is None:
+                raise ValueError(
+                    "KEY_HASH_SECRET: required outside local development "
+                    "(the HMAC key of storage ids)"
+                )
+            if self.app_type == "SingleTenant" and not self.app_tenant_id:
+                raise ValueError(
+                    "MicrosoftAppTenantId: required when MicrosoftAppType=SingleTenant"
+                )
+            needs_credential = self.app_type != "UserAssignedMSI"
+            if needs_credential and self.app_password is None and not self.app_certificate_path:
+                raise ValueError(
+                    "MicrosoftAppPassword: required for MicrosoftAppType="
+                    f"{self.app_type} unless MicrosoftAppCertificatePath is set"
+                )
+        if not self.cosmos_endpoint:
+            raise ValueError("COSMOS_ENDPOINT: required (the Cosmos DB account endpoint)")
+        if not self.storage_connection and not self.storage_queue_service_uri:
+            raise ValueError(
+                "AzureWebJobsStorage: required (a connection string, or set "
+                "AzureWebJobsStorage__queueServiceUri for an identity-based connection)"
+            )
+        return self
+
+    @property
+    def oauth_authority(self) -> str:
+        """The MSAL authority for outbound tokens, defaulted from the app type."""
+        if self.oauth_authority_setting:
+            return self.oauth_authority_setting
+        if self.app_type in ("SingleTenant", "UserAssignedMSI") and self.app_tenant_id:
+            return f"https://login.microsoftonline.com/{self.app_tenant_id}"
+        return "https://login.microsoftonline.com/botframework.com"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: explicit arguments, then the environment, then the file.
+        return (init_settings, env_settings, _LocalSettingsSource(settings_cls, None))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings.
+
+    Args:
+        **overrides: Values by app-setting name that win over every source (tests use them).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        SettingsError: A required setting is missing or a value is invalid; the message names
+            the setting.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None
+
+
+def _describe(error: ValidationError) -> str:
+    problems = []
+    for item in error.errors():
+        location = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(f"{location}: {message}" if location else message)
+    return "Invalid settings: " + "; ".join(problems)
+
+
+@cache
+def get_settings() -> Settings:
+    """The process-wide settings, loaded once on first use."""
+    return load_settings()

@@ -1,0 +1,40 @@
+"""The Cosmos DB containers the bot uses.
+
+The Bicep templates and the local provisioning create exactly these. Every container is
+partitioned on ``/id``: documents are addressed by an HMAC id and read with point reads, and
+the few queries (due schedules, audiences) filter on indexed fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """A container: its name, partition key path and the paths queries filter on."""
+
+    name: str
+    partition_key: str = "/id"
+    indexed_paths: tuple[str, ...] = ()
+
+
+REFERENCES = ContainerSpec(
+    "references",
+    indexed_paths=("/kind/?", "/channelId/?", "/tenantId/?", "/conversationKey/?", "/active/?"),
+)
+"""Conversation references and the per-user index."""
+
+DELIVERIES = ContainerSpec("deliveries")
+"""Idempotency ledger and delivery receipts of proactive sends."""
+
+SCHEDULES = ContainerSpec(
+    "schedules",
+    indexed_paths=("/nextRunAt/?", "/enabled/?", "/conversationKey/?", "/ownerKey/?"),
+)
+"""Durable cron schedules."""
+
+STATE = ContainerSpec("state")
+"""User, conversation and private conversation state."""
+
+ALL_CONTAINERS: tuple[ContainerSpec, ...] = (REFERENCES, DELIVERIES, SCHEDULES, STATE)
