@@ -28,7 +28,9 @@ run: setup
 test: setup lint pytest
 
 pytest: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; fi; \
+	exit $$status
 
 ## services: start Azurite and the Cosmos DB emulator in the background
 services: setup

@@ -11,11 +11,16 @@ import json
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 DEFAULT_ALLOWED_SERVICE_URLS: tuple[str, ...] = (
     "https://smba.trafficmanager.net",
@@ -44,7 +49,7 @@ class _LocalSettingsSource(PydanticBaseSettingsSource):
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path | None) -> None:
         super().__init__(settings_cls)
-        self._values = _read_local_values(path)
+        self._values = read_local_values(path)
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         key = field.alias or field_name
@@ -59,7 +64,16 @@ class _LocalSettingsSource(PydanticBaseSettingsSource):
         return found
 
 
-def _read_local_values(path: Path | None) -> dict[str, str]:
+def read_local_values(path: Path | None = None) -> dict[str, str]:
+    """The ``Values`` of ``local.settings.json`` as strings; empty when there is no file.
+
+    Args:
+        path: The file; by default ``LOCAL_SETTINGS_PATH`` or ``local.settings.json`` in the
+            current directory.
+
+    Raises:
+        SettingsError: The file is not valid JSON or ``Values`` is not an object.
+    """
     if path is None:
         configured = os.environ.get(LOCAL_SETTINGS_PATH_VARIABLE)
         path = Path(configured) if configured else Path.cwd() / LOCAL_SETTINGS_FILE
@@ -108,7 +122,8 @@ class Settings(BaseSettings):
     auth_disabled: bool = Field(False, alias="BOT_AUTH_DISABLED")
     emulator_auth_enabled: bool = Field(False, alias="BOT_EMULATOR_AUTH_ENABLED")
     """Accept Bot Framework Emulator tokens (Entra-issued, app id in appid/azp). Off by default."""
-    allowed_service_urls: tuple[str, ...] = Field(
+    # NoDecode: the value is a comma list, not the JSON pydantic-settings expects for tuples.
+    allowed_service_urls: Annotated[tuple[str, ...], NoDecode] = Field(
         DEFAULT_ALLOWED_SERVICE_URLS, alias="BOT_ALLOWED_SERVICE_URLS"
     )
 
@@ -141,6 +156,12 @@ class Settings(BaseSettings):
     @field_validator("app_password", "cosmos_key", "key_hash_secret", mode="before")
     @classmethod
     def _empty_secret_is_none(cls, value: object) -> object:
+        if isinstance(value, str) and value.startswith("@Microsoft.KeyVault("):
+            # App Service passes a reference it could not resolve through as plain text; using
+            # it would silently make the reference string the secret.
+            raise ValueError(
+                "is an unresolved Key Vault reference (check the identity's access to the vault)"
+            )
         return None if value == "" else value
 
     @model_validator(mode="after")

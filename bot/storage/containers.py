@@ -21,7 +21,14 @@ class ContainerSpec:
 
 REFERENCES = ContainerSpec(
     "references",
-    indexed_paths=("/kind/?", "/channelId/?", "/tenantId/?", "/conversationKey/?", "/active/?"),
+    indexed_paths=(
+        "/kind/?",
+        "/channelId/?",
+        "/tenantId/?",
+        "/conversationId/?",
+        "/conversationKey/?",
+        "/active/?",
+    ),
 )
 """Conversation references and the per-user index."""
 

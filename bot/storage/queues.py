@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.process_client import ProcessClient
-from bot.settings import Settings, get_settings
+from bot.settings import get_settings
 
 if TYPE_CHECKING:
     from azure.storage.queue.aio import QueueClient, QueueServiceClient
@@ -23,9 +23,8 @@ DEVELOPMENT_STORAGE = (
 """What ``UseDevelopmentStorage=true`` stands for: Azurite's well-known account and port."""
 
 
-def connection_string(settings: Settings) -> str:
-    """The storage connection string, with the development shorthand expanded."""
-    value = settings.storage_connection
+def expand_connection_string(value: str) -> str:
+    """A storage connection string with the ``UseDevelopmentStorage=true`` shorthand expanded."""
     if value.strip().rstrip(";").lower() == "usedevelopmentstorage=true":
         return DEVELOPMENT_STORAGE
     return value
@@ -37,7 +36,9 @@ def _create_service() -> QueueServiceClient:
 
     settings = get_settings()
     if settings.storage_connection:
-        return QueueServiceClient.from_connection_string(connection_string(settings))
+        return QueueServiceClient.from_connection_string(
+            expand_connection_string(settings.storage_connection)
+        )
     from azure.identity.aio import DefaultAzureCredential
 
     credential = DefaultAzureCredential(

@@ -1,0 +1,290 @@
+"""A typed async client of the control API, for tests and tools in other processes.
+
+    async with ChannelControl(state["connectorUrl"]) as control:
+        await control.set_fault(status=429, retry_after=2, times=2)
+        records = await control.wait_for_activities(conversation_id, count=1, timeout=10)
+
+Records are the JSON of :class:`dev.channel.recorder.RecordedRequest` (``conversationId``,
+``activity``, ``hasAuthorization``, ``status``, ``receivedAt``...).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import TracebackType
+from typing import Any
+
+import aiohttp
+
+from dev.channel.control import PREFIX
+from dev.channel.issuer import TokenDefect
+
+Record = dict[str, Any]
+
+
+class ChannelControlError(Exception):
+    """The control API refused a call.
+
+    Attributes:
+        status: The HTTP status.
+        code: The error code.
+    """
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+
+
+class ChannelControl:
+    """Drives a local channel through ``/_channel/...``.
+
+    Args:
+        base_url: The connector's origin (``connectorUrl``) or the control URL.
+        session: An HTTP session to use (then the caller closes it); one is created if None.
+        timeout: Seconds per call (waits get their own timeout on top).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        session: aiohttp.ClientSession | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/").removesuffix(PREFIX)
+        self._session = session
+        self._owns_session = session is None
+        self._timeout = timeout
+
+    async def __aenter__(self) -> ChannelControl:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the session if this client created it."""
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+            self._session = None
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        seconds: float | None = None,
+    ) -> Any:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        async with self._session.request(
+            method,
+            self.base_url + PREFIX + path,
+            json=json,
+            params=params,
+            timeout=aiohttp.ClientTimeout(total=seconds or self._timeout),
+        ) as response:
+            body = await response.json() if response.content_length != 0 else None
+            if response.status >= 400:
+                error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
+                raise ChannelControlError(
+                    response.status,
+                    str(error.get("code", "Error")),
+                    str(error.get("message", "")),
+                )
+            return body
+
+    async def info(self) -> dict[str, Any]:
+        """URLs, app id, CA paths (``GET /_channel/info``)."""
+        result: dict[str, Any] = await self._call("GET", "/info")
+        return result
+
+    async def activities(self, conversation_id: str | None = None) -> list[Record]:
+        """Activities the connector accepted, optionally of one conversation."""
+        params = {"conversationId": conversation_id} if conversation_id is not None else None
+        body = await self._call("GET", "/activities", params=params)
+        return list(body["activities"])
+
+    async def requests(self, conversation_id: str | None = None) -> list[Record]:
+        """Every request the connector received (refused ones too)."""
+        params = {"conversationId": conversation_id} if conversation_id is not None else None
+        body = await self._call("GET", "/requests", params=params)
+        return list(body["activities"])
+
+    async def wait_for_activities(
+        self,
+        conversation_id: str | None,
+        count: int,
+        timeout: float = 10.0,  # noqa: ASYNC109 - the wait happens on the server
+    ) -> list[Record]:
+        """Wait until the connector accepted ``count`` activities for the conversation.
+
+        Raises:
+            TimeoutError: Fewer arrived within ``timeout`` seconds.
+        """
+        params = {"count": str(count), "timeout": str(timeout)}
+        if conversation_id is not None:
+            params["conversationId"] = conversation_id
+        body = await self._call(
+            "GET", "/activities/wait", params=params, seconds=timeout + self._timeout
+        )
+        if not body["complete"]:
+            raise TimeoutError(
+                f"{body['count']} of {count} activities recorded for conversation "
+                f"{conversation_id!r} after {timeout} s"
+            )
+        return list(body["activities"])
+
+    async def clear(self) -> None:
+        """Forget the recorded requests."""
+        await self._call("POST", "/clear")
+
+    async def reset(self) -> None:
+        """Forget records, faults, rate-limit counts and token counters."""
+        await self._call("POST", "/reset")
+
+    async def set_fault(
+        self,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        times: int | None = 1,
+        retry_after: int | None = None,
+        delay_seconds: float = 0.0,
+        location: str | None = None,
+        conversation_id: str | None = None,
+        operation: str | None = None,
+    ) -> dict[str, Any]:
+        """Inject a fault (see :class:`dev.channel.faults.Fault`); returns it with its id."""
+        body = {
+            "status": status,
+            "code": code,
+            "message": message,
+            "times": times,
+            "retryAfter": retry_after,
+            "delaySeconds": delay_seconds,
+            "location": location,
+            "conversationId": conversation_id,
+            "operation": operation,
+        }
+        result: dict[str, Any] = await self._call("POST", "/faults", json=body)
+        return result
+
+    async def faults(self) -> list[dict[str, Any]]:
+        """The active faults."""
+        return list((await self._call("GET", "/faults"))["faults"])
+
+    async def clear_faults(self) -> None:
+        """Remove every fault."""
+        await self._call("DELETE", "/faults")
+
+    async def set_rate_limits(self, enabled: bool, *, reset: bool = False) -> None:
+        """Turn the Teams rate limits on or off; ``reset`` forgets counted requests."""
+        await self._call("PUT", "/rate-limits", json={"enabled": enabled, "reset": reset})
+
+    async def token_stats(self) -> dict[str, int]:
+        """Counters of the token endpoint: requests, issued, rejected, revoked."""
+        result: dict[str, int] = await self._call("GET", "/tokens")
+        return result
+
+    async def token_requests(self) -> int:
+        """How many token requests the token endpoint received."""
+        return (await self.token_stats())["requests"]
+
+    async def revoke_tokens(self) -> int:
+        """Revoke every issued bot token; returns how many were revoked."""
+        return int((await self._call("POST", "/tokens/revoke"))["revoked"])
+
+    async def reset_token_stats(self) -> None:
+        """Zero the token counters."""
+        await self._call("POST", "/tokens/reset")
+
+    async def channel_token(
+        self,
+        service_url: str | None = None,
+        *,
+        audience: str | None = None,
+        defect: TokenDefect | None = None,
+        lifetime_seconds: int = 3600,
+        issued_seconds_ago: int = 0,
+        omit_claims: Iterable[str] = (),
+        extra_claims: Mapping[str, Any] | None = None,
+    ) -> str:
+        """A channel token minted by the issuer (see :meth:`ChannelIssuer.mint`)."""
+        body = {
+            "serviceUrl": service_url,
+            "audience": audience,
+            "defect": str(defect) if defect is not None else None,
+            "lifetimeSeconds": lifetime_seconds,
+            "issuedSecondsAgo": issued_seconds_ago,
+            "omitClaims": list(omit_claims),
+            "extraClaims": dict(extra_claims or {}),
+        }
+        return str((await self._call("POST", "/channel-token", json=body))["token"])
+
+    async def rotate_issuer_key(self) -> str:
+        """Publish and sign with a new issuer key; returns its ``kid``."""
+        return str((await self._call("POST", "/issuer/rotate"))["kid"])
+
+    async def conversations(self) -> list[dict[str, Any]]:
+        """The conversations the channel knows."""
+        return list((await self._call("GET", "/conversations"))["conversations"])
+
+    async def start_conversation(
+        self,
+        *,
+        conversation_id: str | None = None,
+        user_id: str | None = None,
+        user_name: str = "Ada Lovelace",
+        conversation_type: str = "personal",
+        timezone: str | None = None,
+    ) -> dict[str, Any]:
+        """A user starts a conversation: the bot receives the conversationUpdate.
+
+        Returns:
+            ``conversationId``, ``userId``, ``conversation`` and ``started`` (the bot's
+            ``status`` and ``body``).
+        """
+        body = {
+            "conversationId": conversation_id,
+            "userId": user_id,
+            "userName": user_name,
+            "conversationType": conversation_type,
+            "timezone": timezone,
+        }
+        result: dict[str, Any] = await self._call("POST", "/conversations", json=body)
+        return result
+
+    async def say(
+        self,
+        conversation_id: str | None,
+        text: str,
+        *,
+        user_id: str | None = None,
+        user_name: str | None = None,
+        timezone: str | None = None,
+    ) -> dict[str, Any]:
+        """A user sends the bot a message (starting the conversation first if needed).
+
+        Returns:
+            ``conversationId``, ``userId``, ``started`` (or None) and ``response``: the bot's
+            ``status`` and ``body``.
+        """
+        body = {
+            "conversationId": conversation_id,
+            "userId": user_id,
+            "userName": user_name,
+            "text": text,
+            "timezone": timezone,
+        }
+        result: dict[str, Any] = await self._call("POST", "/say", json=body)
+        return result

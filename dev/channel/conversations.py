@@ -1,0 +1,175 @@
+"""The conversations the channel knows, and who is in them.
+
+Conversations come from the user side (a user starts talking to the bot) and from the bot
+(``POST /v3/conversations``). Members are Teams-shaped ``ChannelAccount`` objects, so the
+bot's roster reads look like Teams'.
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user or the bot in a conversation.
+
+    Attributes:
+        id: The channel account id (``29:...`` for Teams users).
+        name: Display name.
+        role: ``user`` or ``bot``.
+        aad_object_id: Entra object id of a user.
+        tenant_id: The user's tenant.
+    """
+
+    id: str
+    name: str
+    role: str = "user"
+    aad_object_id: str | None = None
+    tenant_id: str | None = None
+
+    def channel_account(self) -> dict[str, Any]:
+        """As ``from``/``recipient``/``membersAdded`` in an activity."""
+        account: dict[str, Any] = {"id": self.id, "name": self.name}
+        if self.aad_object_id:
+            account["aadObjectId"] = self.aad_object_id
+        if self.role == "bot":
+            account["role"] = "bot"
+        return account
+
+    def teams_member(self) -> dict[str, Any]:
+        """As the members endpoints return it (``TeamsChannelAccount``)."""
+        member = self.channel_account()
+        member.pop("role", None)
+        if self.role == "user":
+            given, _, surname = self.name.partition(" ")
+            member.update(
+                {
+                    "givenName": given,
+                    "surname": surname,
+                    "email": f"{given.lower() or 'user'}@contoso.example",
+                    "userPrincipalName": f"{given.lower() or 'user'}@contoso.example",
+                    "tenantId": self.tenant_id,
+                    "userRole": "user",
+                }
+            )
+        return member
+
+    @classmethod
+    def from_account(cls, account: dict[str, Any], tenant_id: str | None) -> Member:
+        """A member from a ``ChannelAccount`` the bot sent."""
+        return cls(
+            id=str(account.get("id", "")),
+            name=str(account.get("name") or account.get("id", "")),
+            role=str(account.get("role") or "user"),
+            aad_object_id=account.get("aadObjectId"),
+            tenant_id=tenant_id,
+        )
+
+
+def new_user(name: str = "Ada Lovelace", tenant_id: str | None = None) -> Member:
+    """A Teams-like user with a fresh ``29:`` id and Entra object id."""
+    return Member(
+        id="29:1" + secrets.token_urlsafe(24),
+        name=name,
+        aad_object_id=str(uuid.uuid4()),
+        tenant_id=tenant_id,
+    )
+
+
+def new_conversation_id(conversation_type: str = "personal") -> str:
+    """A Teams-like id: ``a:1...`` for a personal chat, ``19:...@thread.v2`` otherwise."""
+    if conversation_type == "personal":
+        return "a:1" + secrets.token_urlsafe(36)
+    return f"19:{secrets.token_hex(16)}@thread.v2"
+
+
+@dataclass
+class Conversation:
+    """A conversation between users and the bot.
+
+    Attributes:
+        id: The conversation id.
+        channel_id: The channel (``msteams``...).
+        tenant_id: The tenant.
+        conversation_type: ``personal``, ``groupChat`` or ``channel``.
+        members: Users and the bot.
+        started: The bot has been sent the conversationUpdate that adds it.
+    """
+
+    id: str
+    channel_id: str
+    tenant_id: str
+    conversation_type: str = "personal"
+    members: list[Member] = field(default_factory=list)
+    started: bool = False
+
+    @property
+    def is_group(self) -> bool:
+        """Group chats and channels are groups."""
+        return self.conversation_type != "personal"
+
+    @property
+    def users(self) -> list[Member]:
+        """The members that are not the bot."""
+        return [member for member in self.members if member.role != "bot"]
+
+    def member(self, member_id: str) -> Member | None:
+        """The member with this id, if any."""
+        return next((member for member in self.members if member.id == member_id), None)
+
+    def add_member(self, member: Member) -> None:
+        """Add a member unless one with the same id is there."""
+        if self.member(member.id) is None:
+            self.members.append(member)
+
+    def account(self) -> dict[str, Any]:
+        """As ``conversation`` in an activity."""
+        account: dict[str, Any] = {
+            "id": self.id,
+            "conversationType": self.conversation_type,
+            "tenantId": self.tenant_id,
+        }
+        if self.is_group:
+            account["isGroup"] = True
+        return account
+
+
+class ConversationDirectory:
+    """Every conversation the channel knows, by id."""
+
+    def __init__(self) -> None:
+        self._conversations: dict[str, Conversation] = {}
+
+    def get(self, conversation_id: str) -> Conversation | None:
+        """The conversation with this id, if known."""
+        return self._conversations.get(conversation_id)
+
+    def add(self, conversation: Conversation) -> Conversation:
+        """Register a conversation (replacing one with the same id)."""
+        self._conversations[conversation.id] = conversation
+        return conversation
+
+    def all(self) -> list[Conversation]:
+        """Every known conversation."""
+        return list(self._conversations.values())
+
+    def find_personal(self, tenant_id: str, user_id: str) -> Conversation | None:
+        """The 1:1 chat of this user with the bot, if it exists."""
+        return next(
+            (
+                conversation
+                for conversation in self._conversations.values()
+                if not conversation.is_group
+                and conversation.tenant_id == tenant_id
+                and any(user.id == user_id for user in conversation.users)
+            ),
+            None,
+        )
+
+    def clear(self) -> None:
+        """Forget every conversation."""
+        self._conversations.clear()

@@ -1,0 +1,195 @@
+"""Injected Connector failures: a chosen status and Teams error code, N times.
+
+A fault applies to one conversation or to all, optionally to one operation, for a number of
+requests or until cleared. It can also delay the answer (alone, or before the error) or
+answer a 3xx redirect. Conversation faults are used before global ones, oldest first.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+TEAMS_ERROR_CODES: dict[int, str] = {
+    302: "Redirect",
+    400: "BadArgument",
+    401: "BotNotRegistered",
+    403: "BotNotInConversationRoster",
+    404: "ConversationNotFound",
+    412: "PreconditionFailed",
+    413: "MessageSizeTooBig",
+    429: "Throttled",
+    500: "ServiceError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+    504: "GatewayTimeout",
+}
+"""The default error code for a status, from the Teams "status codes" table."""
+
+TEAMS_ERROR_MESSAGES: dict[str, str] = {
+    "BadArgument": "The request has invalid arguments.",
+    "BotNotRegistered": "No registration found for this bot.",
+    "BotDisabledByAdmin": "The tenant admin disabled this bot.",
+    "BotNotInConversationRoster": "The bot isn't part of the conversation roster.",
+    "ConversationBlockedByUser": "User blocked the conversation with the bot.",
+    "ForbiddenOperationException": "Bot isn't installed in user's personal scope.",
+    "ConversationNotFound": "Conversation not found.",
+    "ActivityNotFoundInConversation": "Activity not found in conversation.",
+    "PreconditionFailed": "Conflict due to multiple concurrent operations on the conversation.",
+    "MessageSizeTooBig": "Request entity too large.",
+    "Throttled": "Too many requests.",
+    "ServiceError": "Internal server error.",
+    "BadGateway": "Bad gateway.",
+    "ServiceUnavailable": "Service unavailable.",
+    "GatewayTimeout": "Gateway timeout.",
+}
+
+
+@dataclass
+class Fault:
+    """One injected failure.
+
+    Attributes:
+        id: Identifies the fault in the control API.
+        status: The status to answer; None to answer normally after ``delay_seconds``.
+        code: The Teams error code (defaults from the status).
+        message: The error message (defaults from the code).
+        times: How many requests it applies to; None until cleared.
+        retry_after: Seconds for a ``Retry-After`` header; None for no header.
+        delay_seconds: Wait this long before answering.
+        location: ``Location`` of a 3xx answer.
+        conversation_id: The conversation it applies to; None for every request.
+        operation: The Connector operation it applies to; None for every operation.
+        used: How many requests it has answered.
+    """
+
+    id: str
+    status: int | None = None
+    code: str | None = None
+    message: str | None = None
+    times: int | None = 1
+    retry_after: int | None = None
+    delay_seconds: float = 0.0
+    location: str | None = None
+    conversation_id: str | None = None
+    operation: str | None = None
+    used: int = field(default=0)
+
+    @property
+    def exhausted(self) -> bool:
+        """It has answered ``times`` requests."""
+        return self.times is not None and self.used >= self.times
+
+    def error_code(self) -> str | None:
+        """The code to answer with, defaulted from the status."""
+        if self.status is None:
+            return None
+        return self.code or TEAMS_ERROR_CODES.get(self.status, "ServiceError")
+
+    def error_message(self) -> str:
+        """The message to answer with, defaulted from the code."""
+        code = self.error_code() or ""
+        return self.message or TEAMS_ERROR_MESSAGES.get(code, "Injected failure.")
+
+    def to_json(self) -> dict[str, Any]:
+        """The fault, camelCase, for the control API."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "code": self.error_code(),
+            "message": self.error_message() if self.status is not None else None,
+            "times": self.times,
+            "retryAfter": self.retry_after,
+            "delaySeconds": self.delay_seconds,
+            "location": self.location,
+            "conversationId": self.conversation_id,
+            "operation": self.operation,
+            "used": self.used,
+        }
+
+
+class FaultPlan:
+    """The active faults, consumed as requests arrive."""
+
+    def __init__(self) -> None:
+        self._faults: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(
+        self,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        message: str | None = None,
+        times: int | None = 1,
+        retry_after: int | None = None,
+        delay_seconds: float = 0.0,
+        location: str | None = None,
+        conversation_id: str | None = None,
+        operation: str | None = None,
+    ) -> Fault:
+        """Add a fault; see :class:`Fault` for the arguments.
+
+        Raises:
+            ValueError: The fault could never apply or answers nothing sensible.
+        """
+        if status is not None and not 300 <= status <= 599:
+            raise ValueError("status must be a 3xx, 4xx or 5xx code")
+        if status is None and delay_seconds <= 0:
+            raise ValueError("a fault needs a status, a delay, or both")
+        if times is not None and times < 1:
+            raise ValueError("times must be at least 1 (or null for until cleared)")
+        if retry_after is not None and retry_after < 0:
+            raise ValueError("retryAfter must not be negative")
+        if not 0 <= delay_seconds <= 120:
+            raise ValueError("delaySeconds must be between 0 and 120")
+        if status is not None and 300 <= status < 400 and not location:
+            raise ValueError("a redirect needs a location")
+        fault = Fault(
+            id=f"fault-{next(self._ids)}",
+            status=status,
+            code=code,
+            message=message,
+            times=times,
+            retry_after=retry_after,
+            delay_seconds=delay_seconds,
+            location=location,
+            conversation_id=conversation_id,
+            operation=operation,
+        )
+        self._faults.append(fault)
+        return fault
+
+    def take(self, conversation_id: str | None, operation: str) -> Fault | None:
+        """The fault that answers this request, counted as used; None when none applies."""
+        candidates = [
+            fault
+            for fault in self._faults
+            if fault.operation in (None, operation)
+            and fault.conversation_id in (None, conversation_id)
+        ]
+        candidates.sort(key=lambda fault: fault.conversation_id is None)
+        if not candidates:
+            return None
+        fault = candidates[0]
+        fault.used += 1
+        if fault.exhausted:
+            self._faults.remove(fault)
+        return fault
+
+    def faults(self) -> list[Fault]:
+        """The faults still active."""
+        return list(self._faults)
+
+    def remove(self, fault_id: str) -> bool:
+        """Remove one fault; False when there is none with this id."""
+        for fault in self._faults:
+            if fault.id == fault_id:
+                self._faults.remove(fault)
+                return True
+        return False
+
+    def clear(self) -> None:
+        """Remove every fault."""
+        self._faults.clear()

@@ -1,0 +1,255 @@
+// The Flex Consumption plan and the Linux Python function app, with every app setting the code
+// reads in production (see bot/settings.py). Identity-based connections only: no keys, no
+// connection strings, and the two secrets are Key Vault references.
+
+@description('Function app name.')
+param name string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Region.')
+param location string
+
+@description('Tags of every resource.')
+param tags object = {}
+
+@description('Resource id of the user-assigned managed identity.')
+param identityId string
+
+@description('Client id of the user-assigned managed identity.')
+param identityClientId string
+
+@description('Storage account of the host, the deployment package and the queues.')
+param storageAccountName string
+
+@description('Blob container of the deployment package.')
+param deploymentContainerName string
+
+@description('Application Insights name.')
+param applicationInsightsName string
+
+@description('Key Vault holding KEY_HASH_SECRET and, for SingleTenant, MicrosoftAppPassword.')
+param keyVaultName string
+
+@description('Flex Consumption scale-out limit.')
+param maximumInstanceCount int = 100
+
+@description('Flex Consumption instance memory.')
+param instanceMemoryMB int = 2048
+
+@description('Spread instances over availability zones (bills at least two always-ready instances).')
+param zoneRedundant bool = false
+
+@description('MicrosoftAppType.')
+@allowed([
+  'UserAssignedMSI'
+  'SingleTenant'
+])
+param botAppType string
+
+@description('MicrosoftAppId: the managed identity client id (UserAssignedMSI) or the Entra app id (SingleTenant).')
+param botAppId string
+
+@description('MicrosoftAppTenantId.')
+param botTenantId string
+
+@description('Key Vault secret holding MicrosoftAppPassword; empty when the bot has no secret (UserAssignedMSI).')
+param botPasswordSecretName string = ''
+
+@description('BOT_* auth settings ({name, value} list) for a non-public cloud; empty for public Azure, where the code defaults apply.')
+param botAuthSettings array = []
+
+@description('Key Vault secret holding KEY_HASH_SECRET.')
+param keyHashSecretName string
+
+@description('COSMOS_ENDPOINT.')
+param cosmosEndpoint string
+
+@description('COSMOS_DATABASE.')
+param cosmosDatabaseName string
+
+@description('PROACTIVE_QUEUE_NAME.')
+param proactiveQueueName string
+
+@description('SCHEDULE_TIMER.')
+param scheduleTimer string
+
+@description('SCHEDULE_MIN_INTERVAL_SECONDS.')
+param scheduleMinIntervalSeconds int
+
+@description('REFERENCE_TTL_DAYS.')
+param referenceTtlDays int
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+// App settings as {name, value} lists, concatenated into siteConfig.appSettings below.
+
+// AzureWebJobsStorage as an identity-based connection: blob for the host and the timer's locks,
+// queue for the queue trigger and for the code's own queue client (bot/storage/queues.py).
+var hostStorageSettings = [
+  {
+    name: 'AzureWebJobsStorage__credential'
+    value: 'managedidentity'
+  }
+  {
+    name: 'AzureWebJobsStorage__clientId'
+    value: identityClientId
+  }
+  {
+    name: 'AzureWebJobsStorage__blobServiceUri'
+    value: storage.properties.primaryEndpoints.blob
+  }
+  {
+    name: 'AzureWebJobsStorage__queueServiceUri'
+    value: storage.properties.primaryEndpoints.queue
+  }
+]
+
+var monitoringSettings = [
+  {
+    name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+    value: applicationInsights.properties.ConnectionString
+  }
+  {
+    name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+    value: 'ClientId=${identityClientId};Authorization=AAD'
+  }
+]
+
+var botSettings = [
+  {
+    name: 'MicrosoftAppId'
+    value: botAppId
+  }
+  {
+    name: 'MicrosoftAppType'
+    value: botAppType
+  }
+  {
+    name: 'MicrosoftAppTenantId'
+    value: botTenantId
+  }
+]
+
+var botSecretSettings = empty(botPasswordSecretName) ? [] : [
+  {
+    name: 'MicrosoftAppPassword'
+    value: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${botPasswordSecretName})'
+  }
+]
+
+var productSettings = [
+  {
+    name: 'AZURE_CLIENT_ID'
+    value: identityClientId
+  }
+  {
+    name: 'COSMOS_ENDPOINT'
+    value: cosmosEndpoint
+  }
+  {
+    name: 'COSMOS_DATABASE'
+    value: cosmosDatabaseName
+  }
+  {
+    name: 'PROACTIVE_QUEUE_NAME'
+    value: proactiveQueueName
+  }
+  {
+    name: 'SCHEDULE_TIMER'
+    value: scheduleTimer
+  }
+  {
+    name: 'SCHEDULE_MIN_INTERVAL_SECONDS'
+    value: string(scheduleMinIntervalSeconds)
+  }
+  {
+    name: 'REFERENCE_TTL_DAYS'
+    value: string(referenceTtlDays)
+  }
+  {
+    name: 'KEY_HASH_SECRET'
+    value: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${keyHashSecretName})'
+  }
+]
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: Zone redundancy on Flex Consumption bills at least two always-ready instances; opt in with the zoneRedundant parameter.
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+    zoneRedundant: zoneRedundant
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_222: Bot Service calls /api/messages from the internet; that route checks the Bot Framework JWT, the others need a function key.
+  // checkov:skip=CKV_AZURE_17: Bot Service presents no client certificate; inbound calls are authenticated by the Bot Framework JWT and function keys.
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero; always-ready instances are a cost decision (functionAppConfig.scaleAndConcurrency.alwaysReady).
+  // checkov:skip=CKV_AZURE_213: The platform health check is not available on Flex Consumption; GET /api/health is there for external probes.
+  name: name
+  location: location
+  // azd finds the deploy target of service `api` by this tag.
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    publicNetworkAccess: 'Enabled'
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+      // Flex apps take no FUNCTIONS_WORKER_RUNTIME or FUNCTIONS_EXTENSION_VERSION: the runtime is
+      // in functionAppConfig.
+      appSettings: concat(hostStorageSettings, monitoringSettings, botSettings, botSecretSettings, botAuthSettings, productSettings)
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'python'
+        version: '3.11'
+      }
+    }
+  }
+}
+
+output name string = functionApp.name
+output defaultHostName string = functionApp.properties.defaultHostName

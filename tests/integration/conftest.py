@@ -1,0 +1,41 @@
+"""Fixtures for in-process integration tests: the bot's settings pointed at the local services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.settings import Settings, get_settings
+from bot.storage.cosmos import cosmos_client
+from dev.services import RunningServices
+
+TEST_SETTINGS = {
+    "MicrosoftAppId": "00000000-0000-0000-0000-0000000000b0",
+    "MicrosoftAppPassword": "integration-test-password",
+    "KEY_HASH_SECRET": "integration-test-key-hash-secret",
+}
+"""Settings the bot requires that the local services do not provide."""
+
+
+@pytest.fixture
+async def bot_settings(
+    local_services: RunningServices,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Settings]:
+    """The bot's settings (``get_settings()``) pointing at the local Cosmos DB and Azurite.
+
+    The environment holds the services' settings and :data:`TEST_SETTINGS`; a developer's own
+    ``local.settings.json`` is not read. The process-wide Cosmos client is closed afterwards.
+    """
+    missing = tmp_path_factory.mktemp("settings") / "local.settings.json"
+    monkeypatch.setenv("LOCAL_SETTINGS_PATH", str(missing))
+    for name, value in {**local_services.env, **TEST_SETTINGS}.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        yield get_settings()
+    finally:
+        await cosmos_client.aclose()
+        get_settings.cache_clear()
