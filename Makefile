@@ -6,6 +6,16 @@ PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
 
+# The standard local ports, so local.settings.sample.json (UseDevelopmentStorage=true, the
+# emulator's 8081, the local channel's 3978-3980) is true as written; override any of them.
+LOCAL_PORTS := AZURITE_BLOB_PORT=$${AZURITE_BLOB_PORT:-10000} \
+	AZURITE_QUEUE_PORT=$${AZURITE_QUEUE_PORT:-10001} \
+	AZURITE_TABLE_PORT=$${AZURITE_TABLE_PORT:-10002} \
+	COSMOS_EMULATOR_PORT=$${COSMOS_EMULATOR_PORT:-8081} \
+	LOCAL_CHANNEL_PORT=$${LOCAL_CHANNEL_PORT:-3978} \
+	LOCAL_ISSUER_PORT=$${LOCAL_ISSUER_PORT:-3979} \
+	LOCAL_TOKEN_PORT=$${LOCAL_TOKEN_PORT:-3980}
+
 .PHONY: run test services host stop lint bench setup pytest clean
 
 $(VENV_STAMP): requirements.txt requirements-dev.txt
@@ -22,7 +32,7 @@ setup: $(VENV_STAMP) $(NPM_STAMP)
 
 ## run: start the emulators, the local channel and the function host; Ctrl-C stops them all
 run: setup
-	$(PY) -m dev.run
+	@$(LOCAL_PORTS) $(PY) -m dev.run
 
 ## test: lint, then the whole suite (unit, integration, end to end)
 test: setup lint pytest
@@ -34,7 +44,7 @@ pytest: setup
 
 ## services: start Azurite and the Cosmos DB emulator in the background
 services: setup
-	$(PY) -m dev.services start
+	@$(LOCAL_PORTS) $(PY) -m dev.services start
 
 ## host: run only the function host, in the foreground, with the current environment
 host: setup
