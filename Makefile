@@ -5,6 +5,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.installed
 NPM_STAMP := node_modules/.installed
+# checkov lives apart: its pins would downgrade the project's own dependencies.
+TOOLS_VENV := .venv-tools
+CHECKOV_VERSION := 3.3.30
+TOOLS_STAMP := $(TOOLS_VENV)/.installed-$(CHECKOV_VERSION)
 
 # The standard local ports, so local.settings.sample.json (UseDevelopmentStorage=true, the
 # emulator's 8081, the local channel's 3978-3980) is true as written; override any of them.
@@ -27,6 +31,11 @@ $(NPM_STAMP): package.json package-lock.json $(wildcard patches/*.patch)
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+$(TOOLS_STAMP):
+	@test -x $(TOOLS_VENV)/bin/python || $(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install --quiet --disable-pip-version-check checkov==$(CHECKOV_VERSION)
+	@touch $@
+
 ## setup: the virtualenv and the local emulators, installed once
 setup: $(VENV_STAMP) $(NPM_STAMP)
 
@@ -37,8 +46,8 @@ run: setup
 ## test: lint, then the whole suite (unit, integration, end to end)
 test: setup lint pytest
 
-pytest: setup
-	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+pytest: setup $(TOOLS_STAMP)
+	@CHECKOV=$(TOOLS_VENV)/bin/checkov CHECKOV_REQUIRED=1 $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; fi; \
 	exit $$status
 
