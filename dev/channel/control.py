@@ -9,6 +9,7 @@ make a user talk to the bot. Bodies are JSON with camelCase names; errors use th
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any, TypeVar
 
 import aiohttp
@@ -270,7 +271,10 @@ def _user(conversation: Conversation, user_id: str | None, user_name: str | None
     if user_id is None:
         return conversation.users[0]
     return conversation.member(user_id) or Member(
-        id=user_id, name=user_name or "Grace Hopper", tenant_id=conversation.tenant_id
+        id=user_id,
+        name=user_name or "Grace Hopper",
+        aad_object_id=str(uuid.uuid4()),
+        tenant_id=conversation.tenant_id,
     )
 
 
@@ -283,7 +287,12 @@ async def _talk(request: web.Request, body: ConversationRequest | SayRequest) ->
         if conversation is None:
             name = body.user_name or "Ada Lovelace"
             first_user = (
-                Member(id=body.user_id, name=name, aad_object_id=None, tenant_id=users.tenant_id)
+                Member(
+                    id=body.user_id,
+                    name=name,
+                    aad_object_id=str(uuid.uuid4()),
+                    tenant_id=users.tenant_id,
+                )
                 if body.user_id
                 else None
             )

@@ -92,7 +92,8 @@ class ChannelControl:
             params=params,
             timeout=aiohttp.ClientTimeout(total=seconds or self._timeout),
         ) as response:
-            body = await response.json() if response.content_length != 0 else None
+            empty = response.status == 204 or response.content_length == 0
+            body = None if empty else await response.json()
             if response.status >= 400:
                 error = (body or {}).get("error", {}) if isinstance(body, dict) else {}
                 raise ChannelControlError(

@@ -38,6 +38,7 @@ from dev.channel.token_endpoint import TokenAuthority, build_token_app
 from dev.channel.user_client import UserClient
 
 APP_CERTIFICATE_FILE = "app-certificate.pem"
+SHUTDOWN_SECONDS = 1.0
 
 
 def _bind(port: int) -> socket.socket:
@@ -189,7 +190,10 @@ class RunningChannel:
 
 async def _serve(app: web.Application, sock: socket.socket, **site_options: Any) -> web.AppRunner:
     # No access log: paths carry conversation ids, and nothing here needs a line per request.
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    # A short shutdown: a request held by an injected delay must not hold up a test's teardown.
+    runner = web.AppRunner(
+        app, access_log=None, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS
+    )
     await runner.setup()
     await web.SockSite(runner, sock, **site_options).start()
     return runner

@@ -42,7 +42,9 @@ def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 async def channel(e2e_stack: LocalStack) -> AsyncIterator[ChannelControl]:
     """Control of the local channel: play users, read what the bot sent, inject faults."""
     async with ChannelControl(e2e_stack.channel.connector_url) as control:
+        await control.clear_faults()
         yield control
+        await control.clear_faults()
 
 
 @pytest.fixture

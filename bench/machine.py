@@ -1,0 +1,76 @@
+"""What the figures were measured on: CPU, memory, Python, the commit."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cpu_model() -> str | None:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _memory_gib() -> float | None:
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 1024 / 1024, 1)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _git(*arguments: str) -> str | None:
+    # Read-only queries; a checkout without git (an unpacked archive) just has no commit.
+    try:
+        completed = subprocess.run(
+            ["git", *arguments],
+            cwd=REPOSITORY_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return completed.stdout.strip()
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU count and model, memory, OS, Python, the commit and whether the tree is dirty."""
+    status = _git("status", "--porcelain")
+    return {
+        "measuredAt": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "cpuCount": os.cpu_count(),
+        "cpuModel": _cpu_model(),
+        "memoryGiB": _memory_gib(),
+        "os": f"{platform.system()} {platform.release()}",
+        "python": platform.python_version(),
+        "pythonImplementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "commit": _git("rev-parse", "HEAD"),
+        "dirty": bool(status) if status is not None else None,
+    }
+
+
+def describe(machine: dict[str, Any]) -> str:
+    """One line for the table's header."""
+    return (
+        f"{machine['cpuCount']} CPU ({machine['cpuModel']}), {machine['memoryGiB']} GiB, "
+        f"{machine['os']}, {machine['pythonImplementation']} {machine['python']}"
+    )
