@@ -3,7 +3,8 @@
 Settings are read from ``local.settings.json`` and the environment (the environment wins), so
 a developer's shell or ``local.settings.json`` could change what a benchmark measures. Child
 processes therefore get this process's environment without any setting name, plus exactly
-the settings the benchmark chooses.
+the settings the benchmark chooses. Ports are never pinned, so nothing collides with a
+``make run`` on the standard ports.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.settings import LOCAL_SETTINGS_PATH_VARIABLE, Settings
+from dev.channel.config import PORT_VARIABLES as CHANNEL_PORT_VARIABLES
+from dev.services.ports import PORT_VARIABLES as SERVICE_PORT_VARIABLES
 
 BENCH_APP_ID = "00000000-0000-4000-8000-0000000be7c4"
 """The bot's app id in benchmarks that need no real channel."""
@@ -32,6 +35,13 @@ OFFLINE_SETTINGS: Mapping[str, str] = {
 """Settings that validate with authentication on, for benchmarks that contact nothing."""
 
 
+PINNED_PORT_VARIABLES = frozenset(
+    {*CHANNEL_PORT_VARIABLES.values(), *SERVICE_PORT_VARIABLES.values()}
+)
+"""Variables that pin the emulators' and the channel's ports; benchmarks use free ports, so
+they never collide with a ``make run`` on the standard ports."""
+
+
 def setting_names() -> frozenset[str]:
     """Every app-setting name the bot reads, plus ``LOCAL_SETTINGS_PATH``."""
     names = {field.alias or name for name, field in Settings.model_fields.items()}
@@ -39,9 +49,19 @@ def setting_names() -> frozenset[str]:
 
 
 def clean_environment() -> dict[str, str]:
-    """This process's environment without any bot setting (PATH, HOME, locale stay)."""
-    names = setting_names()
+    """This process's environment without bot settings or pinned ports (PATH, HOME stay)."""
+    names = setting_names() | PINNED_PORT_VARIABLES
     return {key: value for key, value in os.environ.items() if key not in names}
+
+
+def unpin_ports() -> None:
+    """Drop the port-pinning variables from this process's environment.
+
+    The stack helpers read them from ``os.environ``; without them every server binds a free
+    port.
+    """
+    for variable in PINNED_PORT_VARIABLES:
+        os.environ.pop(variable, None)
 
 
 def child_environment(settings: Mapping[str, str]) -> dict[str, str]:

@@ -14,15 +14,13 @@ in-memory fetcher, so nothing is contacted. The body is a Teams personal-chat me
 from __future__ import annotations
 
 import asyncio
-import datetime
-import json
 import time
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import jwt
 
+from bench.activities import CONTENT_TYPE, teams_message
 from bench.latency import LatencySummary, milliseconds
 from bench.report import Check, Row, Target
 from bench.session import BenchSession
@@ -47,8 +45,6 @@ ISSUER = "https://api.botframework.com"
 SERVICE_URL = "https://smba.trafficmanager.net/emea/"
 METADATA_URL = "https://login.botframework.test/v1/.well-known/openidconfiguration"
 JWKS_URL = "https://login.botframework.test/v1/.well-known/keys"
-TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
-CONTENT_TYPE = "application/json; charset=utf-8"
 
 
 class CountingSender:
@@ -75,54 +71,6 @@ class CountingSender:
     async def delete_activity(self, reference: ConversationReference, activity_id: str) -> None:
         """Nothing to delete."""
         del reference, activity_id
-
-
-def teams_message(index: int) -> bytes:
-    """A Teams personal-chat message to the bot, as the channel posts it."""
-    now = datetime.datetime.now(datetime.UTC)
-    bot_id = f"28:{APP_ID}"
-    document: dict[str, Any] = {
-        "text": "<at>Bench Bot</at> when is my next report due?",
-        "textFormat": "plain",
-        "attachments": [
-            {"contentType": "text/html", "content": "<div><at>Bench Bot</at> when is it?</div>"}
-        ],
-        "type": "message",
-        "timestamp": now.isoformat().replace("+00:00", "Z"),
-        "localTimestamp": now.isoformat(),
-        "id": str(1_700_000_000_000 + index),
-        "channelId": "msteams",
-        "serviceUrl": SERVICE_URL,
-        "from": {
-            "id": f"29:1user-{index % CONVERSATIONS:04d}-bench-aaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-            "name": "Ada Lovelace",
-            "aadObjectId": str(uuid.UUID(int=index % CONVERSATIONS)),
-        },
-        "conversation": {
-            "conversationType": "personal",
-            "tenantId": TENANT_ID,
-            "id": f"a:1conversation-{index % CONVERSATIONS:04d}-bench-bbbbbbbbbbbbbbbbbbbbbbbbbb",
-        },
-        "recipient": {"id": bot_id, "name": "Bench Bot"},
-        "entities": [
-            {
-                "mentioned": {"id": bot_id, "name": "Bench Bot"},
-                "text": "<at>Bench Bot</at>",
-                "type": "mention",
-            },
-            {
-                "locale": "en-GB",
-                "country": "GB",
-                "platform": "Web",
-                "timezone": "Europe/London",
-                "type": "clientInfo",
-            },
-        ],
-        "channelData": {"tenant": {"id": TENANT_ID}, "source": {"name": "message"}},
-        "locale": "en-GB",
-        "localTimezone": "Europe/London",
-    }
-    return json.dumps(document).encode("utf-8")
 
 
 def mint(key: SigningKey, index: int) -> str:
@@ -163,7 +111,10 @@ async def _measure(count: int) -> dict[str, Any]:
     adapter = BotAdapter(sender)
     bot = EchoBot()
     headers = [f"Bearer {mint(key, index)}" for index in range(TOKENS)]
-    bodies = [teams_message(index) for index in range(CONVERSATIONS)]
+    bodies = [
+        teams_message(index, conversation=index, service_url=SERVICE_URL, app_id=APP_ID)
+        for index in range(CONVERSATIONS)
+    ]
 
     auth_times: list[float] = []
     parse_times: list[float] = []

@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.environment import NO_LOCAL_SETTINGS, clean_environment
+from bench.environment import NO_LOCAL_SETTINGS, clean_environment, unpin_ports
 from dev.stack import LocalStack, start_stack
 
 DEFAULT_PEERS_DIR = Path("/work/shared/peers")
@@ -118,6 +118,7 @@ class BenchSession:
                 }
             )
         self.sizes = base
+        unpin_ports()
         self.work_dir = Path(tempfile.mkdtemp(prefix="bench-"))
         self._stack: LocalStack | None = None
 

@@ -3,7 +3,8 @@
 Each request is kept with its decoded conversation id, the activity body, whether an
 ``Authorization`` header came with it (the token itself is never stored), the answer the
 connector gave and when it arrived. Waiters are woken on every new record, so a test waits for
-"N activities in conversation X" without sleeping.
+"N activities in conversation X" without sleeping; listeners (the playground's live feed) are
+called with each record as it is made.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ class RecordedRequest:
 
 RequestFilter = Callable[[RecordedRequest], bool]
 
+RecordListener = Callable[[RecordedRequest], None]
+"""Called with every new record, synchronously, while the request is still being served."""
+
 
 def delivered_activity(record: RecordedRequest) -> bool:
     """Accepted requests that carried an activity: sends, replies, updates, creates."""
@@ -95,6 +99,16 @@ class ActivityRecorder:
         self._records: list[RecordedRequest] = []
         self._changed = asyncio.Event()
         self._next_activity = 0
+        self._listeners: list[RecordListener] = []
+
+    def add_listener(self, listener: RecordListener) -> None:
+        """Call ``listener`` with every record from now on (it must not block or raise)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: RecordListener) -> None:
+        """Stop calling ``listener``; nothing happens if it was not added."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
 
     def next_activity_id(self) -> str:
         """A new activity id, ``act-<n>``; never reused, even after :meth:`clear`."""
@@ -109,6 +123,8 @@ class ActivityRecorder:
         # Wake every waiter; each re-checks its own condition.
         self._changed.set()
         self._changed = asyncio.Event()
+        for listener in list(self._listeners):
+            listener(record)
         return record
 
     def requests(self, conversation_id: str | None = None) -> list[RecordedRequest]:

@@ -37,7 +37,6 @@ pytestmark = pytest.mark.e2e
 
 ECHO_PREFIX = "You said: "
 TEN_MEGABYTES = 10 * 1024 * 1024
-LEEWAY_SECONDS = 5 * 60
 TOKEN_LIFETIME_SECONDS = 3600
 
 

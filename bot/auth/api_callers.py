@@ -1,0 +1,284 @@
+"""Entra ID bearer validation for the proactive send API (security.md T12, checklist 34).
+
+Function keys are shared secrets that end up in logs (``?code=``), so when
+``PROACTIVE_API_AUDIENCE`` is set, ``/api/sendactivity`` and ``/api/sendtoreference`` also
+require an Entra ID access token of an app allowed to send:
+
+* RS256, signed by a key of the tenant's OpenID metadata (``PROACTIVE_API_OPENID_METADATA_URL``);
+* ``iss`` one of ``PROACTIVE_API_ISSUERS`` (by default the tenant's v2 and v1 issuers) and
+  ``tid`` equal to ``PROACTIVE_API_TENANT_ID``;
+* ``aud`` a string in ``PROACTIVE_API_AUDIENCE`` (the App ID URI for v1 tokens, the
+  application id for v2 tokens; list both);
+* ``exp`` required, ``exp``/``nbf`` with five minutes of skew;
+* ``roles`` holding ``PROACTIVE_API_ROLE`` (an app role, default ``Proactive.Send``);
+* when ``PROACTIVE_API_ALLOWED_CLIENT_IDS`` is set, the calling app (``azp`` in v2 tokens,
+  ``appid`` in v1) in that list.
+
+No or a malformed bearer, a bad signature, a wrong issuer, tenant or audience, an expired token:
+401. A valid token without the role, or of an app not allowed: 403. Signing keys that cannot be
+fetched: 503. Never a 500, and the token is never logged.
+
+Settings are read like :mod:`bot.settings` reads its own (the environment wins over
+``local.settings.json`` ``Values``) until they join :class:`bot.settings.Settings`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+import jwt
+
+from bot.auth.errors import AuthenticationError
+from bot.auth.inbound import _bearer_token
+from bot.auth.signing_keys import JsonFetcher, SigningKeyStore
+from bot.settings import SettingsError, read_local_values
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM = "RS256"
+CLOCK_SKEW_SECONDS = 5 * 60
+DEFAULT_ROLE = "Proactive.Send"
+AUDIENCE_SETTING = "PROACTIVE_API_AUDIENCE"
+ROLE_SETTING = "PROACTIVE_API_ROLE"
+TENANT_SETTING = "PROACTIVE_API_TENANT_ID"
+METADATA_SETTING = "PROACTIVE_API_OPENID_METADATA_URL"
+ISSUERS_SETTING = "PROACTIVE_API_ISSUERS"
+CLIENTS_SETTING = "PROACTIVE_API_ALLOWED_CLIENT_IDS"
+SETTING_NAMES = (
+    AUDIENCE_SETTING,
+    ROLE_SETTING,
+    TENANT_SETTING,
+    METADATA_SETTING,
+    ISSUERS_SETTING,
+    CLIENTS_SETTING,
+)
+
+
+@dataclass(frozen=True)
+class ApiCallerSettings:
+    """Who may call the send API, beyond the function key.
+
+    Attributes:
+        audiences: Accepted ``aud`` values; empty means Entra ID validation is off.
+        role: The app role a caller needs.
+        tenant_id: The only accepted ``tid``.
+        openid_metadata_url: Where the signing keys are published.
+        issuers: Accepted ``iss`` values.
+        allowed_client_ids: Calling apps allowed; empty means any app with the role.
+    """
+
+    audiences: tuple[str, ...] = ()
+    role: str = DEFAULT_ROLE
+    tenant_id: str = ""
+    openid_metadata_url: str = ""
+    issuers: tuple[str, ...] = ()
+    allowed_client_ids: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        """Whether callers must present an Entra ID token."""
+        return bool(self.audiences)
+
+    @classmethod
+    def from_values(cls, values: Mapping[str, str]) -> ApiCallerSettings:
+        """The settings from app-setting values (names as in :data:`SETTING_NAMES`).
+
+        Raises:
+            SettingsError: Entra validation is on but the tenant is missing.
+        """
+        audiences = _split(values.get(AUDIENCE_SETTING, ""))
+        if not audiences:
+            return cls()
+        tenant = values.get(TENANT_SETTING, "").strip()
+        if not tenant:
+            raise SettingsError(
+                f"{TENANT_SETTING}: required when {AUDIENCE_SETTING} is set "
+                "(the tenant whose tokens the send API accepts)"
+            )
+        metadata = values.get(METADATA_SETTING, "").strip() or (
+            f"https://login.microsoftonline.com/{tenant}/v2.0/.well-known/openid-configuration"
+        )
+        issuers = _split(values.get(ISSUERS_SETTING, "")) or (
+            f"https://login.microsoftonline.com/{tenant}/v2.0",
+            f"https://sts.windows.net/{tenant}/",
+        )
+        return cls(
+            audiences=audiences,
+            role=values.get(ROLE_SETTING, "").strip() or DEFAULT_ROLE,
+            tenant_id=tenant,
+            openid_metadata_url=metadata,
+            issuers=issuers,
+            allowed_client_ids=_split(values.get(CLIENTS_SETTING, "")),
+        )
+
+
+def _split(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+@cache
+def get_api_caller_settings() -> ApiCallerSettings:
+    """The process-wide settings: the environment, then ``local.settings.json`` ``Values``.
+
+    Raises:
+        SettingsError: A setting is missing or invalid (the message names it).
+    """
+    local = read_local_values()
+    values = {
+        name: os.environ[name] if name in os.environ else local.get(name, "")
+        for name in SETTING_NAMES
+    }
+    return ApiCallerSettings.from_values(values)
+
+
+@dataclass(frozen=True)
+class ApiCaller:
+    """Who called the send API.
+
+    Attributes:
+        authenticated: Whether an Entra ID token was validated (``False`` when validation is
+            off and only the function key protects the API).
+        client_id: The calling app (``azp``/``appid``).
+        claims: The token's claims.
+    """
+
+    authenticated: bool
+    client_id: str | None = None
+    claims: Mapping[str, Any] = field(default_factory=dict)
+
+
+ANONYMOUS_CALLER = ApiCaller(authenticated=False)
+
+
+class ApiCallerAuthenticator:
+    """Checks the bearer token of a send API request.
+
+    Args:
+        settings: What to accept.
+        keys: The signing keys of ``settings.openid_metadata_url``; required when enabled.
+    """
+
+    def __init__(self, settings: ApiCallerSettings, keys: SigningKeyStore | None) -> None:
+        if settings.enabled and keys is None:
+            raise ValueError("signing keys are required when Entra ID validation is on")
+        self.settings = settings
+        self._keys = keys
+
+    @classmethod
+    def from_settings(
+        cls, settings: ApiCallerSettings, fetch_json: JsonFetcher
+    ) -> ApiCallerAuthenticator:
+        """The authenticator the settings describe."""
+        keys = (
+            SigningKeyStore(settings.openid_metadata_url, fetch_json) if settings.enabled else None
+        )
+        return cls(settings, keys)
+
+    async def authenticate(self, authorization: str | None) -> ApiCaller:
+        """Validate the ``Authorization`` header of a request.
+
+        Returns:
+            The caller; :data:`ANONYMOUS_CALLER` when Entra ID validation is off.
+
+        Raises:
+            AuthenticationError: 401 (no, malformed, forged, expired or misdirected token),
+                403 (no role, app not allowed) or 503 (signing keys unavailable).
+        """
+        if not self.settings.enabled or self._keys is None:
+            return ANONYMOUS_CALLER
+        token = _bearer_token(authorization)
+        try:
+            header = jwt.get_unverified_header(token)
+        except Exception:  # whatever PyJWT raises, the token is malformed
+            raise _unauthorized("InvalidToken", "the bearer token is not a valid JWT") from None
+        if header.get("alg") != ALGORITHM:
+            raise _unauthorized("UnsupportedAlgorithm", f"only {ALGORITHM} tokens are accepted")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise _unauthorized("InvalidToken", "the token names no signing key")
+        signing_key = await self._keys.get(kid)
+        if signing_key is None:
+            raise _unauthorized("UnknownSigningKey", "the token's signing key is unknown")
+        claims = _decode(token, signing_key.key)
+        settings = self.settings
+        if claims.get("iss") not in settings.issuers:
+            raise _unauthorized("InvalidIssuer", "the token issuer is not accepted")
+        if claims.get("tid") != settings.tenant_id:
+            raise _unauthorized("InvalidTenant", "the token is not from the accepted tenant")
+        audience = claims.get("aud")
+        # A list audience is refused rather than searched (see bot.auth.inbound).
+        if not isinstance(audience, str) or audience not in settings.audiences:
+            raise _unauthorized("InvalidAudience", "the token is not for this API")
+        client_id = _client_id(claims)
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or settings.role not in roles:
+            raise AuthenticationError(
+                403, "MissingRole", f"the calling app lacks the app role {settings.role}"
+            )
+        if settings.allowed_client_ids and client_id not in settings.allowed_client_ids:
+            raise AuthenticationError(
+                403, "ClientNotAllowed", "the calling app is not allowed to send"
+            )
+        return ApiCaller(authenticated=True, client_id=client_id, claims=claims)
+
+
+def _unauthorized(code: str, message: str) -> AuthenticationError:
+    return AuthenticationError(401, code, message)
+
+
+def _client_id(claims: Mapping[str, Any]) -> str | None:
+    value = claims.get("azp") if claims.get("ver") == "2.0" else claims.get("appid")
+    if not isinstance(value, str):
+        value = claims.get("azp") or claims.get("appid")
+    return value if isinstance(value, str) else None
+
+
+def _decode(token: str, key: Any) -> dict[str, Any]:
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token,
+            key=key,
+            algorithms=[ALGORITHM],
+            leeway=CLOCK_SKEW_SECONDS,
+            options={"require": ["exp"], "verify_aud": False, "verify_iss": False},
+        )
+    except jwt.ExpiredSignatureError:
+        raise _unauthorized("TokenExpired", "the token has expired") from None
+    except jwt.ImmatureSignatureError:
+        raise _unauthorized("TokenNotYetValid", "the token is not valid yet") from None
+    except jwt.InvalidSignatureError:
+        raise _unauthorized("InvalidSignature", "the token signature is invalid") from None
+    except jwt.MissingRequiredClaimError:
+        raise _unauthorized("InvalidToken", "the token has no expiry") from None
+    except Exception as error:  # any other decoding problem is the caller's bad token
+        logger.info("api auth: token rejected: %s", type(error).__name__)
+        raise _unauthorized("InvalidToken", "the bearer token is invalid") from None
+    return claims
+
+
+_authenticator: tuple[ApiCallerSettings, asyncio.AbstractEventLoop, ApiCallerAuthenticator] | None
+_authenticator = None
+
+
+def api_caller_authenticator() -> ApiCallerAuthenticator:
+    """The process-wide authenticator (its signing key cache lives across requests).
+
+    Raises:
+        SettingsError: The settings are incomplete.
+    """
+    global _authenticator
+    settings = get_api_caller_settings()
+    loop = asyncio.get_running_loop()
+    current = _authenticator
+    if current is None or current[0] is not settings or current[1] is not loop:
+        from bot.connector.http_session import fetch_json
+
+        current = (settings, loop, ApiCallerAuthenticator.from_settings(settings, fetch_json))
+        _authenticator = current
+    return current[2]
