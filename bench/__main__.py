@@ -11,13 +11,20 @@ import argparse
 import importlib
 import importlib.util
 import logging
+import os
 import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bench.machine import REPOSITORY_ROOT, describe, machine_info
+from bench.machine import (
+    REPOSITORY_ROOT,
+    busy_cpu_seconds,
+    describe,
+    machine_info,
+    own_cpu_seconds,
+)
 from bench.report import Row, format_notes, format_table, write_results
 from bench.session import DEFAULT_PEERS_DIR, BenchOptions, BenchSession
 
@@ -33,6 +40,9 @@ BENCHMARKS: dict[str, str] = {
 """Benchmark name to module, in running order. Each module has ``run(session) -> list[Row]``."""
 
 DEFAULT_OUTPUT = REPOSITORY_ROOT / "bench" / "results" / "latest.json"
+BUSY_SHARE = 0.10
+"""When other processes used more than this share of the machine's CPU during a benchmark,
+its figures get a note: they were measured on a shared machine."""
 
 Benchmark = Callable[[BenchSession], list[Row]]
 
@@ -86,6 +96,7 @@ def load(name: str) -> Benchmark | None:
 def run_one(name: str, session: BenchSession) -> list[Row]:
     """Run one benchmark; an exception becomes an ``error`` row, never a crash of the suite."""
     print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+    busy_before, own_before = busy_cpu_seconds(), own_cpu_seconds()
     started = time.perf_counter()
     try:
         benchmark = load(name)
@@ -98,6 +109,21 @@ def run_one(name: str, session: BenchSession) -> list[Row]:
         rows = [Row.failed(name, f"{type(error).__name__}: {error}")]
     elapsed = time.perf_counter() - started
     print(f"[bench] {name} done in {elapsed:.1f} s", file=sys.stderr, flush=True)
+    busy_after, own_after = busy_cpu_seconds(), own_cpu_seconds()
+    other_share = None
+    if busy_before is not None and busy_after is not None and elapsed > 0:
+        # own_cpu_seconds covers this process and everything it started; the rest of the
+        # machine's busy time is other work (or a hypervisor's steal).
+        others = max(0.0, (busy_after - busy_before) - (own_after - own_before))
+        other_share = others / (elapsed * (os.cpu_count() or 1))
+    for row in rows:
+        row.details["elapsedSeconds"] = round(elapsed, 1)
+        row.details["otherCpuShare"] = round(other_share, 3) if other_share is not None else None
+        if row.status == "ok" and other_share is not None and other_share > BUSY_SHARE:
+            row.notes.append(
+                f"other processes used {other_share:.0%} of the machine's CPU meanwhile: "
+                "figures may be low"
+            )
     return rows
 
 

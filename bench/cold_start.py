@@ -154,9 +154,7 @@ def run(session: BenchSession) -> list[Row]:
         ),
     ]
     if lazy_loaded:
-        notes.append(
-            "imported at start-up although meant to be lazy: " + ", ".join(lazy_loaded)
-        )
+        notes.append("imported at start-up although meant to be lazy: " + ", ".join(lazy_loaded))
     return [
         Row(
             NAME,

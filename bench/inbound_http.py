@@ -96,9 +96,7 @@ async def _measure(
                         continue
                     statuses[status] = statuses.get(status, 0) + 1
                     # The first message of a conversation is the one that writes its reference.
-                    (first_latencies if index < conversations else repeat_latencies).append(
-                        seconds
-                    )
+                    (first_latencies if index < conversations else repeat_latencies).append(seconds)
 
             started = time.perf_counter()
             await asyncio.gather(*(client() for _ in range(concurrency)))
@@ -162,7 +160,9 @@ def run(session: BenchSession) -> list[Row]:
             figures,
             checks=(
                 Check("non-200 answers", count - ok),
-                Check("missing echo replies", max(0, measured["expected_echoes"] - measured["echoes"])),
+                Check(
+                    "missing echo replies", max(0, measured["expected_echoes"] - measured["echoes"])
+                ),
             ),
             notes=[
                 f"auth on, reference capture on the Cosmos emulator, {sizes.http_conversations} "

@@ -2,7 +2,7 @@
 
 What ``POST /api/messages`` does for each activity, without HTTP: verify the channel token
 (RS256, the signing keys already cached), parse the body (``parse_activity_body``), check the
-activity against the token, then run the turn (:class:`~bot.echo_bot.EchoBot` through
+activity against the token, then run the turn (:class:`~bot.samples.echo.EchoBot` through
 :class:`~bot.turn.BotAdapter`). Replies go to a sender that only counts them, and there is no
 reference capture (it needs Cosmos DB; ``inbound_http`` measures it on the emulator).
 
@@ -27,7 +27,7 @@ from bench.session import BenchSession
 from bot.auth.inbound import InboundAuthenticator
 from bot.auth.service_url import ServiceUrlPolicy
 from bot.auth.signing_keys import SigningKeyStore
-from bot.echo_bot import EchoBot
+from bot.samples.echo import EchoBot
 from bot.schema import Activity, ConversationReference, ResourceResponse, parse_activity_body
 from bot.settings import DEFAULT_ALLOWED_SERVICE_URLS
 from bot.turn import BotAdapter, ClaimsIdentity

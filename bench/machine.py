@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import os
 import platform
+import resource
 import subprocess
 import sys
 from pathlib import Path
@@ -49,6 +50,44 @@ def _git(*arguments: str) -> str | None:
     except (OSError, subprocess.SubprocessError):
         return None
     return completed.stdout.strip()
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU time spent by everything on the machine since boot (``/proc/stat``), or ``None``.
+
+    Steal time counts as busy: on a VM it is CPU that other guests took.
+    """
+    try:
+        with open("/proc/stat", encoding="utf-8") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu":
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq + steal) / ticks
+
+
+def own_cpu_seconds() -> float:
+    """CPU time of this process and all its descendants, running or exited.
+
+    Exited children that were waited for are in ``RUSAGE_CHILDREN``; running ones (the shared
+    local stack) are read from ``/proc``, with the exited children they waited for.
+    """
+    import psutil
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        usage = resource.getrusage(who)
+        total += usage.ru_utime + usage.ru_stime
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # it exited meanwhile; its parent will account for it
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
 
 
 def machine_info() -> dict[str, Any]:

@@ -115,7 +115,9 @@ class Row:
         """``ok``, the missed targets, the failed checks, ``skipped`` or ``error``."""
         if self.status != "ok":
             return self.status
-        failed_checks = [f"{check.count} {check.label}" for check in self.checks if not check.passed]
+        failed_checks = [
+            f"{check.count} {check.label}" for check in self.checks if not check.passed
+        ]
         if failed_checks:
             return "FAILED: " + ", ".join(failed_checks)
         missed = [text for target in self.targets if (text := target.verdict(self.figures))]
@@ -148,10 +150,11 @@ def format_table(rows: Sequence[Row]) -> str:
     widths = [max(len(line[column]) for line in [header, *lines]) for column in range(4)]
 
     def render(cells: tuple[str, str, str, str]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        padded = (cell.ljust(width) for cell, width in zip(cells, widths, strict=True))
+        return "  ".join(padded).rstrip()
 
     rule = "  ".join("-" * width for width in widths)
-    return "\n".join([render(header), rule, *(render(line) for line in lines)]).rstrip()
+    return "\n".join([render(header), rule, *(render(line) for line in lines)])
 
 
 def format_notes(rows: Iterable[Row]) -> str:
@@ -163,7 +166,9 @@ def format_notes(rows: Iterable[Row]) -> str:
     return "\n".join(blocks)
 
 
-def write_results(path: Path, machine: Mapping[str, Any], options: Mapping[str, Any], rows: Sequence[Row]) -> None:
+def write_results(
+    path: Path, machine: Mapping[str, Any], options: Mapping[str, Any], rows: Sequence[Row]
+) -> None:
     """Write the results JSON atomically (a reader never sees half a file)."""
     document = {
         "machine": dict(machine),

@@ -63,9 +63,7 @@ def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def send_all(
-    service_url: str, count: int, concurrency: int, warmup: int
-) -> dict[str, Any]:
+async def send_all(service_url: str, count: int, concurrency: int, warmup: int) -> dict[str, Any]:
     """Send one message to each of ``count`` conversations; returns the figures."""
     settings = get_settings()
     adapter = BotAdapter(ConnectorSender())

@@ -40,6 +40,8 @@ class Sizes:
         http_conversations: Distinct conversations the requests are spread over.
         proactive_sends: Conversations messaged by the send benchmark (one message each).
         proactive_concurrency: Sends in flight at once.
+        proactive_repeats: Runs per variant; the median run is reported (the machine may be
+            shared, and one run can be unlucky).
         connector_delay_ms: How long the local connector waits before answering.
         queue_messages: Messages enqueued for the queue drain.
         queue_conversations: Stored conversations the queued messages go to.
@@ -52,6 +54,7 @@ class Sizes:
     http_conversations: int
     proactive_sends: int
     proactive_concurrency: int
+    proactive_repeats: int
     connector_delay_ms: int
     queue_messages: int
     queue_conversations: int
@@ -65,6 +68,7 @@ FULL = Sizes(
     http_conversations=200,
     proactive_sends=2000,
     proactive_concurrency=50,
+    proactive_repeats=3,
     connector_delay_ms=20,
     queue_messages=10_000,
     queue_conversations=2000,
@@ -77,6 +81,7 @@ QUICK = Sizes(
     http_conversations=20,
     proactive_sends=200,
     proactive_concurrency=50,
+    proactive_repeats=1,
     connector_delay_ms=20,
     queue_messages=500,
     queue_conversations=100,

@@ -10,9 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.connector.sender import ConnectorSender
-from bot.echo_bot import EchoBot
 from bot.process_client import ProcessClient
 from bot.references.capture import ReferenceCapture
+from bot.samples import create_sample
+from bot.settings import get_settings
+from bot.state import BotStateMiddleware
+from bot.telemetry import TurnTelemetry
 from bot.turn import ActivityHandler, BotAdapter
 
 
@@ -30,8 +33,12 @@ class BotApplication:
 
 
 def _create_application() -> BotApplication:
-    adapter = BotAdapter(ConnectorSender(), middleware=[ReferenceCapture()])
-    return BotApplication(adapter=adapter, bot=EchoBot())
+    # Capture first, so a handler that sends proactively finds its own conversation stored;
+    # state loads lazily and saves once, at the end of the turn.
+    adapter = BotAdapter(
+        ConnectorSender(), middleware=[TurnTelemetry(), ReferenceCapture(), BotStateMiddleware()]
+    )
+    return BotApplication(adapter=adapter, bot=create_sample(get_settings().bot_sample))
 
 
 bot_application: ProcessClient[BotApplication] = ProcessClient(_create_application)

@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     schedule_timer: str = Field("0 * * * * *", alias="SCHEDULE_TIMER")
     schedule_min_interval_seconds: int = Field(60, ge=1, alias="SCHEDULE_MIN_INTERVAL_SECONDS")
 
+    bot_sample: Literal["echo", "counter"] = Field("echo", alias="BOT_SAMPLE")
+    """Which sample bot answers: ``echo`` (welcome and echo) or ``counter`` (dialogs, state)."""
+
     key_hash_secret: SecretStr | None = Field(None, alias="KEY_HASH_SECRET")
     reference_ttl_days: int = Field(90, ge=1, le=24855, alias="REFERENCE_TTL_DAYS")
 

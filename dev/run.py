@@ -56,6 +56,7 @@ def main() -> int:
     try:
         print()
         print("Proactive bot is running:")
+        print(f"  playground (open me)   {stack.channel.connector_url}/playground/")
         print(f"  bot messages endpoint  {stack.messages_url}")
         print(f"  health                 {stack.host.url}/api/health")
         print(f"  local channel          {stack.channel.connector_url}/_channel/info")

@@ -194,17 +194,26 @@ def start_stack(
     with contextlib.ExitStack() as cleanup:
         services = start_services(data_dir or work_dir / "services", fresh=fresh, persist=persist)
         cleanup.callback(services.stop)
+        base = os.environ if base_environment is None else base_environment
+        # The playground enqueues to the host's own queue: same connection, same queue name.
+        layered = {**base, **services.env, **(settings or {})}
+        queue_settings = {
+            name: layered[name]
+            for name in ("AzureWebJobsStorage", "PROACTIVE_QUEUE_NAME")
+            if layered.get(name)
+        }
         channel = ChannelProcess.start(
             work_dir / "channel.json",
             bot_url=f"http://127.0.0.1:{port}/api/messages",
             app_id=app_id,
             app_password=app_password,
             extra_arguments=channel_arguments,
+            environ={**os.environ, **queue_settings},
             output=work_dir / "channel.log",
         )
         cleanup.callback(channel.stop)
         environment = {
-            **(os.environ if base_environment is None else base_environment),
+            **base,
             **services.env,
             **channel.bot_settings,
             **(settings or {}),

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.delivery import (
@@ -49,6 +49,9 @@ from bot.schema import Activity, ResourceResponse, apply_conversation_reference
 from bot.turn.sender import ActivitySender
 
 logger = logging.getLogger(__name__)
+
+BUSY_RECHECK_SECONDS = 5.0
+"""How soon a copy of a delivery another worker is sending looks again (not the whole lease)."""
 
 
 class Outcome(StrEnum):
@@ -198,11 +201,16 @@ class Deliverer:
             return await self._repeat(target, claimed.receipt)
         if isinstance(claimed, InProgress):
             receipt = claimed.receipt
+            until = claimed.until
+            if receipt.status is DeliveryStatus.SENDING:
+                # Another worker is sending: it usually finishes in a second, long before its
+                # lease would run out; look again soon (a waiting retry keeps its exact time).
+                until = min(until, self._clock() + timedelta(seconds=BUSY_RECHECK_SECONDS))
             return DeliveryOutcome(
                 Outcome.BUSY,
                 tuple(receipt.activity_ids),
                 receipt.last_error,
-                retry_at=claimed.until,
+                retry_at=until,
                 receipt=receipt,
             )
         try:

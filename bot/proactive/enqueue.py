@@ -42,12 +42,14 @@ class EnqueuedMessage:
     Attributes:
         id: The proactive message's idempotency id.
         queue_message_id: The storage queue's id of the message.
-        visible_at: When the trigger can first see it.
+        visible_at: When the trigger can first see it (the queue service's clock).
+        visibility_seconds: The visibility delay asked for (0: at once).
     """
 
     id: str
     queue_message_id: str
     visible_at: datetime
+    visibility_seconds: int = 0
 
 
 def encoded_size(text: str) -> int:
@@ -115,7 +117,7 @@ async def send_text(
         text, visibility_timeout=visibility or None, time_to_live=NEVER_EXPIRES
     )
     visible_at = sent.next_visible_on or moment
-    return EnqueuedMessage(message_id, str(sent.id), visible_at)
+    return EnqueuedMessage(message_id, str(sent.id), visible_at, visibility)
 
 
 def queue_from_connection_string(

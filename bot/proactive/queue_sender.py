@@ -21,6 +21,8 @@ transient failure (429, 412, 502-504, timeout)    re-enqueued for ``Retry-After`
                                                   after the attempt limit poison, ``Failed``
 permanent failure (403, 404, 400, 500, ...)       poison; receipt ``Failed``; 403/404 "gone"
                                                   codes retire the conversation
+an activity may have arrived (timeout, 5xx)       never resent; once nothing else is left,
+                                                  poison; receipt ``Unconfirmed``
 ================================================  =========================================
 
 A retry is a new queue message with a visibility delay, never a sleep in the function. The
@@ -35,11 +37,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
 from bot.delivery import Claim, DeliveryError, DeliveryStatus, IdempotencyConflictError
+from bot.proactive.backoff import MIN_DELAY_SECONDS
 from bot.proactive.delivery import DeliveryOutcome, Outcome
 from bot.proactive.enqueue import send_text
 from bot.proactive.message import (
@@ -66,8 +69,6 @@ class QueueAction(StrEnum):
     """What the sender did with a message."""
 
     DELIVERED = "Delivered"
-    UNCONFIRMED = "Unconfirmed"
-    """Final: an activity may or may not have arrived (not resent; see the receipt)."""
     DUPLICATE = "Duplicate"
     """The delivery was already final; nothing was done."""
     DEFERRED = "Deferred"
@@ -182,8 +183,6 @@ class QueueSender:
             return QueueResult(QueueAction.DUPLICATE, outcome=outcome)
         if kind is Outcome.DELIVERED:
             return QueueResult(QueueAction.DELIVERED, outcome=outcome)
-        if kind is Outcome.UNCONFIRMED:
-            return QueueResult(QueueAction.UNCONFIRMED, outcome=outcome)
         if kind in (Outcome.RETRY, Outcome.BUSY):
             if outcome.retry_at is None:
                 return QueueResult(QueueAction.DROPPED, outcome=outcome)
@@ -198,9 +197,17 @@ class QueueSender:
             )
             return QueueResult(QueueAction.REQUEUED, delay, outcome=outcome)
         error = outcome.error or DeliveryError(kind.value, f"the delivery ended {kind.value}")
+        message_text = error.message
+        if kind is Outcome.UNCONFIRMED:
+            # Final, but worth an operator's look: an activity may be missing. Re-submitting
+            # the same id sends nothing; a new id might send a duplicate.
+            message_text = (
+                "an activity may or may not have been delivered and was not sent again: "
+                + error.message
+            )
         reason = PoisonReason(
             error.code,
-            error.message,
+            message_text,
             delivery_id=message.id,
             attempts=outcome.attempts,
             activity_ids=outcome.activity_ids,
@@ -210,8 +217,10 @@ class QueueSender:
 
     async def _requeue(self, body: bytes, until: datetime, now: datetime) -> int:
         text = body.decode("utf-8")
+        # Never at once: a message handed straight back would spin on a busy delivery.
+        until = max(until, now + timedelta(seconds=MIN_DELAY_SECONDS))
         sent = await send_text(text, queue=self._queue(), not_before=until, now=now)
-        return max(1, round((sent.visible_at - now).total_seconds()))
+        return sent.visibility_seconds
 
     async def _poison(
         self, body: bytes, reason: PoisonReason, dequeue_count: int | None

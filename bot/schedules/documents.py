@@ -175,7 +175,9 @@ def claimed_document(
             "nextRunAt": _stamp(firing.next_run_at),
             "lastRunAt": to_timestamp(firing.latest),
             "runCount": int(document.get("runCount") or 0) + 1,
-            "pending": Pending(firing.latest, message.id, retry_at, message.to_wire()).to_document(),
+            "pending": Pending(
+                firing.latest, message.id, retry_at, message.to_wire()
+            ).to_document(),
         }
     )
     return document

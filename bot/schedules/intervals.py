@@ -47,8 +47,9 @@ def shortest_gap_below(
     if zone is None:
         return None
     for change in offset_changes(zone, now, TRANSITION_LOOKAHEAD_DAYS):
-        before = latest_occurrence(cron, zone, change - timedelta(days=TRANSITION_LOOKAHEAD_DAYS),
-                                   change - ONE_SECOND)
+        before = latest_occurrence(
+            cron, zone, change - timedelta(days=TRANSITION_LOOKAHEAD_DAYS), change - ONE_SECOND
+        )
         start = before if before is not None else cron.next_after(change, zone)
         around = _walk(cron, zone, start, TRANSITION_OCCURRENCES, None)
         if around is not None and around < minimum:

@@ -29,9 +29,7 @@ def occurrence_id(schedule_id: str, occurrence: datetime) -> str:
 def occurrence_message(schedule: Schedule, occurrence: datetime) -> ProactiveMessage:
     """The queue message (CONTRACTS section 4) that sends one occurrence of a schedule."""
     values = placeholder_values(occurrence, schedule.zone, schedule.time_zone)
-    activities = render_activities(
-        [activity.to_wire() for activity in schedule.activities], values
-    )
+    activities = render_activities([activity.to_wire() for activity in schedule.activities], values)
     body: dict[str, Any] = {
         "version": 1,
         "id": occurrence_id(schedule.id, occurrence),
@@ -47,6 +45,6 @@ def occurrence_message(schedule: Schedule, occurrence: datetime) -> ProactiveMes
 
 async def enqueue_message(message: ProactiveMessage) -> None:
     """Put a message on the proactive queue (``PROACTIVE_QUEUE_NAME``)."""
-    from bot.storage.queues import queue
+    from bot.proactive.enqueue import enqueue
 
-    await queue().send_message(message.to_json())
+    await enqueue(message)

@@ -105,9 +105,7 @@ class ScheduleFields(WireModel):
     start_at: AwareDatetime | None = None
     end_at: AwareDatetime | None = None
     misfire_policy: MisfirePolicy = MisfirePolicy.SEND_LATEST
-    misfire_grace_seconds: Annotated[int, Field(ge=0, le=MAX_GRACE_SECONDS)] = (
-        DEFAULT_GRACE_SECONDS
-    )
+    misfire_grace_seconds: Annotated[int, Field(ge=0, le=MAX_GRACE_SECONDS)] = DEFAULT_GRACE_SECONDS
 
     @field_validator("cron")
     @classmethod
@@ -146,9 +144,7 @@ class ScheduleFields(WireModel):
         named = [name for name in ("conversation", "user") if getattr(self, name) is not None]
         if len(named) != 1:
             found = ", ".join(named) if named else "none"
-            raise ValueError(
-                f"conversation/user: exactly one target is required (found: {found})"
-            )
+            raise ValueError(f"conversation/user: exactly one target is required (found: {found})")
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             raise ValueError("endAt: must be later than startAt")
         for key in self.model_extra or {}:
@@ -193,8 +189,7 @@ class Schedule(ScheduleFields):
 
     def to_api(self) -> dict[str, Any]:
         """The JSON an API client gets: read-only fields always present (``null`` when unset)."""
-        wire = self.fields_wire()
-        wire["id"] = self.id
+        wire = {"id": self.id, **self.fields_wire()}
         for name, value in (
             ("nextRunAt", self.next_run_at),
             ("lastRunAt", self.last_run_at),

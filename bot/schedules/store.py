@@ -12,7 +12,7 @@ documents, not the size of the container.
 from __future__ import annotations
 
 import builtins
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncGenerator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -26,8 +26,7 @@ if TYPE_CHECKING:
 
 MAX_PAGE_SIZE = 1000
 DUE_QUERY = (
-    "SELECT * FROM c WHERE (c.enabled = true AND c.nextRunAt <= @now)"
-    " OR c.pending.retryAt <= @now"
+    "SELECT * FROM c WHERE (c.enabled = true AND c.nextRunAt <= @now) OR c.pending.retryAt <= @now"
 )
 
 
@@ -180,7 +179,9 @@ class ScheduleStore:
         page = await self._first_page(query, parameters, page_size, continuation)
         return page
 
-    async def due_pages(self, now: datetime, page_size: int) -> AsyncIterator[list[dict[str, Any]]]:
+    async def due_pages(
+        self, now: datetime, page_size: int
+    ) -> AsyncGenerator[builtins.list[dict[str, Any]], None]:
         """The documents due at ``now`` (see the module docstring), a page at a time."""
         from azure.core.async_paging import AsyncPageIterator
 

@@ -18,6 +18,7 @@ retried).
 """
 
 from bot.state.bot_state import BOT_STATE, SAVE_ORDER, BotState, bot_state
+from bot.state.cosmos_storage import CosmosStateStorage
 from bot.state.errors import (
     StateConflictError,
     StateError,
@@ -40,6 +41,7 @@ __all__ = [
     "SAVE_ORDER",
     "BotState",
     "BotStateMiddleware",
+    "CosmosStateStorage",
     "MemoryDocument",
     "MemoryStateStorage",
     "StateConflictError",

@@ -7,13 +7,14 @@ at the end of the turn it costs one write if and only if its JSON changed (or it
 for a refresh).
 
 Change detection compares JSON, not object identity: a value mutated in place (a model, a
-list) is saved without a :meth:`BotState.set`, and a value set back to what was stored is not
-written.
+list) is saved without a :meth:`BotState.set`, a value set back to what was stored is not
+written, and neither is a default that was read and left as it was.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -51,6 +52,8 @@ class _ScopeState:
     # Decoded values handed out this turn, with the property that decodes them; encoded again
     # at save time, so in-place mutations count.
     live: dict[str, tuple[StateProperty[Any], Any]] = field(default_factory=dict)
+    # The JSON of defaults handed out: a default nobody changed is not worth a write.
+    defaults: dict[str, Any] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
     cleared: bool = False
 
@@ -59,7 +62,10 @@ class _ScopeState:
         for name in self.deleted:
             values.pop(name, None)
         for name, (prop, value) in self.live.items():
-            values[name] = prop.encode(value)
+            encoded = prop.encode(value)
+            if name in self.defaults and encoded == self.defaults[name]:
+                continue
+            values[name] = encoded
         return values
 
 
@@ -118,9 +124,12 @@ class BotState:
             value: T = live[1]
             return value
         if prop.name in scope.stored and prop.name not in scope.deleted and not scope.cleared:
-            value = prop.decode(scope.stored[prop.name])
+            # A copy: validation keeps ``Any`` values by reference, and a value changed in place
+            # must not change the snapshot it is compared with at save time.
+            value = prop.decode(copy.deepcopy(scope.stored[prop.name]))
         else:
             value = prop.default_value()
+            scope.defaults[prop.name] = prop.encode(value)
         scope.live[prop.name] = (prop, value)
         return value
 
@@ -130,18 +139,21 @@ class BotState:
         live = scope.live.get(prop.name)
         if live is not None:
             _check_same(live[0], prop)
+        scope.defaults.pop(prop.name, None)
         scope.live[prop.name] = (prop, value)
 
     async def delete(self, prop: StateProperty[Any]) -> None:
         """Remove the property: its next read gives the default."""
         scope = await self._scope(prop.scope)
         scope.live.pop(prop.name, None)
+        scope.defaults.pop(prop.name, None)
         scope.deleted.add(prop.name)
 
     async def clear(self, scope: StateScope) -> None:
         """Remove every property of a scope (those of other modules too)."""
         state = await self._scope(scope)
         state.live.clear()
+        state.defaults.clear()
         state.deleted.clear()
         state.cleared = True
 

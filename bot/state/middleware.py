@@ -38,6 +38,8 @@ class BotStateMiddleware:
         ttl: Per scope, how long its document lives after its last use (see
             :class:`BotState`); scopes not named never expire.
         clock: The current time.
+        secret: The HMAC key of storage ids; ``KEY_HASH_SECRET`` when omitted (tests pass
+            one so they need no settings).
     """
 
     def __init__(
@@ -46,6 +48,7 @@ class BotStateMiddleware:
         *,
         ttl: Mapping[StateScope, timedelta] | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        secret: bytes | None = None,
     ) -> None:
         if storage is None:
             from bot.state.cosmos_storage import CosmosStateStorage
@@ -54,10 +57,13 @@ class BotStateMiddleware:
         self.storage = storage
         self._ttl = dict(ttl or {})
         self._clock = clock
+        self._secret = secret
 
     async def on_turn(self, context: TurnContext, next: NextStep, /) -> None:
         """Run the turn with its state, then save what changed."""
-        state = BotState(context.activity, self.storage, ttl=self._ttl, clock=self._clock)
+        state = BotState(
+            context.activity, self.storage, ttl=self._ttl, clock=self._clock, secret=self._secret
+        )
         context.state[BOT_STATE] = state
         await next()
         await state.save()

@@ -37,9 +37,19 @@ DELIVERIES = ContainerSpec("deliveries")
 
 SCHEDULES = ContainerSpec(
     "schedules",
-    indexed_paths=("/nextRunAt/?", "/enabled/?", "/conversationKey/?", "/ownerKey/?"),
+    indexed_paths=(
+        "/nextRunAt/?",
+        "/enabled/?",
+        "/pending/retryAt/?",
+        "/conversation/channelId/?",
+        "/conversation/conversationId/?",
+        "/user/channelId/?",
+        "/user/userId/?",
+        "/createdAt/?",
+    ),
 )
-"""Durable cron schedules."""
+"""Durable cron schedules: the tick's due query (``nextRunAt``, ``enabled``, ``pending``) and
+the listing by target, oldest first (``createdAt``)."""
 
 STATE = ContainerSpec("state")
 """User, conversation and private conversation state."""

@@ -45,6 +45,12 @@ DEFAULT_TENANT_ID = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 
 DEFAULT_BOT_URL = "http://127.0.0.1:7071/api/messages"
 
+DEFAULT_QUEUE_NAME = "proactive-sends"
+"""The bot's proactive queue when ``PROACTIVE_QUEUE_NAME`` is not set."""
+
+QUEUE_CONNECTION_VARIABLE = "AzureWebJobsStorage"
+QUEUE_NAME_VARIABLE = "PROACTIVE_QUEUE_NAME"
+
 PORT_VARIABLES = {
     "connector_port": "LOCAL_CHANNEL_PORT",
     "issuer_port": "LOCAL_ISSUER_PORT",
@@ -85,6 +91,9 @@ class ChannelConfig:
         work_dir: Where certificates are written; a temporary directory (removed at stop)
             when not given.
         keys: Pre-generated key material, so test modules need not generate RSA keys per test.
+        queue_connection: The bot's storage connection string (``AzureWebJobsStorage``), with
+            which the playground puts messages on the proactive queue; None turns that off.
+        queue_name: The bot's proactive queue (``PROACTIVE_QUEUE_NAME``).
     """
 
     app_id: str = field(default_factory=_new_app_id)
@@ -103,6 +112,8 @@ class ChannelConfig:
     service_path: str = "/"
     work_dir: Path | None = None
     keys: ChannelKeys | None = field(default=None, repr=False)
+    queue_connection: str | None = field(default=None, repr=False)
+    queue_name: str = DEFAULT_QUEUE_NAME
 
     def __post_init__(self) -> None:
         if not self.service_path.startswith("/") or not self.service_path.endswith("/"):
@@ -130,3 +141,21 @@ def ports_from_environment(environ: Mapping[str, str] | None = None) -> dict[str
         except ValueError:
             raise ValueError(f"{variable} must be a port number, got {raw!r}") from None
     return ports
+
+
+def queue_from_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``queue_connection`` and ``queue_name`` from ``AzureWebJobsStorage`` and
+    ``PROACTIVE_QUEUE_NAME``, for those that are set.
+
+    The connection string holds an account key, so it comes from the environment, never from
+    the command line (where ``ps`` would show it).
+    """
+    source = os.environ if environ is None else environ
+    found: dict[str, str] = {}
+    connection = source.get(QUEUE_CONNECTION_VARIABLE, "").strip()
+    if connection:
+        found["queue_connection"] = connection
+    name = source.get(QUEUE_NAME_VARIABLE, "").strip()
+    if name:
+        found["queue_name"] = name
+    return found

@@ -17,7 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from dev.channel.config import DEFAULT_BOT_URL, ChannelConfig, ports_from_environment
+from dev.channel.config import (
+    DEFAULT_BOT_URL,
+    ChannelConfig,
+    ports_from_environment,
+    queue_from_environment,
+)
 from dev.channel.server import RunningChannel, start_channel
 
 
@@ -26,8 +31,10 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m dev.channel",
         description="A local Bot Framework channel: Bot Connector, OpenID issuer and token "
-        "endpoint on 127.0.0.1. Ports come from LOCAL_CHANNEL_PORT, LOCAL_ISSUER_PORT and "
-        "LOCAL_TOKEN_PORT, or are picked free.",
+        "endpoint on 127.0.0.1, and the playground page. Ports come from LOCAL_CHANNEL_PORT, "
+        "LOCAL_ISSUER_PORT and LOCAL_TOKEN_PORT, or are picked free. The playground enqueues "
+        "proactive messages with the storage connection in AzureWebJobsStorage (from the "
+        "environment only: it holds a key) to PROACTIVE_QUEUE_NAME.",
     )
     parser.add_argument("--bot-url", default=DEFAULT_BOT_URL, help="the bot's /api/messages")
     parser.add_argument("--app-id", help="the bot's app id (a fresh one if not given)")
@@ -42,6 +49,10 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="no tokens either way (for a bot with BOT_AUTH_DISABLED=true)",
     )
+    parser.add_argument(
+        "--queue-name",
+        help="the bot's proactive queue (default: PROACTIVE_QUEUE_NAME, or proactive-sends)",
+    )
     return parser.parse_args(argv)
 
 
@@ -55,7 +66,10 @@ def config_from_arguments(arguments: argparse.Namespace) -> ChannelConfig:
         "auth_required": not arguments.no_auth,
         "work_dir": arguments.work_dir,
         **ports_from_environment(),
+        **queue_from_environment(),
     }
+    if arguments.queue_name:
+        options["queue_name"] = arguments.queue_name
     if arguments.app_id:
         options["app_id"] = arguments.app_id
     if arguments.app_password:
@@ -85,6 +99,7 @@ def _print_urls(channel: RunningChannel) -> None:
         f"  OpenID metadata         {described['openIdMetadataUrl']}",
         f"  token authority         {described['tokenAuthority']}",
         f"  CA bundle               {described['caBundlePath']}",
+        f"  playground              {described['playgroundUrl']}",
         f"  bot                     {described['botUrl']}",
         f"  app id                  {described['appId']}",
     ]

@@ -28,14 +28,16 @@ from dev.channel.connector import add_connector_routes
 from dev.channel.control import PREFIX, add_control_routes
 from dev.channel.conversations import ConversationDirectory
 from dev.channel.faults import FaultPlan
+from dev.channel.feed import ConversationFeed, FeedUserClient
 from dev.channel.issuer import ChannelIssuer, build_issuer_app
 from dev.channel.keys import ChannelKeys
+from dev.channel.playground import PLAYGROUND_PATH, add_playground_routes
+from dev.channel.proactive_queue import ProactiveQueue
 from dev.channel.rate_limit import TeamsRateLimiter
 from dev.channel.recorder import ActivityRecorder
 from dev.channel.state import STATE_KEY, ChannelState
 from dev.channel.tls import create_local_tls
 from dev.channel.token_endpoint import TokenAuthority, build_token_app
-from dev.channel.user_client import UserClient
 
 APP_CERTIFICATE_FILE = "app-certificate.pem"
 SHUTDOWN_SECONDS = 1.0
@@ -68,11 +70,13 @@ class RunningChannel:
         work_dir: Where the certificates are.
         app_certificate_path: PEM with the bot's client certificate and key, registered at
             the token endpoint (for certificate credentials).
+        feed: What users said and the bot sent, per conversation (the playground's stream).
     """
 
     state: ChannelState
     work_dir: Path
     app_certificate_path: Path
+    feed: ConversationFeed = field(repr=False)
     _runners: list[web.AppRunner] = field(repr=False)
     _session: aiohttp.ClientSession = field(repr=False)
     _owns_work_dir: bool = field(repr=False)
@@ -102,6 +106,11 @@ class RunningChannel:
     def control_url(self) -> str:
         """Base URL of the control API (for :class:`dev.channel.ChannelControl`)."""
         return self.state.connector_url
+
+    @property
+    def playground_url(self) -> str:
+        """The playground page."""
+        return self.state.connector_url + PLAYGROUND_PATH
 
     @property
     def openid_metadata_url(self) -> str:
@@ -151,6 +160,9 @@ class RunningChannel:
             "connectorUrl": state.connector_url,
             "serviceUrl": state.service_url,
             "controlUrl": state.connector_url + PREFIX,
+            "playgroundUrl": self.playground_url,
+            "queueName": state.config.queue_name,
+            "queueConfigured": bool(state.config.queue_connection),
             "issuerUrl": state.issuer.base_url,
             "openIdMetadataUrl": state.issuer.openid_metadata_url,
             "jwksUrl": state.issuer.jwks_url,
@@ -259,8 +271,10 @@ async def start_channel(config: ChannelConfig | None = None) -> RunningChannel:
         async def channel_token(url: str) -> str:
             return issuer.mint(url, app_id)
 
-        users = UserClient(
+        feed = ConversationFeed()
+        users = FeedUserClient(
             session,
+            feed=feed,
             bot_url=config.bot_url,
             service_url=service_url,
             app_id=app_id,
@@ -269,12 +283,14 @@ async def start_channel(config: ChannelConfig | None = None) -> RunningChannel:
             tenant_id=config.tenant_id,
             directory=directory,
         )
+        recorder = ActivityRecorder()
+        recorder.add_listener(feed.on_record)
         state = ChannelState(
             config=config,
             issuer=issuer,
             tokens=tokens,
             tls=tls,
-            recorder=ActivityRecorder(),
+            recorder=recorder,
             faults=FaultPlan(),
             limiter=TeamsRateLimiter(enabled=config.rate_limits),
             directory=directory,
@@ -287,6 +303,13 @@ async def start_channel(config: ChannelConfig | None = None) -> RunningChannel:
         connector_app[STATE_KEY] = state
         add_control_routes(connector_app)
         add_connector_routes(connector_app, config.service_path)
+        add_playground_routes(
+            connector_app,
+            feed=feed,
+            queue=ProactiveQueue(config.queue_connection, config.queue_name),
+            session=session,
+            bot_url=config.bot_url,
+        )
 
         runners.append(await _serve(connector_app, connector_sock))
         runners.append(await _serve(build_issuer_app(issuer), issuer_sock))
@@ -307,6 +330,7 @@ async def start_channel(config: ChannelConfig | None = None) -> RunningChannel:
         state=state,
         work_dir=work_dir,
         app_certificate_path=app_certificate_path,
+        feed=feed,
         _runners=runners,
         _session=session,
         _owns_work_dir=owns_work_dir,

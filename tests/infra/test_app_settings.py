@@ -45,6 +45,7 @@ SET_FOR_GOVERNMENT = {
 
 LEFT_TO_CODE_DEFAULT = {
     "BOT_ALLOWED_SERVICE_URLS": "the default lists the Bot Framework and Teams hosts (https)",
+    "BOT_SAMPLE": "the sample bot to run; the default is right until you ship your own bot",
 }
 
 MUST_NOT_BE_SET = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.echo_bot import ECHO_PREFIX, NO_TEXT_REPLY, WELCOME_TEXT, EchoBot
+from bot.samples.echo import ECHO_PREFIX, NO_TEXT_REPLY, WELCOME_TEXT, EchoBot
 from bot.turn import BotAdapter, ClaimsIdentity, InMemorySender
 from tests.unit.turn.builders import BOT_ID, USER_ID, build_activity
 
