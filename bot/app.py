@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.connector.sender import ConnectorSender
 from bot.process_client import ProcessClient
+from bot.references import ReferenceStore
 from bot.references.capture import ReferenceCapture
 from bot.samples import create_sample
 from bot.settings import get_settings
@@ -26,19 +27,27 @@ class BotApplication:
     Attributes:
         adapter: Runs turns: middleware, then the bot; sends through the Connector.
         bot: The turn handler of inbound and proactive turns.
+        references: The reference store of capture and of proactive sends. One per process:
+            it remembers recent captures, and a conversation retired by a send must be
+            forgotten there too, or the user's next message would not revive it.
     """
 
     adapter: BotAdapter
     bot: ActivityHandler
+    references: ReferenceStore
 
 
 def _create_application() -> BotApplication:
     # Capture first, so a handler that sends proactively finds its own conversation stored;
     # state loads lazily and saves once, at the end of the turn.
+    references = ReferenceStore()
     adapter = BotAdapter(
-        ConnectorSender(), middleware=[TurnTelemetry(), ReferenceCapture(), BotStateMiddleware()]
+        ConnectorSender(),
+        middleware=[TurnTelemetry(), ReferenceCapture(references), BotStateMiddleware()],
     )
-    return BotApplication(adapter=adapter, bot=create_sample(get_settings().bot_sample))
+    return BotApplication(
+        adapter=adapter, bot=create_sample(get_settings().bot_sample), references=references
+    )
 
 
 bot_application: ProcessClient[BotApplication] = ProcessClient(_create_application)

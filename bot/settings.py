@@ -145,6 +145,14 @@ class Settings(BaseSettings):
     bot_sample: Literal["echo", "counter"] = Field("echo", alias="BOT_SAMPLE")
     """Which sample bot answers: ``echo`` (welcome and echo) or ``counter`` (dialogs, state)."""
 
+    proactive_api_audience: str = Field("", alias="PROACTIVE_API_AUDIENCE")
+    """Accepted ``aud`` of Entra ID tokens on the send API (comma list); empty: key only."""
+    proactive_api_role: str = Field("Proactive.Send", alias="PROACTIVE_API_ROLE")
+    proactive_api_tenant_id: str = Field("", alias="PROACTIVE_API_TENANT_ID")
+    proactive_api_openid_metadata_url: str = Field("", alias="PROACTIVE_API_OPENID_METADATA_URL")
+    proactive_api_issuers: str = Field("", alias="PROACTIVE_API_ISSUERS")
+    proactive_api_allowed_client_ids: str = Field("", alias="PROACTIVE_API_ALLOWED_CLIENT_IDS")
+
     key_hash_secret: SecretStr | None = Field(None, alias="KEY_HASH_SECRET")
     reference_ttl_days: int = Field(90, ge=1, le=24855, alias="REFERENCE_TTL_DAYS")
 

@@ -18,15 +18,13 @@ No or a malformed bearer, a bad signature, a wrong issuer, tenant or audience, a
 401. A valid token without the role, or of an app not allowed: 403. Signing keys that cannot be
 fetched: 503. Never a 500, and the token is never logged.
 
-Settings are read like :mod:`bot.settings` reads its own (the environment wins over
-``local.settings.json`` ``Values``) until they join :class:`bot.settings.Settings`.
+The ``PROACTIVE_API_*`` settings are part of :class:`bot.settings.Settings`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -35,9 +33,9 @@ from typing import Any
 import jwt
 
 from bot.auth.errors import AuthenticationError
-from bot.auth.inbound import _bearer_token
+from bot.auth.inbound import bearer_token
 from bot.auth.signing_keys import JsonFetcher, SigningKeyStore
-from bot.settings import SettingsError, read_local_values
+from bot.settings import SettingsError, get_settings
 
 logger = logging.getLogger(__name__)
 
@@ -124,17 +122,22 @@ def _split(value: str) -> tuple[str, ...]:
 
 @cache
 def get_api_caller_settings() -> ApiCallerSettings:
-    """The process-wide settings: the environment, then ``local.settings.json`` ``Values``.
+    """The process-wide send-API caller settings, from :func:`bot.settings.get_settings`.
 
     Raises:
         SettingsError: A setting is missing or invalid (the message names it).
     """
-    local = read_local_values()
-    values = {
-        name: os.environ[name] if name in os.environ else local.get(name, "")
-        for name in SETTING_NAMES
-    }
-    return ApiCallerSettings.from_values(values)
+    settings = get_settings()
+    return ApiCallerSettings.from_values(
+        {
+            AUDIENCE_SETTING: settings.proactive_api_audience,
+            ROLE_SETTING: settings.proactive_api_role,
+            TENANT_SETTING: settings.proactive_api_tenant_id,
+            METADATA_SETTING: settings.proactive_api_openid_metadata_url,
+            ISSUERS_SETTING: settings.proactive_api_issuers,
+            CLIENTS_SETTING: settings.proactive_api_allowed_client_ids,
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -192,7 +195,7 @@ class ApiCallerAuthenticator:
         """
         if not self.settings.enabled or self._keys is None:
             return ANONYMOUS_CALLER
-        token = _bearer_token(authorization)
+        token = bearer_token(authorization)
         try:
             header = jwt.get_unverified_header(token)
         except Exception:  # whatever PyJWT raises, the token is malformed

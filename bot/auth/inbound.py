@@ -96,7 +96,8 @@ def _unauthorized(code: str, message: str) -> AuthenticationError:
     return AuthenticationError(401, code, message)
 
 
-def _bearer_token(authorization: str | None) -> str:
+def bearer_token(authorization: str | None) -> str:
+    """The token of a ``Bearer`` Authorization header; 401 when absent or malformed."""
     if not authorization or not authorization.strip():
         raise _unauthorized("MissingToken", "the Authorization header is missing")
     scheme, _, token = authorization.strip().partition(" ")
@@ -187,7 +188,7 @@ class InboundAuthenticator:
         """
         if self._auth_disabled:
             return ANONYMOUS
-        token = _bearer_token(authorization)
+        token = bearer_token(authorization)
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})

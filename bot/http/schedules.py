@@ -11,6 +11,11 @@
 ``DELETE /api/schedules/{id}``          → 204
 ======================================  =====================================================
 
+``PATCH`` takes only the fields to change (``null`` removes one); read-only fields
+(``nextRunAt``, ``lastRunAt``, ``runCount``, ``createdAt``, ``updatedAt``) are refused in
+``POST`` and ``PATCH`` bodies. ``id`` may be given in a ``POST`` (1-64 of ``A-Z a-z 0-9 _ -``):
+a retried create is then a 409 instead of a second schedule.
+
 Errors are ``{"error": {"code", "message"}}`` and the message names the field: 400 invalid
 JSON or fields (``InvalidCron``, ``UnknownTimeZone``, ``IntervalTooShort``, ``ReadOnlyField``,
 ``TargetNotFound``, ``InvalidSchedule``), 403 a target the bot may not send to, 404

@@ -279,6 +279,9 @@ def _failure_answer(outcome: DeliveryOutcome) -> tuple[int, str, str, dict[str, 
         refusal = outcome.refusal
         extra = {"reason": refusal.reason} if isinstance(refusal, ConversationInactiveError) else {}
         return refusal.status, refusal.code, refusal.message, extra
+    if kind is Outcome.REFUSED:
+        # A repeat of a refused delivery: answer as the first time did.
+        return REFUSAL_STATUS.get(code, 403), code, message, {}
     if kind is Outcome.BUSY:
         return 409, "DeliveryInProgress", "The delivery is in progress; ask again later.", {}
     if kind is Outcome.CONFLICT:

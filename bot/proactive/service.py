@@ -601,20 +601,13 @@ def _application_adapter() -> tuple[BotAdapter, TurnLogic]:
 
 
 def _shared_store() -> ReferenceStore:
-    """The store the capture middleware of the bot application uses, when there is one.
-
-    Sharing it matters: the store remembers recent captures, and a conversation this process
-    retires must be forgotten there too, or the user's next message would not revive it.
-    """
+    """The bot application's store (see :attr:`bot.app.BotApplication.references`)."""
     from bot.app import bot_application
-    from bot.references.capture import ReferenceCapture
 
-    for middleware in bot_application.get().adapter.middleware:
-        if isinstance(middleware, ReferenceCapture):
-            store = getattr(middleware, "_store", None)
-            if isinstance(store, ReferenceStore):
-                return store
-    return ReferenceStore()
+    try:
+        return bot_application.get().references
+    except RuntimeError:  # no running event loop: nothing to share yet
+        return ReferenceStore()
 
 
 proactive_service: ProcessClient[ProactiveService] = ProcessClient(ProactiveService)

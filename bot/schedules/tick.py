@@ -14,16 +14,16 @@ indexed paths, paged), and for each:
 
 Why each occurrence is sent exactly once
 ----------------------------------------
-*At most once.* A claim is a conditional replace on the ``_etag`` of a document that has
-``nextRunAt`` = the occurrence's predecessor state, and it moves ``nextRunAt`` past the
-occurrence; every successful write changes the ``_etag``. So of any number of ticks that read
-the same due state, exactly one claim succeeds (the others get 412 and leave the document to
-the winner), and no later read can see the occurrence as due again: it is claimed once. After
-the claim the occurrence is enqueued by its claimer and, only if the claimer did not confirm
-it before ``retryAt``, by a recovering tick; all those messages carry the same derived ``id``,
-and the proactive sender's idempotency ledger sends the activities of one ``id`` at most once,
-however many copies arrive, in parallel or not. Messages expire a day after their occurrence,
-well within the ledger's memory of an id.
+*At most once.* A claim is a replace conditioned on the ``_etag`` the tick read, and it moves
+``nextRunAt`` past the occurrence. Every successful write changes the ``_etag``, so of any
+number of ticks that read the document while the occurrence was due, exactly one claim
+succeeds; the others get 412 and leave the document alone, and no later read sees the
+occurrence due again. So each occurrence is claimed once. Its message is then enqueued by the
+claimer, and again by a recovering tick only if the claimer did not confirm it before
+``retryAt``. All those copies are the one message stored with the claim, with the id derived
+from schedule and occurrence, and the proactive sender's idempotency ledger sends the
+activities of an id at most once however many copies arrive, in parallel or not. Messages
+expire a day after their occurrence, well within the ledger's seven-day memory of an id.
 
 *At least once.* The claim stores the occurrence (and its exact message) in ``pending`` in the
 same atomic write that advances ``nextRunAt``, and ``pending`` is removed only after the

@@ -46,7 +46,18 @@ SET_FOR_GOVERNMENT = {
 LEFT_TO_CODE_DEFAULT = {
     "BOT_ALLOWED_SERVICE_URLS": "the default lists the Bot Framework and Teams hosts (https)",
     "BOT_SAMPLE": "the sample bot to run; the default is right until you ship your own bot",
+    "PROACTIVE_API_ROLE": "defaults to Proactive.Send",
 }
+
+OPT_IN = {
+    "PROACTIVE_API_AUDIENCE": "Entra ID on the send API needs an app registration the template "
+    "cannot create; empty keeps it off (function key only)",
+    "PROACTIVE_API_TENANT_ID": "only with PROACTIVE_API_AUDIENCE",
+    "PROACTIVE_API_OPENID_METADATA_URL": "only with PROACTIVE_API_AUDIENCE (from the tenant)",
+    "PROACTIVE_API_ISSUERS": "only with PROACTIVE_API_AUDIENCE (derived from the tenant)",
+    "PROACTIVE_API_ALLOWED_CLIENT_IDS": "optional allow-list of calling apps",
+}
+"""Features that are off while their setting is empty; an operator turns them on."""
 
 MUST_NOT_BE_SET = {
     "BOT_AUTH_DISABLED": "local development only",
@@ -125,6 +136,7 @@ def test_every_setting_of_the_code_is_classified_once() -> None:
         SET_FOR_SINGLE_TENANT,
         SET_FOR_GOVERNMENT,
         LEFT_TO_CODE_DEFAULT,
+        OPT_IN,
         MUST_NOT_BE_SET,
     ]
     classified = [name for group in groups for name in group]

@@ -21,7 +21,7 @@ from bot.auth.api_callers import get_api_caller_settings
 from bot.http.deliveries import get_delivery
 from bot.http.send import send_activity, send_to_reference
 from bot.proactive import service as service_module
-from bot.settings import Settings
+from bot.settings import Settings, get_settings
 from dev.channel import ChannelKeys
 from tests.integration.test_proactive_support import (
     APP_ID,
@@ -56,6 +56,7 @@ CALLER_APP = "99999999-0000-0000-0000-000000000001"
 async def api(proactive: Proactive) -> AsyncIterator[Proactive]:
     """The handlers use the test's service (the process-wide client, for this event loop)."""
     get_api_caller_settings.cache_clear()
+    get_settings.cache_clear()
     service_module.proactive_service._client = proactive.service
     service_module.proactive_service._loop = asyncio.get_running_loop()
     try:
@@ -64,6 +65,7 @@ async def api(proactive: Proactive) -> AsyncIterator[Proactive]:
         service_module.proactive_service._client = None
         service_module.proactive_service._loop = None
         get_api_caller_settings.cache_clear()
+        get_settings.cache_clear()
 
 
 @pytest.fixture
@@ -72,6 +74,7 @@ def entra(api: Proactive, monkeypatch: pytest.MonkeyPatch) -> Proactive:
     monkeypatch.setenv("PROACTIVE_API_TENANT_ID", TENANT)
     monkeypatch.setenv("PROACTIVE_API_OPENID_METADATA_URL", api.channel.openid_metadata_url)
     get_api_caller_settings.cache_clear()
+    get_settings.cache_clear()
     return api
 
 

@@ -97,9 +97,7 @@ def schedule_body(conversation_id: str, **fields: Any) -> dict[str, Any]:
 
 
 async def listed(conversation_id: str, **params: str) -> list[dict[str, Any]]:
-    status, body = await call(
-        request("GET", params={"conversationId": conversation_id, **params})
-    )
+    status, body = await call(request("GET", params={"conversationId": conversation_id, **params}))
     assert status == 200
     return list(body["schedules"])
 
@@ -227,12 +225,11 @@ async def test_an_ambiguous_conversation_is_a_409_and_an_inactive_one_a_403(
     assert (status, error["error"]["code"]) == (409, "AmbiguousConversation")
 
     retired = await stored_conversation()
-    await store.mark_inactive(
-        reference(retired), InactiveReason.UNINSTALLED, now=datetime.now(UTC)
-    )
+    await store.mark_inactive(reference(retired), InactiveReason.UNINSTALLED, now=datetime.now(UTC))
     status, error = await call(request("POST", body=schedule_body(retired)))
     assert (status, error["error"]["code"]) == (403, "ConversationInactive")
-    assert await listed(shared) == [] and await listed(retired) == []
+    assert await listed(shared) == []
+    assert await listed(retired) == []
 
 
 async def test_a_client_id_makes_a_retried_create_safe(bot_settings: Settings) -> None:

@@ -88,9 +88,7 @@ async def test_a_reminder_made_in_chat_targets_that_chat_in_the_users_zone(chat:
         "tenantId": "tenant-1",
     }
     assert (stored["cron"], stored["timeZone"]) == ("0 0 12 * * 1", "Europe/Berlin")
-    assert stored["activities"] == [
-        {"type": "message", "text": "Reminder: submit my timesheet"}
-    ]
+    assert stored["activities"] == [{"type": "message", "text": "Reminder: submit my timesheet"}]
     next_run = datetime.fromisoformat(stored["nextRunAt"]).astimezone(ZoneInfo("Europe/Berlin"))
     assert (next_run.strftime("%a %H:%M")) == "Mon 12:00"
     assert f"on {next_run:%a %d %b %Y} at 12:00" in reply

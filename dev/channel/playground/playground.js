@@ -255,13 +255,11 @@
     const conversation = conversationById(id);
     if (!conversation) return;
     state.currentConversationId = id;
-    const me = state.currentUserId;
     const members = usersOf(conversation);
-    // A 1:1 chat belongs to its user: opening it means writing as them.
-    if (conversation.conversationType === "personal" || !members.some((m) => m.id === me)) {
-      if (members.length && (conversation.conversationType === "personal" || !me)) {
-        state.currentUserId = members[0].id;
-      }
+    // A 1:1 chat belongs to its user: opening it means writing as them. In a group, the
+    // current user stays (and joins the group by writing in it).
+    if (members.length && (conversation.conversationType === "personal" || !state.currentUserId)) {
+      state.currentUserId = members[0].id;
     }
     state.unread.delete(id);
     save();
@@ -921,6 +919,7 @@
       return;
     }
     setStatus(status, `Enqueued ${message.id}${delay ? `, due in ${delay} s` : ""}. Watch the chat.`, "ok");
+    status.dataset.messageId = message.id;
     state.receipts.unshift({
       id: message.id,
       target: target === "user" ? `user ${user.name}` : `conversation ${shortId(conversation.id)}`,

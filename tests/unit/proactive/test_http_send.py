@@ -23,6 +23,7 @@ from bot.proactive.errors import (
 )
 from bot.proactive.failures import classify
 from bot.proactive.message import ConversationTarget
+from bot.settings import get_settings
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 TARGET = ConversationTarget(channel_id="msteams", conversation_id="a:1")
@@ -168,7 +169,18 @@ class TestAnswers:
             error=DeliveryError("ConversationNotFound", "no stored conversation"),
             repeated=True,
         )
-        assert self.status(outcome)[0] in (403, 404)
+        status, body, _ = self.status(outcome)
+        assert (status, body["error"]["code"]) == (404, "ConversationNotFound")
+
+    def test_a_repeat_of_a_gone_failure_answers_as_the_first_time(self) -> None:
+        outcome = DeliveryOutcome(
+            Outcome.FAILED,
+            (None,),
+            DeliveryError("ConversationNotFound", "Conversation not found."),
+            repeated=True,
+        )
+        status, body, _ = self.status(outcome)
+        assert (status, body["error"]["code"]) == (403, "ConversationInactive")
 
     def test_busy_is_a_409_with_retry_after(self) -> None:
         outcome = DeliveryOutcome(Outcome.BUSY, retry_at=NOW + timedelta(seconds=59.5))
@@ -185,10 +197,12 @@ async def test_entra_auth_runs_before_the_body_is_read(monkeypatch: pytest.Monke
     monkeypatch.setenv("PROACTIVE_API_TENANT_ID", "tenant")
     monkeypatch.setenv("PROACTIVE_API_OPENID_METADATA_URL", "https://login.test/metadata")
     get_api_caller_settings.cache_clear()
+    get_settings.cache_clear()
     try:
         response = await send_activity_route(request(b"not even json"))
     finally:
         get_api_caller_settings.cache_clear()
+        get_settings.cache_clear()
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
 

@@ -93,9 +93,7 @@ async def test_help() -> None:
 async def test_the_bots_mention_is_ignored() -> None:
     handled, replies = await reply_to(
         "<at>Bot</at> remind me every day at 25 to sleep",
-        entities=[
-            {"type": "mention", "text": "<at>Bot</at>", "mentioned": {"id": "28:bot"}}
-        ],
+        entities=[{"type": "mention", "text": "<at>Bot</at>", "mentioned": {"id": "28:bot"}}],
     )
     assert handled
     assert '"25" is not a time of day' in replies[0]

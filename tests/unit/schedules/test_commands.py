@@ -142,7 +142,7 @@ def not_understood(message: str) -> NotUnderstood:
             "remind",
         ),
         (
-            "remind me every Tuesday at 12am to \"check logs\"",
+            'remind me every Tuesday at 12am to "check logs"',
             "0 0 0 * * 2",
             "every Tuesday at 00:00",
             "check logs",
@@ -157,9 +157,7 @@ def not_understood(message: str) -> NotUnderstood:
         ),
     ],
 )
-def test_create_phrasings(
-    message: str, cron: str, description: str, text: str, style: str
-) -> None:
+def test_create_phrasings(message: str, cron: str, description: str, text: str, style: str) -> None:
     parsed = created(message)
     assert parsed.recurrence.cron == cron
     assert parsed.recurrence.description == description

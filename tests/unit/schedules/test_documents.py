@@ -40,7 +40,8 @@ def stored(body: dict[str, Any] | None = None, now: datetime = NOW) -> dict[str,
 
 def claimed(document: dict[str, Any], now: datetime) -> dict[str, Any]:
     plan = plan_tick(document, now, TOLERANCE)
-    assert plan.firing is not None and plan.firing.send
+    assert plan.firing is not None
+    assert plan.firing.send
     message = occurrence_message(schedule_of(document), plan.firing.latest)
     body = claimed_document(
         document, plan.firing, message, now=now, retry_at=now + timedelta(minutes=2)
@@ -67,7 +68,8 @@ def test_a_disabled_schedule_has_no_next_run() -> None:
 
 def test_nothing_is_due_before_the_next_run() -> None:
     plan = plan_tick(stored(), NOW, TOLERANCE)
-    assert plan.recover is None and plan.firing is None
+    assert plan.recover is None
+    assert plan.firing is None
 
 
 def test_a_claim_advances_counts_and_keeps_the_occurrence_pending() -> None:
@@ -78,7 +80,9 @@ def test_a_claim_advances_counts_and_keeps_the_occurrence_pending() -> None:
     pending = Pending.of(document)
     assert pending is not None
     assert pending.occurrence == NINE
-    assert pending.message_id == occurrence_id("sched-1", NINE) == "schedule:sched-1:20261123T080000Z"
+    assert (
+        pending.message_id == occurrence_id("sched-1", NINE) == "schedule:sched-1:20261123T080000Z"
+    )
     assert pending.message["activities"] == [{"type": "message", "text": "It is 09:00 on Monday"}]
     assert pending.message["conversation"] == BODY["conversation"]
     assert pending.message["expiresAt"] == "2026-11-24T08:00:00Z"
@@ -90,7 +94,8 @@ def test_a_pending_occurrence_under_a_running_claim_blocks_the_next_one() -> Non
     # The next day's occurrence is due, but the claim's retryAt is not yet reached.
     document["pending"]["retryAt"] = "2026-11-24T08:10:00.000000Z"
     plan = plan_tick(document, NINE + timedelta(days=1, seconds=1), TOLERANCE)
-    assert plan.recover is None and plan.firing is None
+    assert plan.recover is None
+    assert plan.firing is None
 
 
 def test_an_expired_claim_is_recovered_before_the_next_occurrence() -> None:
@@ -99,7 +104,8 @@ def test_an_expired_claim_is_recovered_before_the_next_occurrence() -> None:
     plan = plan_tick(document, later, TOLERANCE)
     assert plan.recover is not None
     assert plan.recover.occurrence == NINE
-    assert plan.firing is not None and plan.firing.latest == NINE + timedelta(days=1)
+    assert plan.firing is not None
+    assert plan.firing.latest == NINE + timedelta(days=1)
 
 
 def test_confirming_removes_only_the_named_pending_occurrence() -> None:
@@ -115,10 +121,12 @@ def test_confirming_removes_only_the_named_pending_occurrence() -> None:
 def test_a_missed_occurrence_only_moves_the_next_run() -> None:
     document = stored({**BODY, "misfirePolicy": "skip"})
     plan = plan_tick(document, NINE + timedelta(hours=1), TOLERANCE)
-    assert plan.firing is not None and not plan.firing.send
+    assert plan.firing is not None
+    assert not plan.firing.send
     missed = missed_document(document, plan.firing)
     assert missed["nextRunAt"] == "2026-11-24T08:00:00.000000Z"
-    assert missed["runCount"] == 0 and missed["lastRunAt"] is None
+    assert missed["runCount"] == 0
+    assert missed["lastRunAt"] is None
 
 
 def test_an_update_of_the_text_keeps_the_timing_and_the_pending_occurrence() -> None:

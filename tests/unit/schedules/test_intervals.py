@@ -36,7 +36,14 @@ def test_too_frequent_schedules_are_found(text: str, expected: timedelta) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["0 * * * * *", "0 */5 * * * *", "0 0 9 * * *", "0 0 9 * * 1-5", "0 0 0 1 1 *", "0 30 8 * * Mon"],
+    [
+        "0 * * * * *",
+        "0 */5 * * * *",
+        "0 0 9 * * *",
+        "0 0 9 * * 1-5",
+        "0 0 0 1 1 *",
+        "0 30 8 * * Mon",
+    ],
 )
 def test_schedules_at_least_a_minute_apart_pass(text: str) -> None:
     assert gap(text, MINUTE) is None

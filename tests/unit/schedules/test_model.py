@@ -37,7 +37,8 @@ def test_defaults() -> None:
     assert fields.misfire_policy is MisfirePolicy.SEND_LATEST
     assert fields.misfire_grace_seconds == 600
     assert fields.zone is None
-    assert fields.start_at is None and fields.end_at is None
+    assert fields.start_at is None
+    assert fields.end_at is None
 
 
 def test_unknown_fields_are_kept_on_the_wire() -> None:
@@ -107,7 +108,7 @@ def test_times_are_stored_in_utc() -> None:
 def test_the_api_shows_read_only_fields_even_when_unset() -> None:
     schedule = Schedule.model_validate({**VALID, "id": "abc"})
     api = schedule.to_api()
-    assert list(api)[0] == "id"
+    assert next(iter(api)) == "id"
     assert api["nextRunAt"] is None
     assert api["lastRunAt"] is None
     assert api["runCount"] == 0
@@ -115,7 +116,14 @@ def test_the_api_shows_read_only_fields_even_when_unset() -> None:
 
 @pytest.mark.parametrize(
     ("value", "valid"),
-    [("abc", True), ("A_b-9", True), ("x" * 64, True), ("", False), ("a:b", False), ("x" * 65, False)],
+    [
+        ("abc", True),
+        ("A_b-9", True),
+        ("x" * 64, True),
+        ("", False),
+        ("a:b", False),
+        ("x" * 65, False),
+    ],
 )
 def test_schedule_ids(value: str, valid: bool) -> None:
     assert valid_schedule_id(value) is valid

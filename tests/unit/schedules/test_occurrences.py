@@ -112,7 +112,9 @@ def test_the_latest_occurrence_of_an_every_second_schedule_a_day_late() -> None:
 
 def test_no_occurrence_in_the_range() -> None:
     daily = CronExpression.parse("0 0 9 * * *")
-    assert latest_occurrence(daily, BERLIN, T0 + timedelta(seconds=1), T0 + timedelta(hours=3)) is None
+    assert (
+        latest_occurrence(daily, BERLIN, T0 + timedelta(seconds=1), T0 + timedelta(hours=3)) is None
+    )
 
 
 ZONES = st.sampled_from(
