@@ -29,6 +29,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from bot import telemetry
 from bot.auth.errors import ServiceUrlNotAllowed, TokenAcquisitionError
 from bot.auth.service_url import ServiceUrlPolicy, service_url_policy
 from bot.connector.client import ConnectorClient, connector_client
@@ -265,9 +266,20 @@ class ProactiveService:
         Raises:
             InvalidMessageError: An item is not an activity.
         """
-        return await self.deliverer.deliver(
-            target, to_activities(activities), delivery_id=delivery_id, expires_at=expires_at
-        )
+        items = to_activities(activities)
+        with telemetry.span(
+            "proactive.send",
+            {"proactive.target": _target_kind(target), "proactive.activities": len(items)},
+        ) as current:
+            outcome = await self.deliverer.deliver(
+                target, items, delivery_id=delivery_id, expires_at=expires_at
+            )
+            if current is not None:
+                current.set_attribute("proactive.outcome", str(outcome.outcome))
+                current.set_attribute("proactive.repeated", outcome.repeated)
+                if outcome.error is not None:
+                    current.set_attribute("proactive.error", outcome.error.code)
+        return outcome
 
     async def send(
         self,
@@ -598,6 +610,14 @@ def _application_adapter() -> tuple[BotAdapter, TurnLogic]:
 
     application = bot_application.get()
     return application.adapter, application.bot.on_turn
+
+
+def _target_kind(target: Target) -> str:
+    if isinstance(target, ConversationTarget):
+        return "conversation"
+    if isinstance(target, UserTarget):
+        return "user"
+    return "reference"
 
 
 def _shared_store() -> ReferenceStore:
