@@ -205,9 +205,7 @@ class Skill(ActivityHandler):
         default_factory: Callable[[], T] | None,
     ) -> StateProperty[T]:
         if default is _UNSET:
-            return skill_property(
-                self.id, scope, name, value_type, default_factory=default_factory
-            )
+            return skill_property(self.id, scope, name, value_type, default_factory=default_factory)
         return skill_property(self.id, scope, name, value_type, default=default)
 
     def use_dialogs(self, main: Dialog, *, dialogs: Iterable[Dialog] = ()) -> DialogManager:

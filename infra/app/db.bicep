@@ -56,10 +56,22 @@ var containers = [
         path: '/enabled/?'
       }
       {
-        path: '/conversationKey/?'
+        path: '/pending/retryAt/?'
       }
       {
-        path: '/ownerKey/?'
+        path: '/conversation/channelId/?'
+      }
+      {
+        path: '/conversation/conversationId/?'
+      }
+      {
+        path: '/user/channelId/?'
+      }
+      {
+        path: '/user/userId/?'
+      }
+      {
+        path: '/createdAt/?'
       }
     ]
   }

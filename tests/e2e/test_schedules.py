@@ -111,9 +111,15 @@ async def test_a_reminder_made_in_chat_is_listed_by_the_api_and_arrives_in_that_
     conversation_id = str(said["conversationId"])
     assert said["response"]["status"] == 200
     # The bot answers within its turn, so the answer is recorded once "say" returns.
-    (confirmation,) = texts(
+    answers = texts(await channel.activities(conversation_id), "")
+    confirmations = texts(
         await channel.activities(conversation_id), "OK, reminder 1: every 2 seconds (Europe/Berlin)"
     )
+    assert len(confirmations) == 1, (
+        f"the bot answered {answers!r}: is bot.schedules.chat.handle_schedule_command wired "
+        "into the bot's message handling?"
+    )
+    (confirmation,) = confirmations
     assert '"ping"' in confirmation
 
     status, page = await api.call(
