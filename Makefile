@@ -47,7 +47,9 @@ run: setup
 test: setup lint pytest
 
 pytest: setup $(TOOLS_STAMP)
-	@CHECKOV=$(TOOLS_VENV)/bin/checkov CHECKOV_REQUIRED=1 $(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	@bash dev/ensure_chromium.sh
+	@CHECKOV=$(TOOLS_VENV)/bin/checkov CHECKOV_REQUIRED=1 PLAYGROUND_BROWSER_REQUIRED=1 \
+		$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; fi; \
 	exit $$status
 

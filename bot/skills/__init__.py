@@ -18,7 +18,13 @@ the entry and the reason. A skill that raises costs the user an apology, not the
 from bot.skills.dispatch import Dispatcher, DispatchMatch, MatchStrength
 from bot.skills.errors import ConfigProblem, SkillConfigError
 from bot.skills.event_map import EventMap, EventSubscription
-from bot.skills.invocation import SkillOutcome, log_skill_failure, run_skill_turn
+from bot.skills.invocation import (
+    ForwardingSender,
+    SkillOutcome,
+    derive_context,
+    log_skill_failure,
+    run_skill_turn,
+)
 from bot.skills.loading import SkillCatalog, load_event_map, load_skill_catalog, load_skills
 from bot.skills.manifest import DispatchRules, EventRoute, SkillManifest
 from bot.skills.parameters import KNOWN_PARAMETERS, remember_user_context, resolve_parameters
@@ -53,6 +59,7 @@ __all__ = [
     "EventMap",
     "EventRoute",
     "EventSubscription",
+    "ForwardingSender",
     "MatchStrength",
     "Skill",
     "SkillCatalog",
@@ -65,6 +72,7 @@ __all__ = [
     "SkillSwitch",
     "SkillTrigger",
     "SkillTurn",
+    "derive_context",
     "is_skill_dialog",
     "load_event_map",
     "load_skill_catalog",

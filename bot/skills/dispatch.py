@@ -4,8 +4,11 @@ Rules instead of a language service: each skill lists regular expressions (``pat
 words (``keywords``) in its ``dispatch`` entry. The utterance is normalised (case-folded,
 punctuation dropped, single spaces) and:
 
-1. the first skill, in file order, with a pattern found in it wins, with a strong match;
-2. otherwise the first skill with a keyword in it (as whole words) wins, with a weak match;
+1. the skill with a pattern found in it wins, with a strong match: the skill whose match starts
+   earliest in the utterance, then the first in file order ("remind me every Monday to check my
+   calendar" is a reminder, though ``calendar`` is a pattern of the calendar skill);
+2. otherwise the first skill, in file order, with a keyword in it (as whole words) wins, with a
+   weak match;
 3. otherwise the utterance is the assistant's own.
 
 Patterns come first because they are the specific rules: "every day at 8:30 send me a
@@ -77,9 +80,14 @@ class Dispatcher:
         text = normalized(utterance)
         if not text:
             return None
-        for rules in self._rules:
-            if any(pattern.search(text) for pattern in rules.patterns):
-                return DispatchMatch(rules.skill_id, MatchStrength.STRONG)
+        best: tuple[int, int] | None = None  # (where the match starts, file position)
+        for position, rules in enumerate(self._rules):
+            for pattern in rules.patterns:
+                found = pattern.search(text)
+                if found is not None and (best is None or (found.start(), position) < best):
+                    best = (found.start(), position)
+        if best is not None:
+            return DispatchMatch(self._rules[best[1]].skill_id, MatchStrength.STRONG)
         padded = f" {text} "
         for rules in self._rules:
             if any(f" {keyword} " in padded for keyword in rules.keywords):

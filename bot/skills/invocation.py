@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from bot.schema import Activity, ActivityTypes, ConversationReference, ResourceResponse
@@ -45,17 +45,46 @@ class SkillOutcome:
     responded: bool = False
 
 
-@dataclass
-class _AssistantSender:
-    """Sends the skill's activities through the assistant's turn; keeps ``endOfConversation``."""
+class ForwardingSender:
+    """An activity sender that sends through another turn context (its hooks, its buffering).
 
-    parent: TurnContext
-    outcome: SkillOutcome = field(default_factory=SkillOutcome)
+    Args:
+        parent: The turn the activities go out through.
+    """
+
+    def __init__(self, parent: TurnContext) -> None:
+        self.parent = parent
 
     async def send_activities(
         self, reference: ConversationReference, activities: Sequence[Activity]
     ) -> list[ResourceResponse]:
-        del reference  # the assistant's turn addresses them the same way
+        """Send through the parent turn (which addresses them the same way)."""
+        del reference
+        return await self.parent.send_activities(list(activities))
+
+    async def update_activity(
+        self, reference: ConversationReference, activity: Activity
+    ) -> ResourceResponse:
+        """Update through the parent turn."""
+        del reference
+        return await self.parent.update_activity(activity)
+
+    async def delete_activity(self, reference: ConversationReference, activity_id: str) -> None:
+        """Delete through the parent turn."""
+        del reference
+        await self.parent.delete_activity(activity_id)
+
+
+class _AssistantSender(ForwardingSender):
+    """Sends the skill's activities through the assistant's turn; keeps ``endOfConversation``."""
+
+    def __init__(self, parent: TurnContext) -> None:
+        super().__init__(parent)
+        self.outcome = SkillOutcome()
+
+    async def send_activities(
+        self, reference: ConversationReference, activities: Sequence[Activity]
+    ) -> list[ResourceResponse]:
         responses = [ResourceResponse() for _ in activities]
         forwarded: list[int] = []
         for index, activity in enumerate(activities):
@@ -65,21 +94,29 @@ class _AssistantSender:
             else:
                 forwarded.append(index)
         if forwarded:
-            sent = await self.parent.send_activities([activities[index] for index in forwarded])
+            sent = await super().send_activities(
+                reference, [activities[index] for index in forwarded]
+            )
             for index, response in zip(forwarded, sent, strict=True):
                 responses[index] = response
             self.outcome.responded = True
         return responses
 
-    async def update_activity(
-        self, reference: ConversationReference, activity: Activity
-    ) -> ResourceResponse:
-        del reference
-        return await self.parent.update_activity(activity)
 
-    async def delete_activity(self, reference: ConversationReference, activity_id: str) -> None:
-        del reference
-        await self.parent.delete_activity(activity_id)
+def derive_context(context: TurnContext, activity: Activity) -> TurnContext:
+    """A turn context for another activity (a changed copy of the turn's) that sends, and
+    keeps state, through ``context``.
+
+    For code that takes its input from the activity, given input of the skill's making.
+    """
+    derived = TurnContext(activity, ForwardingSender(context), context.identity)
+    state = context.state.get(BOT_STATE)
+    if state is not None:
+        derived.state[BOT_STATE] = state
+    turn = context.state.get(SKILL_TURN)
+    if turn is not None:
+        derived.state[SKILL_TURN] = turn
+    return derived
 
 
 async def run_skill_turn(

@@ -19,6 +19,7 @@ from pydantic.alias_generators import to_camel
 
 from dev.channel.conversations import Conversation, Member
 from dev.channel.issuer import TokenDefect
+from dev.channel.page_guard import cross_site_refusal
 from dev.channel.recorder import RecordedRequest
 from dev.channel.responses import error_response, json_response
 from dev.channel.state import STATE_KEY, ChannelState
@@ -334,6 +335,10 @@ async def _say(request: web.Request) -> web.Response:
 
 @web.middleware
 async def _bad_requests(request: web.Request, handler: Any) -> web.StreamResponse:
+    if request.path.startswith(PREFIX + "/"):
+        refused = cross_site_refusal(request)
+        if refused is not None:
+            return refused
     try:
         response: web.StreamResponse = await handler(request)
     except _BadRequest as error:

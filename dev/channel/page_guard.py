@@ -26,16 +26,28 @@ def _host_name(host: str) -> str:
     return host.rsplit(":", 1)[0] if ":" in host else host
 
 
-def refusal(request: web.Request) -> web.Response | None:
-    """The 403 (or 415) answer for a request from another site, or ``None`` to serve it."""
+def cross_site_refusal(request: web.Request) -> web.Response | None:
+    """The 403 for a request through a foreign host name or from another origin, else ``None``.
+
+    This is all the control API checks: its clients are tests and scripts (no ``Origin``),
+    and some of its writes have no body.
+    """
     host = request.headers.get("Host", "")
     if _host_name(host).lower() not in LOOPBACK_HOSTS:
-        return error_response(403, "Forbidden", "the playground answers on loopback hosts only")
+        return error_response(403, "Forbidden", "the local channel answers on loopback hosts only")
     if request.method in SAFE_METHODS:
         return None
     origin = request.headers.get("Origin")
     if origin is not None and origin != f"{request.scheme}://{host}":
         return error_response(403, "Forbidden", "cross-origin requests are not accepted")
+    return None
+
+
+def refusal(request: web.Request) -> web.Response | None:
+    """The 403 (or 415) answer for a request from another site, or ``None`` to serve it."""
+    refused = cross_site_refusal(request)
+    if refused is not None or request.method in SAFE_METHODS:
+        return refused
     if request.content_type != "application/json":
         return error_response(415, "UnsupportedMediaType", "send the body as application/json")
     return None

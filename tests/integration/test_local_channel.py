@@ -571,3 +571,16 @@ async def test_runner_writes_the_bot_settings_and_stops_cleanly(
         lambda: [path for path in (channel_process.state_file, work_dir) if path.exists()]
     )
     assert leftovers == []
+
+
+async def test_the_control_api_refuses_other_sites(
+    channel: RunningChannel, http: aiohttp.ClientSession
+) -> None:
+    url = channel.connector_url + "/_channel/clear"
+
+    async with http.post(url, headers={"Origin": "http://evil.example"}) as cross_origin:
+        assert cross_origin.status == 403
+    async with http.get(url.replace("clear", "info"), headers={"Host": "evil.example"}) as rebound:
+        assert rebound.status == 403
+    async with http.post(url) as own_script:
+        assert own_script.status < 300

@@ -5,14 +5,14 @@ Until these names join :class:`bot.settings.Settings`, they are read here the sa
 with the same names in Azure app settings. A relative path is relative to the app's root (the
 folder of ``function_app.py``), wherever the host was started from.
 
-| name | meaning | default |
-|---|---|---|
-| ``SKILLS_CONFIG_PATH`` | the skills file | ``config/skills.json`` |
-| ``EVENTS_CONFIG_PATH`` | the event map file | ``config/events.json`` |
-| ``CALENDAR_SOURCE_PATH`` | the calendar skill's events, ``.json`` or ``.ics`` | ``config/calendar.sample.json`` |
-| ``CALENDAR_REMINDER_LEAD_MINUTES`` | how long before a meeting its reminder comes | ``10`` |
-| ``CALENDAR_REMINDER_LEAD_SECONDS`` | the same in seconds; wins when set (tests) | |
-| ``DEFAULT_TIMEZONE`` | IANA zone of users whose zone is not known | ``UTC`` |
+* ``SKILLS_CONFIG_PATH``: the skills file (``config/skills.json``);
+* ``EVENTS_CONFIG_PATH``: the event map file (``config/events.json``);
+* ``CALENDAR_SOURCE_PATH``: the calendar skill's meetings, ``.json`` or ``.ics``
+  (``config/calendar.sample.json``);
+* ``CALENDAR_REMINDER_LEAD_MINUTES``: how long before a meeting its reminder comes (``10``;
+  ``0``: no reminders);
+* ``CALENDAR_REMINDER_LEAD_SECONDS``: the same in seconds; wins when set (tests use it);
+* ``DEFAULT_TIMEZONE``: the IANA zone of users whose zone is not known (``UTC``).
 """
 
 from __future__ import annotations
@@ -38,9 +38,7 @@ class AssistantSettings(BaseModel):
 
     skills_config_path: str = Field("config/skills.json", alias="SKILLS_CONFIG_PATH")
     events_config_path: str = Field("config/events.json", alias="EVENTS_CONFIG_PATH")
-    calendar_source_path: str = Field(
-        "config/calendar.sample.json", alias="CALENDAR_SOURCE_PATH"
-    )
+    calendar_source_path: str = Field("config/calendar.sample.json", alias="CALENDAR_SOURCE_PATH")
     calendar_reminder_lead_minutes: int = Field(
         10, ge=0, le=24 * 60, alias="CALENDAR_REMINDER_LEAD_MINUTES"
     )

@@ -327,6 +327,9 @@
       await loadConversations();
       save();
       renderLog();
+    } else if (answer.started) {
+      // Someone joined (a group chat): its members changed.
+      await loadConversations();
     }
     reportBotAnswer(answer.started, "the conversation update");
     reportBotAnswer(answer.response, "your message");
