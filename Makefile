@@ -48,7 +48,7 @@ test: setup lint pytest
 
 pytest: setup $(TOOLS_STAMP)
 	@bash dev/ensure_chromium.sh
-	@CHECKOV=$(TOOLS_VENV)/bin/checkov CHECKOV_REQUIRED=1 PLAYGROUND_BROWSER_REQUIRED=1 \
+	@CHECKOV=$(CURDIR)/$(TOOLS_VENV)/bin/checkov CHECKOV_REQUIRED=1 PLAYGROUND_BROWSER_REQUIRED=1 \
 		$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "pytest collected no tests: the suite is broken" >&2; fi; \
 	exit $$status

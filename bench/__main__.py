@@ -8,6 +8,7 @@ reported. Every process a benchmark starts is stopped before the next one runs.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import importlib.util
 import logging
@@ -35,6 +36,7 @@ BENCHMARKS: dict[str, str] = {
     "proactive_send": "bench.proactive_send",
     "queue_drain": "bench.queue_drain",
     "schedule_tick": "bench.schedule_tick",
+    "broadcast": "bench.broadcast",
     "peers": "bench.peers",
 }
 """Benchmark name to module, in running order. Each module has ``run(session) -> list[Row]``."""
@@ -155,7 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_results(
         arguments.output,
         machine,
-        {"only": names, "quick": arguments.quick, "sizes": session.sizes.__dict__},
+        {"only": names, "quick": arguments.quick, "sizes": dataclasses.asdict(session.sizes)},
         rows,
     )
     print(f"\nresults written to {arguments.output}")

@@ -7,6 +7,7 @@ also removes the session's temporary directory. Nothing is left running.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -114,13 +115,10 @@ class BenchSession:
         self.options = options
         base = QUICK if options.quick else FULL
         if options.queue_messages is not None:
-            conversations = min(base.queue_conversations, options.queue_messages)
-            base = Sizes(
-                **{
-                    **base.__dict__,
-                    "queue_messages": options.queue_messages,
-                    "queue_conversations": max(1, conversations),
-                }
+            base = dataclasses.replace(
+                base,
+                queue_messages=options.queue_messages,
+                queue_conversations=max(1, min(base.queue_conversations, options.queue_messages)),
             )
         self.sizes = base
         unpin_ports()

@@ -13,7 +13,6 @@ from bot.connector.sender import ConnectorSender
 from bot.process_client import ProcessClient
 from bot.references import ReferenceStore
 from bot.references.capture import ReferenceCapture
-from bot.samples import create_sample
 from bot.settings import get_settings
 from bot.state import BotStateMiddleware
 from bot.telemetry import TurnTelemetry
@@ -38,6 +37,10 @@ class BotApplication:
 
 
 def _create_application() -> BotApplication:
+    # Imported here, not at the top: the samples package is not needed to import this module,
+    # and the catalog imports only the chosen sample's module.
+    from bot.samples.catalog import create_sample
+
     # Capture first, so a handler that sends proactively finds its own conversation stored;
     # state loads lazily and saves once, at the end of the turn.
     references = ReferenceStore()

@@ -12,9 +12,11 @@ import os
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
+from pydantic_core import PydanticUseDefault
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -89,6 +91,22 @@ def read_local_values(path: Path | None = None) -> dict[str, str]:
     return {str(key): str(value) for key, value in values.items()}
 
 
+_EMPTY_MEANS_UNSET = (
+    "skills_config_path",
+    "events_config_path",
+    "calendar_source_path",
+    "calendar_reminder_lead_minutes",
+    "calendar_reminder_lead_seconds",
+    "default_timezone",
+    "throttle_enabled",
+    "throttle_max_wait_seconds",
+    "throttle_margin_seconds",
+    "throttle_record_cache_seconds",
+)
+"""Fields whose empty value means "not set": the default applies (``THROTTLE_LIMITS``, whose
+default is empty, treats a blank value as empty itself)."""
+
+
 class Settings(BaseSettings):
     """Every setting the bot reads, under its app-setting name.
 
@@ -142,8 +160,46 @@ class Settings(BaseSettings):
     schedule_timer: str = Field("0 * * * * *", alias="SCHEDULE_TIMER")
     schedule_min_interval_seconds: int = Field(60, ge=1, alias="SCHEDULE_MIN_INTERVAL_SECONDS")
 
-    bot_sample: Literal["echo", "counter"] = Field("echo", alias="BOT_SAMPLE")
-    """Which sample bot answers: ``echo`` (welcome and echo) or ``counter`` (dialogs, state)."""
+    bot_sample: Literal["echo", "counter", "assistant"] = Field("echo", alias="BOT_SAMPLE")
+    """Which sample bot answers: ``echo`` (welcome and echo), ``counter`` (dialogs, state) or
+    ``assistant`` (skills from ``SKILLS_CONFIG_PATH``)."""
+
+    # The assistant sample's files: a relative path is relative to the app's root (the folder
+    # of function_app.py), see bot.samples.skills.settings.
+    skills_config_path: str = Field("config/skills.json", alias="SKILLS_CONFIG_PATH")
+    """The assistant's skills file."""
+    events_config_path: str = Field("config/events.json", alias="EVENTS_CONFIG_PATH")
+    """The assistant's event map file."""
+    calendar_source_path: str = Field("config/calendar.sample.json", alias="CALENDAR_SOURCE_PATH")
+    """The calendar skill's meetings, ``.json`` or ``.ics``."""
+    calendar_reminder_lead_minutes: int = Field(
+        10, ge=0, le=24 * 60, alias="CALENDAR_REMINDER_LEAD_MINUTES"
+    )
+    """How long before a meeting its reminder comes; ``0``: no reminders."""
+    calendar_reminder_lead_seconds: int | None = Field(
+        None, ge=0, le=24 * 3600, alias="CALENDAR_REMINDER_LEAD_SECONDS"
+    )
+    """The same in seconds; wins over the minutes when set (tests use it)."""
+    # validate_default=False: the default needs no time zone database (Windows has none
+    # without the tzdata package) and bots that never use it pay nothing for it.
+    default_timezone: str = Field("UTC", alias="DEFAULT_TIMEZONE", validate_default=False)
+    """The IANA time zone of users whose own zone is not known."""
+
+    throttle_enabled: bool = Field(True, alias="THROTTLE_ENABLED")
+    """``false`` turns the rate governor off."""
+    throttle_max_wait_seconds: float = Field(3.0, ge=0, alias="THROTTLE_MAX_WAIT_SECONDS")
+    """The longest in-process wait for one send before it is deferred; ``inf``: never defer."""
+    throttle_margin_seconds: float = Field(
+        0.02, ge=0, allow_inf_nan=False, alias="THROTTLE_MARGIN_SECONDS"
+    )
+    """Added to every window, against clocks that disagree."""
+    throttle_record_cache_seconds: float = Field(
+        1.0, ge=0, allow_inf_nan=False, alias="THROTTLE_RECORD_CACHE_SECONDS"
+    )
+    """How long a tenant's shared throttle record is trusted before it is read again."""
+    throttle_limits: str = Field("", alias="THROTTLE_LIMITS")
+    """JSON limits per channel over Teams' published ones (see
+    :func:`bot.throttling.limits.parse_limits`); empty: the defaults."""
 
     proactive_api_audience: str = Field("", alias="PROACTIVE_API_AUDIENCE")
     """Accepted ``aud`` of Entra ID tokens on the send API (comma list); empty: key only."""
@@ -174,6 +230,35 @@ class Settings(BaseSettings):
                 "is an unresolved Key Vault reference (check the identity's access to the vault)"
             )
         return None if value == "" else value
+
+    @field_validator(*_EMPTY_MEANS_UNSET, mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        # Core Tools and App Service hand over a blank setting as "": take the default.
+        if isinstance(value, str) and not value.strip():
+            raise PydanticUseDefault
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        return value
+
+    @field_validator("throttle_limits")
+    @classmethod
+    def _valid_limits(cls, value: str) -> str:
+        if not value.strip():
+            return ""
+        # Imported only when set: bot.throttling imports this module, and the import is not
+        # free at cold start.
+        from bot.throttling.limits import parse_limits
+
+        parse_limits(value)
+        return value
 
     @model_validator(mode="after")
     def _check_required(self) -> Settings:

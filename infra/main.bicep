@@ -108,9 +108,10 @@ param botCloud string = 'AzureCloud'
 @description('Cosmos DB database (COSMOS_DATABASE).')
 param cosmosDatabaseName string = 'bot'
 
-@description('Queue of proactive sends (PROACTIVE_QUEUE_NAME); its poison queue is <name>-poison.')
+// A queue name has at most 63 characters, and '-fanout-poison' adds 14.
+@description('Queue of proactive sends (PROACTIVE_QUEUE_NAME); also <name>-poison, <name>-fanout (broadcasts) and <name>-fanout-poison are created.')
 @minLength(3)
-@maxLength(56)
+@maxLength(49)
 param proactiveQueueName string = 'proactive-sends'
 
 @description('NCRONTAB of the schedule tick (SCHEDULE_TIMER).')
@@ -235,9 +236,13 @@ module storage './app/storage.bicep' = {
     tags: tags
     skuName: storageSkuName
     deploymentContainerName: deploymentContainerName
+    // The names the code derives from PROACTIVE_QUEUE_NAME: the proactive queue, the broadcast
+    // fan-out queue (bot.broadcast.fanout), and the poison queue the host adds to each.
     queueNames: [
       proactiveQueueName
       '${proactiveQueueName}-poison'
+      '${proactiveQueueName}-fanout'
+      '${proactiveQueueName}-fanout-poison'
     ]
   }
 }

@@ -30,8 +30,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-import jwt
-
 from bot.auth.errors import AuthenticationError
 from bot.auth.inbound import bearer_token
 from bot.auth.signing_keys import JsonFetcher, SigningKeyStore
@@ -196,6 +194,10 @@ class ApiCallerAuthenticator:
         if not self.settings.enabled or self._keys is None:
             return ANONYMOUS_CALLER
         token = bearer_token(authorization)
+        # PyJWT (and cryptography under it) loads on the first token, not at import: it is a
+        # large share of the cold start, and timer and queue invocations never need it.
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except Exception:  # whatever PyJWT raises, the token is malformed
@@ -243,6 +245,8 @@ def _client_id(claims: Mapping[str, Any]) -> str | None:
 
 
 def _decode(token: str, key: Any) -> dict[str, Any]:
+    import jwt
+
     try:
         claims: dict[str, Any] = jwt.decode(
             token,

@@ -21,8 +21,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import jwt
-
 from bot.auth.errors import AuthenticationError, ServiceUrlNotAllowed
 from bot.auth.service_url import ServiceUrlPolicy
 from bot.auth.signing_keys import JsonFetcher, SigningKeyStore
@@ -189,6 +187,10 @@ class InboundAuthenticator:
         if self._auth_disabled:
             return ANONYMOUS
         token = bearer_token(authorization)
+        # PyJWT (and cryptography under it) loads on the first token, not at import: it is a
+        # large share of the cold start, and timer and queue invocations never need it.
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
             unverified = jwt.decode(token, options={"verify_signature": False})
@@ -292,6 +294,8 @@ class InboundAuthenticator:
 
     @staticmethod
     def _decode(token: str, key: Any) -> dict[str, Any]:
+        import jwt
+
         try:
             claims: dict[str, Any] = jwt.decode(
                 token,

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from jwt.algorithms import RSAAlgorithm
-
 from bot.auth.errors import AuthenticationError
 from bot.auth.service_url import is_loopback_host
 
@@ -67,6 +65,8 @@ def parse_jwks(document: object) -> dict[str, SigningKey]:
     if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
         raise ValueError("the JWKS has no 'keys' array")
     keys: dict[str, SigningKey] = {}
+    from jwt.algorithms import RSAAlgorithm  # lazily: see bot.auth.inbound
+
     for jwk in document["keys"]:
         if not isinstance(jwk, Mapping):
             continue

@@ -15,12 +15,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 from urllib.parse import quote
 
-import aiohttp
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from yarl import URL
 
 from bot.auth.outbound import TokenSource, token_provider
 from bot.auth.service_url import ServiceUrlPolicy, service_url_policy
@@ -35,6 +33,10 @@ from bot.schema import (
     PagedMembersResult,
     ResourceResponse,
 )
+
+if TYPE_CHECKING:
+    import aiohttp
+    from yarl import URL
 
 logger = logging.getLogger(__name__)
 
@@ -277,6 +279,10 @@ class ConnectorClient:
     ) -> bytes:
         # The order is the security property: allow-list, then token, then request.
         base = self._service_urls.check(service_url)
+        # Imported here, not at module level: aiohttp (and yarl with it) is a large share of
+        # the app's cold start, and only a send needs it.
+        from yarl import URL
+
         url = URL(base + path, encoded=True)
         data = _serialize(body) if body is not None else None
         token = await self._tokens.get_token()
@@ -297,6 +303,8 @@ class ConnectorClient:
         data: bytes | None,
         token: str | None,
     ) -> tuple[bytes, int, Mapping[str, str]]:
+        import aiohttp
+
         headers = dict(JSON_HEADERS)
         if token is not None:
             headers["Authorization"] = "Bearer " + token

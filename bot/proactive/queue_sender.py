@@ -41,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from bot.broadcast.outcomes import record_outcome as record_broadcast_outcome
 from bot.delivery import Claim, DeliveryError, DeliveryStatus, IdempotencyConflictError
 from bot.proactive.backoff import MIN_DELAY_SECONDS
 from bot.proactive.delivery import DeliveryOutcome, Outcome
@@ -168,6 +169,8 @@ class QueueSender:
             delivery_id=message.id,
             expires_at=message.expires_at,
         )
+        # A broadcast recipient's final outcome counts toward its operation's progress.
+        await record_broadcast_outcome(message.id, outcome)
         return await self._settle(body, message, outcome, dequeue_count)
 
     async def _settle(

@@ -64,6 +64,8 @@ from bot.schema import (
     apply_conversation_reference,
 )
 from bot.settings import get_settings
+from bot.throttling.governor import SendKey
+from bot.throttling.sender import GovernedSender, send_permit
 from bot.turn import BotAdapter, ClaimsIdentity, SendNext, TurnContext, TurnLogic
 from bot.turn.sender import ActivitySender
 
@@ -227,7 +229,9 @@ class ProactiveService:
     ) -> None:
         self.store = store if store is not None else _shared_store()
         self.ledger = ledger or DeliveryLedger()
-        self._sender = sender or ConnectorSender(connector)
+        # Every proactive request waits for the rate governor (bot.throttling); a sender
+        # passed in is used as given.
+        self._sender = sender or GovernedSender(ConnectorSender(connector))
         self._connector = connector
         self._adapter = adapter or _application_adapter
         self._service_urls = service_urls
@@ -504,7 +508,9 @@ class ProactiveService:
             channel_data=channel_data,
         )
         try:
-            created = await self._connector().create_conversation(service_url, parameters)
+            # Creating a conversation counts against the tenant's limit.
+            async with send_permit(SendKey(channel_id, tenant_id or "")):
+                created = await self._connector().create_conversation(service_url, parameters)
         except (ConnectorError, ServiceUrlNotAllowed, TokenAcquisitionError) as error:
             failure = classify(error)
             raise SendFailedError(failure.code, failure.message, failure=failure) from None

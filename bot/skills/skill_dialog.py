@@ -9,8 +9,10 @@ ask again (:meth:`~bot.skills.skill.Skill.reprompt`), and :class:`SkillSwitch` m
 skill on a strong dispatch match.
 
 A skill that raises never breaks the conversation: the error is logged (no message text), the
-user gets an apology, the skill is torn down and taken off the stack, and the assistant has
-the next turn.
+user gets an apology, the skill is torn down (its own dialog stack cleared) and taken off the
+stack, and the assistant has the next turn. The turn itself succeeds, so its state is saved:
+what the skill sent before it raised was sent, and other values it changed in its namespace
+stay changed (a skill that must not leave half-made changes makes them last).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """The Cosmos DB containers the bot uses.
 
-The Bicep templates and the local provisioning create exactly these. Every container is
-partitioned on ``/id``: documents are addressed by an HMAC id and read with point reads, and
-the few queries (due schedules, audiences) filter on indexed fields.
+The Bicep templates and the local provisioning create exactly these. Every container but
+``broadcasts`` is partitioned on ``/id``: documents are addressed by an HMAC id and read with
+point reads, and the few queries (due schedules, audiences) filter on indexed fields.
+``broadcasts`` keeps each operation in its own partition, so its progress is counted there.
 """
 
 from __future__ import annotations
@@ -54,4 +55,22 @@ the listing by target, oldest first (``createdAt``)."""
 STATE = ContainerSpec("state")
 """User, conversation and private conversation state."""
 
-ALL_CONTAINERS: tuple[ContainerSpec, ...] = (REFERENCES, DELIVERIES, SCHEDULES, STATE)
+THROTTLES = ContainerSpec("throttles")
+"""Shared throttle records: a tenant the channel answered 429 for, until when (point reads)."""
+
+BROADCASTS = ContainerSpec(
+    "broadcasts",
+    partition_key="/operationId",
+    indexed_paths=("/operationId/?", "/kind/?", "/outcome/?"),
+)
+"""Broadcast operations and their recipients' outcomes, one partition per operation: the
+progress is two single-partition counts (``kind``, ``outcome``)."""
+
+ALL_CONTAINERS: tuple[ContainerSpec, ...] = (
+    REFERENCES,
+    DELIVERIES,
+    SCHEDULES,
+    STATE,
+    THROTTLES,
+    BROADCASTS,
+)

@@ -122,7 +122,9 @@ function flush() {
 function main() {
   const args = parseArgs(process.argv.slice(2));
   statePath = args.state ? path.resolve(args.state) : null;
-  const server = createHttpsServer();
+  // keepAlive: without it every answer says `Connection: close`, and each request pays a
+  // fresh TLS handshake, which dominates the emulator's CPU under load.
+  const server = createHttpsServer({ keepAlive: true });
   server.listen(args.port, args.host, () => {
     if (statePath && fs.existsSync(statePath)) {
       restore(JSON.parse(fs.readFileSync(statePath, "utf8")));

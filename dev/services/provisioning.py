@@ -52,7 +52,8 @@ def provision_cosmos(settings: Mapping[str, str]) -> None:
 
 
 def provision_queues(settings: Mapping[str, str]) -> None:
-    """The queue ``PROACTIVE_QUEUE_NAME`` and its poison queue ``<name>-poison``."""
+    """The queue ``PROACTIVE_QUEUE_NAME``, the broadcast fan-out queue ``<name>-fanout``, and
+    the poison queue of each."""
     from azure.core.exceptions import ResourceExistsError
     from azure.storage.queue import QueueServiceClient
 
@@ -60,6 +61,6 @@ def provision_queues(settings: Mapping[str, str]) -> None:
     with QueueServiceClient.from_connection_string(
         settings["AzureWebJobsStorage"], connection_timeout=REQUEST_TIMEOUT_SECONDS
     ) as service:
-        for queue_name in (name, f"{name}-poison"):
+        for queue_name in (name, f"{name}-poison", f"{name}-fanout", f"{name}-fanout-poison"):
             with contextlib.suppress(ResourceExistsError):
                 service.create_queue(queue_name)

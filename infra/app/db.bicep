@@ -80,6 +80,27 @@ var containers = [
     partitionKey: '/id'
     includedPaths: []
   }
+  {
+    name: 'throttles'
+    partitionKey: '/id'
+    includedPaths: []
+  }
+  {
+    // One partition per operation: its progress is counted inside it (kind, outcome).
+    name: 'broadcasts'
+    partitionKey: '/operationId'
+    includedPaths: [
+      {
+        path: '/operationId/?'
+      }
+      {
+        path: '/kind/?'
+      }
+      {
+        path: '/outcome/?'
+      }
+    ]
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

@@ -18,7 +18,7 @@ param skuName string = 'Standard_LRS'
 @description('Blob container that holds the Flex Consumption deployment package.')
 param deploymentContainerName string
 
-@description('Queues to create: the proactive queue and its poison queue.')
+@description('Queues to create: the proactive and broadcast fan-out queues and their poison queues.')
 param queueNames array
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

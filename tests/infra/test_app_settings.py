@@ -47,6 +47,15 @@ LEFT_TO_CODE_DEFAULT = {
     "BOT_ALLOWED_SERVICE_URLS": "the default lists the Bot Framework and Teams hosts (https)",
     "BOT_SAMPLE": "the sample bot to run; the default is right until you ship your own bot",
     "PROACTIVE_API_ROLE": "defaults to Proactive.Send",
+    "SKILLS_CONFIG_PATH": "the assistant's skills file ships with the app package",
+    "EVENTS_CONFIG_PATH": "the assistant's event map file ships with the app package",
+    "CALENDAR_SOURCE_PATH": "the sample calendar ships with the app package",
+    "CALENDAR_REMINDER_LEAD_MINUTES": "ten minutes suits the sample; change it per bot",
+    "DEFAULT_TIMEZONE": "UTC until a user's own zone is known",
+    "THROTTLE_ENABLED": "the governor is on wherever the bot sends",
+    "THROTTLE_MAX_WAIT_SECONDS": "the defaults follow the Teams limits",
+    "THROTTLE_MARGIN_SECONDS": "the defaults follow the Teams limits",
+    "THROTTLE_RECORD_CACHE_SECONDS": "the defaults follow the Teams limits",
 }
 
 OPT_IN = {
@@ -56,6 +65,8 @@ OPT_IN = {
     "PROACTIVE_API_OPENID_METADATA_URL": "only with PROACTIVE_API_AUDIENCE (from the tenant)",
     "PROACTIVE_API_ISSUERS": "only with PROACTIVE_API_AUDIENCE (derived from the tenant)",
     "PROACTIVE_API_ALLOWED_CLIENT_IDS": "optional allow-list of calling apps",
+    "CALENDAR_REMINDER_LEAD_SECONDS": "a finer reminder lead for tests; empty: the minutes apply",
+    "THROTTLE_LIMITS": "stricter or other channels' limits; empty: the Teams limits apply",
 }
 """Features that are off while their setting is empty; an operator turns them on."""
 

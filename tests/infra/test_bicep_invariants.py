@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.broadcast.fanout import FANOUT_QUEUE_SUFFIX
 from bot.settings import Settings
 from bot.storage.containers import ALL_CONTAINERS
 from tests.infra.bicep_tree import (
@@ -219,15 +220,23 @@ class TestFunctionApp:
 
 
 class TestStorage:
-    def test_the_proactive_queue_and_its_poison_queue_are_created(self) -> None:
+    def test_the_proactive_and_fanout_queues_and_their_poison_queues_are_created(self) -> None:
         assert _resources("Microsoft.Storage/storageAccounts/queueServices/queues")[0].loop
         storage_module = _main().get("module", "storage").value
+        fanout = "${proactiveQueueName}" + FANOUT_QUEUE_SUFFIX
         assert storage_module["params"]["queueNames"] == [
             Expression("proactiveQueueName"),
             Expression("'${proactiveQueueName}-poison'"),
+            Expression(f"'{fanout}'"),
+            Expression(f"'{fanout}-poison'"),
         ]
         default_queue = Settings.model_fields["proactive_queue_name"].default
         assert _param_default("proactiveQueueName") == default_queue
+
+    def test_every_derived_queue_name_fits_the_63_character_limit(self) -> None:
+        longest_suffix = FANOUT_QUEUE_SUFFIX + "-poison"
+        max_length = _main().get("param", "proactiveQueueName").decorators["maxLength"]
+        assert int(max_length[0]) + len(longest_suffix) <= 63
 
     def test_the_deployment_container_exists(self) -> None:
         container = _one("Microsoft.Storage/storageAccounts/blobServices/containers")

@@ -30,7 +30,8 @@ _SKIP_COMMENT = re.compile(r"//\s*checkov:skip=([^:\s]+)(?::(.*))?$")
 def _checkov_executable() -> str | None:
     configured = os.environ.get("CHECKOV")
     if configured:
-        return configured
+        # checkov runs in a scratch directory, so a relative path must be made absolute here.
+        return str(Path(configured).resolve()) if os.sep in configured else configured
     on_path = shutil.which("checkov")
     if on_path:
         return on_path

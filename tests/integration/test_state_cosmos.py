@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from bot.samples import CounterBot
+from bot.samples.counter import CounterBot
 from bot.schema import Activity
 from bot.settings import Settings
 from bot.state import (

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.samples import CounterBot
+from bot.samples.counter import CounterBot
 from bot.state import MemoryStateStorage
 from tests.transcripts import Transcript, TranscriptMismatch, parse, play, transcripts_of
 from tests.transcripts.in_process import InProcessChannel

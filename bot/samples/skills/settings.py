@@ -1,9 +1,9 @@
-"""The assistant sample's settings, read as the Functions host reads app settings.
+"""The assistant sample's settings: a view over :class:`bot.settings.Settings`.
 
-Until these names join :class:`bot.settings.Settings`, they are read here the same way: the
-``Values`` of ``local.settings.json``, then the process environment (the environment wins),
-with the same names in Azure app settings. A relative path is relative to the app's root (the
-folder of ``function_app.py``), wherever the host was started from.
+The settings themselves (names, defaults, validation) are fields of
+:class:`~bot.settings.Settings`; this view adds what the assistant derives from them. A
+relative path is relative to the app's root (the folder of ``function_app.py``), wherever the
+host was started from.
 
 * ``SKILLS_CONFIG_PATH``: the skills file (``config/skills.json``);
 * ``EVENTS_CONFIG_PATH``: the event map file (``config/events.json``);
@@ -17,66 +17,53 @@ folder of ``function_app.py``), wherever the host was started from.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from bot.settings import SettingsError, read_local_values
+from bot.settings import Settings, get_settings
 
 APP_ROOT = Path(__file__).resolve().parents[3]
 """The folder of ``function_app.py``: relative paths in settings start here."""
 
 
-class AssistantSettings(BaseModel):
-    """The settings of the assistant sample and its skills, under their app-setting names."""
+@dataclass(frozen=True)
+class AssistantSettings:
+    """What the assistant sample and its skills take from the settings.
 
-    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+    Attributes:
+        settings: The validated settings this is a view of.
+    """
 
-    skills_config_path: str = Field("config/skills.json", alias="SKILLS_CONFIG_PATH")
-    events_config_path: str = Field("config/events.json", alias="EVENTS_CONFIG_PATH")
-    calendar_source_path: str = Field("config/calendar.sample.json", alias="CALENDAR_SOURCE_PATH")
-    calendar_reminder_lead_minutes: int = Field(
-        10, ge=0, le=24 * 60, alias="CALENDAR_REMINDER_LEAD_MINUTES"
-    )
-    calendar_reminder_lead_seconds: int | None = Field(
-        None, ge=0, le=24 * 3600, alias="CALENDAR_REMINDER_LEAD_SECONDS"
-    )
-    default_timezone: str = Field("UTC", alias="DEFAULT_TIMEZONE")
-
-    @field_validator("default_timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
-        return value
+    settings: Settings
 
     @property
     def skills_path(self) -> Path:
-        """The skills file."""
-        return resolve_path(self.skills_config_path)
+        """The skills file (``SKILLS_CONFIG_PATH``)."""
+        return resolve_path(self.settings.skills_config_path)
 
     @property
     def events_path(self) -> Path:
-        """The event map file."""
-        return resolve_path(self.events_config_path)
+        """The event map file (``EVENTS_CONFIG_PATH``)."""
+        return resolve_path(self.settings.events_config_path)
 
     @property
     def calendar_path(self) -> Path:
-        """The calendar file."""
-        return resolve_path(self.calendar_source_path)
+        """The calendar file (``CALENDAR_SOURCE_PATH``)."""
+        return resolve_path(self.settings.calendar_source_path)
 
     @property
     def reminder_lead(self) -> timedelta:
         """How long before a meeting its reminder comes."""
-        if self.calendar_reminder_lead_seconds is not None:
-            return timedelta(seconds=self.calendar_reminder_lead_seconds)
-        return timedelta(minutes=self.calendar_reminder_lead_minutes)
+        seconds = self.settings.calendar_reminder_lead_seconds
+        if seconds is not None:
+            return timedelta(seconds=seconds)
+        return timedelta(minutes=self.settings.calendar_reminder_lead_minutes)
+
+    @property
+    def default_timezone(self) -> str:
+        """The IANA zone of users whose zone is not known (``DEFAULT_TIMEZONE``)."""
+        return self.settings.default_timezone
 
 
 def resolve_path(value: str) -> Path:
@@ -85,24 +72,15 @@ def resolve_path(value: str) -> Path:
     return path if path.is_absolute() else APP_ROOT / path
 
 
-def load_assistant_settings(environ: Mapping[str, str] | None = None) -> AssistantSettings:
-    """Read the settings: ``local.settings.json`` ``Values``, then the environment.
+def load_assistant_settings(settings: Settings | None = None) -> AssistantSettings:
+    """The assistant's view of the settings.
 
     Args:
-        environ: The environment; ``os.environ`` when omitted.
+        settings: The settings; the process-wide :func:`bot.settings.get_settings` when
+            omitted.
 
     Raises:
-        SettingsError: A value is invalid; the message names the setting.
+        SettingsError: A setting is missing or invalid (only when ``settings`` is omitted and
+            they are read now); the message names the setting.
     """
-    values = {**read_local_values(), **(os.environ if environ is None else environ)}
-    names = {field.alias for field in AssistantSettings.model_fields.values() if field.alias}
-    # An empty value means "not set", as for the other settings.
-    given = {name: value for name, value in values.items() if name in names and value != ""}
-    try:
-        return AssistantSettings.model_validate(given)
-    except ValidationError as error:
-        problems = []
-        for item in error.errors(include_url=False, include_input=False):
-            location = ".".join(str(part) for part in item["loc"])
-            problems.append(f"{location}: {str(item['msg']).removeprefix('Value error, ')}")
-        raise SettingsError("Invalid settings: " + "; ".join(problems)) from None
+    return AssistantSettings(get_settings() if settings is None else settings)

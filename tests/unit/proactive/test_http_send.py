@@ -192,6 +192,7 @@ class TestAnswers:
         )
 
 
+@pytest.mark.usefixtures("configured")
 async def test_entra_auth_runs_before_the_body_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROACTIVE_API_AUDIENCE", "api://proactive-bot")
     monkeypatch.setenv("PROACTIVE_API_TENANT_ID", "tenant")

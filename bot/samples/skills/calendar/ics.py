@@ -11,12 +11,14 @@ events (``STATUS:CANCELLED``: skipped).
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.samples.skills.calendar.meetings import Meeting
 
+_DATE = re.compile(r"\d{8}")
 _ESCAPES = {"n": "\n", "N": "\n", ",": ",", ";": ";", "\\": "\\"}
 
 
@@ -32,11 +34,12 @@ def parse_ics(text: str, *, floating_zone: tzinfo = UTC) -> list[Meeting]:
     """
     meetings: list[Meeting] = []
     event: dict[str, tuple[dict[str, str], str]] | None = None
-    seen_calendar = False
-    for number, (name, parameters, value) in _content_lines(text):
-        if name == "BEGIN" and value.upper() == "VCALENDAR":
-            seen_calendar = True
-        elif name == "BEGIN" and value.upper() == "VEVENT":
+    if not text.strip():
+        raise ValueError("the file is empty")
+    for index, (number, (name, parameters, value)) in enumerate(_content_lines(text)):
+        if index == 0 and (name, value.upper()) != ("BEGIN", "VCALENDAR"):
+            raise ValueError("there is no BEGIN:VCALENDAR at the start")
+        if name == "BEGIN" and value.upper() == "VEVENT":
             event = {}
         elif name == "END" and value.upper() == "VEVENT" and event is not None:
             meeting = _meeting(event, floating_zone, number)
@@ -45,8 +48,6 @@ def parse_ics(text: str, *, floating_zone: tzinfo = UTC) -> list[Meeting]:
             event = None
         elif event is not None and name not in event:
             event[name] = (parameters, value)
-    if not seen_calendar:
-        raise ValueError("there is no BEGIN:VCALENDAR")
     return meetings
 
 
@@ -79,7 +80,7 @@ def _meeting(
     if _text(event, "STATUS").upper() == "CANCELLED":
         return None
     start_parameters, start_value = event["DTSTART"]
-    if start_parameters.get("VALUE", "").upper() == "DATE" or "T" not in start_value:
+    if start_parameters.get("VALUE", "").upper() == "DATE" or _DATE.fullmatch(start_value):
         return None
     start = _time(start_parameters, start_value, floating_zone, line)
     end = None

@@ -1,4 +1,4 @@
-"""Settings for the reference unit tests: ids need ``KEY_HASH_SECRET``."""
+"""Settings for unit tests that need them: `configured` gives a valid, hermetic environment."""
 
 from __future__ import annotations
 

@@ -1,0 +1,160 @@
+"""``POST /api/broadcasts`` and ``GET /api/broadcasts/{operationId}``: one message to many.
+
+``POST`` (function key, + Entra ID when ``PROACTIVE_API_AUDIENCE`` is set, as the send API)
+takes a :class:`~bot.broadcast.request.BroadcastRequest`::
+
+    {"audience": {"channelId": "msteams", "tenantId": "..."},
+     "activities": [{"type": "message", "text": "..."}], "operationId"?: "...", "dryRun"?: false}
+
+and answers 202 ``{"operationId", "total"}`` with ``Location: /api/broadcasts/{operationId}``
+(200 for a repeat of an operation already started: nothing is sent twice); a dry run answers
+200 ``{"dryRun": true, "total"}`` and sends nothing. 400 a bad body (the field named), 409 an
+``operationId`` already used for another broadcast, 413 too large, 415 not JSON, 503 storage
+unavailable.
+
+``GET`` (function key) answers 200 with the progress: ``status`` (``FanningOut``, ``Sending``,
+``Completed``), ``total``, ``sent``, ``failed``, ``pending``, ``enqueued``, ``failures`` by
+code; 400 an invalid id; 404 an unknown one.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import azure.functions as func
+from pydantic import ValidationError
+
+from bot.auth.errors import AuthenticationError
+from bot.broadcast.ids import is_operation_id
+from bot.broadcast.request import BroadcastRequest
+from bot.http.responses import error_response, json_response
+from bot.proactive.message import (
+    FieldError,
+    InvalidMessageError,
+    decode_json,
+    describe_errors,
+    field_errors,
+)
+from bot.settings import SettingsError
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""Larger bodies are refused before parsing (10,000 user ids fit comfortably)."""
+
+
+async def start_broadcast(req: func.HttpRequest) -> func.HttpResponse:
+    """Start a broadcast, or count its audience (``dryRun``)."""
+    from azure.core.exceptions import AzureError
+
+    from bot.broadcast.operations import OperationConflictError
+    from bot.broadcast.service import broadcast_service
+
+    refused = await _refused(req)
+    if refused is not None:
+        return refused
+    try:
+        document = decode_json(req.get_body())
+    except InvalidMessageError as error:
+        return _bad_request("InvalidJson", error.errors)
+    try:
+        request = _parse(document)
+        service = broadcast_service.get()
+        if request.dry_run:
+            total = await service.count(request)
+            return json_response({"dryRun": True, "total": total})
+        started = await service.start(request)
+    except InvalidMessageError as error:
+        return _bad_request("InvalidRequest", error.errors)
+    except OperationConflictError as error:
+        return error_response(409, "OperationConflict", str(error))
+    except AzureError as error:
+        logger.error("broadcasts: storage failed: %s", type(error).__name__)
+        return _storage_unavailable()
+    body = {"operationId": started.operation_id, "total": started.total}
+    location = {"Location": f"/api/broadcasts/{started.operation_id}"}
+    return json_response(body, 202 if started.created else 200, location)
+
+
+async def get_broadcast(req: func.HttpRequest) -> func.HttpResponse:
+    """The progress of the broadcast named in the route."""
+    from azure.core.exceptions import AzureError
+
+    from bot.broadcast.service import broadcast_service
+
+    operation_id = req.route_params.get("operationId", "")
+    if not is_operation_id(operation_id):
+        return error_response(
+            400, "InvalidOperationId", "An operation id is 1 to 64 of A-Z a-z 0-9 _ -."
+        )
+    try:
+        progress = await broadcast_service.get().progress(operation_id)
+    except AzureError as error:
+        logger.error("broadcasts: storage failed: %s", type(error).__name__)
+        return _storage_unavailable()
+    if progress is None:
+        return error_response(404, "OperationNotFound", "No broadcast has this operation id.")
+    return json_response(progress.to_json())
+
+
+async def _refused(req: func.HttpRequest) -> func.HttpResponse | None:
+    """Size, then the caller's Entra ID token (when configured), before the body is parsed."""
+    from bot.auth.api_callers import api_caller_authenticator
+
+    if len(req.get_body()) > MAX_BODY_BYTES:
+        return error_response(413, "PayloadTooLarge", f"The body is over {MAX_BODY_BYTES} bytes.")
+    content_type = req.headers.get("Content-Type")
+    if content_type and not _is_json(content_type):
+        return error_response(415, "UnsupportedMediaType", "The body must be application/json.")
+    try:
+        authenticator = api_caller_authenticator()
+    except SettingsError as error:
+        logger.error("broadcasts: %s", error)
+        return error_response(
+            500, "ServerMisconfigured", "The API's authentication is misconfigured."
+        )
+    try:
+        await authenticator.authenticate(req.headers.get("Authorization"))
+    except AuthenticationError as error:
+        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
+        return error_response(error.status, error.code, error.message, headers)
+    return None
+
+
+def _parse(document: Any) -> BroadcastRequest:
+    if not isinstance(document, dict):
+        raise InvalidMessageError([FieldError(field="", message="must be an object")])
+    try:
+        return BroadcastRequest.model_validate(document)
+    except ValidationError as error:
+        raise InvalidMessageError(field_errors(error)) from None
+
+
+def _is_json(content_type: str) -> bool:
+    media_type = content_type.partition(";")[0].strip().lower()
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _bad_request(code: str, errors: list[FieldError]) -> func.HttpResponse:
+    return json_response(
+        {
+            "error": {
+                "code": code,
+                "message": describe_errors(errors),
+                "details": [error.model_dump() for error in errors],
+            }
+        },
+        400,
+    )
+
+
+def _storage_unavailable() -> func.HttpResponse:
+    return error_response(
+        503,
+        "StorageUnavailable",
+        "The bot's storage is unavailable; try again.",
+        {"Retry-After": "5"},
+    )

@@ -1,0 +1,144 @@
+"""A broadcast through the real host, auth ON, the channel enforcing the Teams limits.
+
+The audience (1,000 personal conversations of a fresh tenant) is stored by a separate process
+with the host's settings, as inbound turns store references (``python -m bench.broadcast
+seed``): that takes seconds, where 1,000 conversations started through ``/api/messages`` take
+far longer. Then ``POST /api/broadcasts`` fans out, the host's queue trigger sends, and the
+channel's connector answers 429 to any request above 7/1 s, 8/2 s, 60/30 s, 1,800/h per
+conversation or 50/s per tenant.
+
+Acceptance (the issue makes these bounds part of the behaviour, so this is the one place a
+test measures time): every user gets exactly one message, the connector answers no 429, and
+the first to last arrival at the connector takes at most 15% more than ``1,000 / 50 RPS``.
+``E2E_BROADCAST_USERS`` makes the audience smaller for a quick local run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import time
+import uuid
+from typing import Any
+
+import aiohttp
+import pytest
+
+from bench.broadcast import arrival_span, conversation_id
+from dev.channel import ChannelControl
+from dev.stack import REPOSITORY_ROOT, LocalStack
+
+pytestmark = pytest.mark.e2e
+
+AUDIENCE = int(os.environ.get("E2E_BROADCAST_USERS", "1000"))
+TENANT_RPS = 50
+TOLERANCE = 0.15
+DEADLINE_SECONDS = 180.0
+
+
+async def seed(stack: LocalStack, channel: ChannelControl, tenant: str, count: int) -> str:
+    """Store ``count`` conversations of ``tenant`` pointing at the channel; returns the prefix."""
+    info = await channel.info()
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.broadcast",
+        "seed",
+        "--tenant",
+        tenant,
+        "--count",
+        str(count),
+        "--service-url",
+        str(info["serviceUrl"]),
+        "--app-id",
+        str(info["appId"]),
+        cwd=REPOSITORY_ROOT,
+        env=stack.host_environment,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    stdout, stderr = await asyncio.wait_for(process.communicate(), DEADLINE_SECONDS)
+    assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
+    result = json.loads(stdout.decode().strip().splitlines()[-1])
+    print(f"\nseeded {result['stored']} conversations in {result['seconds']} s")
+    return str(result["prefix"])
+
+
+async def call(
+    http: aiohttp.ClientSession, stack: LocalStack, method: str, path: str, body: Any = None
+) -> tuple[int, Any]:
+    async with http.request(
+        method, stack.host.url + path, json=body, timeout=aiohttp.ClientTimeout(60)
+    ) as response:
+        text = await response.text()
+        return response.status, json.loads(text) if text else None
+
+
+async def finished(
+    http: aiohttp.ClientSession, stack: LocalStack, operation_id: str
+) -> dict[str, Any]:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while time.monotonic() < deadline:
+        status, progress = await call(http, stack, "GET", f"/api/broadcasts/{operation_id}")
+        assert status == 200, progress
+        if progress["status"] == "Completed":
+            return dict(progress)
+        await asyncio.sleep(1)  # each look counts the outcomes: not too often
+    raise AssertionError(f"broadcast {operation_id} did not complete: {progress}")
+
+
+async def test_a_broadcast_reaches_every_user_once_at_the_tenant_ceiling(
+    e2e_stack: LocalStack, channel: ChannelControl
+) -> None:
+    tenant = f"broadcast-{uuid.uuid4().hex[:8]}"
+    prefix = await seed(e2e_stack, channel, tenant, AUDIENCE)
+    audience_ids = {conversation_id(prefix, index) for index in range(AUDIENCE)}
+    body: dict[str, Any] = {
+        "audience": {"channelId": "msteams", "tenantId": tenant},
+        "activity": {"type": "message", "text": "The office is closed on Friday."},
+        "operationId": f"e2e-{uuid.uuid4().hex}",
+    }
+    async with aiohttp.ClientSession() as http:
+        status, dry = await call(
+            http, e2e_stack, "POST", "/api/broadcasts", {**body, "dryRun": True}
+        )
+        assert (status, dry) == (200, {"dryRun": True, "total": AUDIENCE})
+
+        await channel.set_rate_limits(True, reset=True)
+        try:
+            status, started = await call(http, e2e_stack, "POST", "/api/broadcasts", body)
+            assert status == 202, started
+            assert started == {"operationId": body["operationId"], "total": AUDIENCE}
+            progress = await finished(http, e2e_stack, body["operationId"])
+            records = [
+                record
+                for record in await channel.requests()
+                if record["conversationId"] in audience_ids
+            ]
+        finally:
+            await channel.set_rate_limits(False, reset=True)
+
+        # A repeat of the same operation is answered, and sends nothing more.
+        status, repeated = await call(http, e2e_stack, "POST", "/api/broadcasts", body)
+        assert (status, repeated) == (200, started)
+
+    delivered = [record for record in records if record["status"] == 201]
+    throttled = [record for record in records if record["status"] == 429]
+    span = arrival_span(delivered)
+    ceiling = AUDIENCE / TENANT_RPS
+    print(
+        f"broadcast to {AUDIENCE}: first to last arrival {span:.2f} s "
+        f"(ceiling {ceiling:.0f} s, {span / ceiling:.1%}), {len(throttled)} x 429"
+    )
+    assert len(throttled) == 0
+    assert sorted(record["conversationId"] for record in delivered) == sorted(audience_ids)
+    assert all(record["activity"]["text"] == body["activity"]["text"] for record in delivered)
+    assert (progress["total"], progress["sent"], progress["failed"], progress["pending"]) == (
+        AUDIENCE,
+        AUDIENCE,
+        0,
+        0,
+    )
+    assert span <= ceiling * (1 + TOLERANCE)
