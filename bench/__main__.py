@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, str] = {
     "queue_drain": "bench.queue_drain",
     "schedule_tick": "bench.schedule_tick",
     "broadcast": "bench.broadcast",
+    "conversation_pace": "bench.conversation_pace",
     "peers": "bench.peers",
 }
 """Benchmark name to module, in running order. Each module has ``run(session) -> list[Row]``."""

@@ -23,35 +23,20 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Self
 
 from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
     Field,
-    field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from bot.broadcast.ids import OPERATION_ID_PATTERN
-from bot.proactive.message import MAX_ACTIVITIES, ChannelText, SendableActivity
+from bot.proactive.message import MAX_ACTIVITIES, ChannelText, SendableActivity, UtcTime
+from bot.request_model import RequestModel
 from bot.schema import Activity
 
 MAX_USERS = 10_000
 """Users one broadcast may list (they are kept in the operation's document)."""
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
-
-
-class Audience(_Model):
+class Audience(RequestModel):
     """Who a broadcast goes to.
 
     Without ``users``: every active stored conversation of the channel and/or tenant (at least
@@ -87,7 +72,7 @@ class Audience(_Model):
         return wire
 
 
-class BroadcastRequest(_Model):
+class BroadcastRequest(RequestModel):
     """The body of ``POST /api/broadcasts``."""
 
     audience: Audience
@@ -97,22 +82,8 @@ class BroadcastRequest(_Model):
     activity: SendableActivity | None = None
     operation_id: Annotated[str | None, Field(pattern=OPERATION_ID_PATTERN)] = None
     dry_run: bool = False
-    not_before: AwareDatetime | None = None
-    expires_at: AwareDatetime | None = None
-
-    @field_validator("not_before", "expires_at", mode="before")
-    @classmethod
-    def _iso_text(cls, value: object) -> object:
-        if value is not None and not isinstance(value, str | datetime):
-            raise ValueError(
-                "must be an ISO 8601 time with a zone, for example 2026-11-22T09:00:00Z"
-            )
-        return value
-
-    @field_validator("not_before", "expires_at")
-    @classmethod
-    def _to_utc(cls, value: datetime | None) -> datetime | None:
-        return value.astimezone(UTC) if value is not None else None
+    not_before: UtcTime | None = None
+    expires_at: UtcTime | None = None
 
     @model_validator(mode="after")
     def _check(self) -> Self:

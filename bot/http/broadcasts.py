@@ -20,23 +20,14 @@ code; 400 an invalid id; 404 an unknown one.
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import azure.functions as func
-from pydantic import ValidationError
 
-from bot.auth.errors import AuthenticationError
 from bot.broadcast.ids import is_operation_id
 from bot.broadcast.request import BroadcastRequest
+from bot.http.api_request import RefusedRequest, field_errors_response, read_request
 from bot.http.responses import error_response, json_response
-from bot.proactive.message import (
-    FieldError,
-    InvalidMessageError,
-    decode_json,
-    describe_errors,
-    field_errors,
-)
-from bot.settings import SettingsError
+from bot.proactive.message import InvalidMessageError
 
 logger = logging.getLogger(__name__)
 
@@ -51,22 +42,20 @@ async def start_broadcast(req: func.HttpRequest) -> func.HttpResponse:
     from bot.broadcast.operations import OperationConflictError
     from bot.broadcast.service import broadcast_service
 
-    refused = await _refused(req)
-    if refused is not None:
-        return refused
     try:
-        document = decode_json(req.get_body())
-    except InvalidMessageError as error:
-        return _bad_request("InvalidJson", error.errors)
+        request = await read_request(
+            req, BroadcastRequest, max_body_bytes=MAX_BODY_BYTES, api_name="broadcasts"
+        )
+    except RefusedRequest as refusal:
+        return refusal.response
     try:
-        request = _parse(document)
         service = broadcast_service.get()
         if request.dry_run:
             total = await service.count(request)
             return json_response({"dryRun": True, "total": total})
         started = await service.start(request)
     except InvalidMessageError as error:
-        return _bad_request("InvalidRequest", error.errors)
+        return field_errors_response("InvalidRequest", error.errors)
     except OperationConflictError as error:
         return error_response(409, "OperationConflict", str(error))
     except AzureError as error:
@@ -96,59 +85,6 @@ async def get_broadcast(req: func.HttpRequest) -> func.HttpResponse:
     if progress is None:
         return error_response(404, "OperationNotFound", "No broadcast has this operation id.")
     return json_response(progress.to_json())
-
-
-async def _refused(req: func.HttpRequest) -> func.HttpResponse | None:
-    """Size, then the caller's Entra ID token (when configured), before the body is parsed."""
-    from bot.auth.api_callers import api_caller_authenticator
-
-    if len(req.get_body()) > MAX_BODY_BYTES:
-        return error_response(413, "PayloadTooLarge", f"The body is over {MAX_BODY_BYTES} bytes.")
-    content_type = req.headers.get("Content-Type")
-    if content_type and not _is_json(content_type):
-        return error_response(415, "UnsupportedMediaType", "The body must be application/json.")
-    try:
-        authenticator = api_caller_authenticator()
-    except SettingsError as error:
-        logger.error("broadcasts: %s", error)
-        return error_response(
-            500, "ServerMisconfigured", "The API's authentication is misconfigured."
-        )
-    try:
-        await authenticator.authenticate(req.headers.get("Authorization"))
-    except AuthenticationError as error:
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return error_response(error.status, error.code, error.message, headers)
-    return None
-
-
-def _parse(document: Any) -> BroadcastRequest:
-    if not isinstance(document, dict):
-        raise InvalidMessageError([FieldError(field="", message="must be an object")])
-    try:
-        return BroadcastRequest.model_validate(document)
-    except ValidationError as error:
-        raise InvalidMessageError(field_errors(error)) from None
-
-
-def _is_json(content_type: str) -> bool:
-    media_type = content_type.partition(";")[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-
-
-def _bad_request(code: str, errors: list[FieldError]) -> func.HttpResponse:
-    return json_response(
-        {
-            "error": {
-                "code": code,
-                "message": describe_errors(errors),
-                "details": [error.model_dump() for error in errors],
-            }
-        },
-        400,
-    )
 
 
 def _storage_unavailable() -> func.HttpResponse:

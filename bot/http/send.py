@@ -29,13 +29,13 @@ import logging
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self, TypeVar
+from typing import Annotated, Any, Self
 
 import azure.functions as func
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
-from bot.auth.errors import AuthenticationError
+from bot.http.api_request import RefusedRequest, read_request
 from bot.http.responses import error_response, json_response
 from bot.proactive.delivery import DeliveryOutcome, Outcome
 from bot.proactive.errors import REFUSAL_STATUS, ConversationInactiveError
@@ -46,16 +46,10 @@ from bot.proactive.message import (
     AddressableReference,
     ChannelText,
     ConversationTarget,
-    FieldError,
-    InvalidMessageError,
     SendableActivity,
     Target,
-    decode_json,
-    describe_errors,
-    field_errors,
 )
 from bot.schema import Activity, ConversationReference
-from bot.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -127,21 +121,14 @@ class SendToReferenceBody(_Body):
     token is always its own (security.md T2)."""
 
 
-BodyT = TypeVar("BodyT", bound=_Body)
-
-
-class _Refused(Exception):
-    def __init__(self, response: func.HttpResponse) -> None:
-        self.response = response
-
-
 async def send_activity(req: func.HttpRequest) -> func.HttpResponse:
     """Send activities to a stored conversation by its id."""
     try:
-        await _authorize(req)
-        body = _parse(req, SendActivityBody)
-    except _Refused as refused:
-        return refused.response
+        body = await read_request(
+            req, SendActivityBody, max_body_bytes=MAX_BODY_BYTES, api_name="send API"
+        )
+    except RefusedRequest as refusal:
+        return refusal.response
     target = ConversationTarget(
         channel_id=body.channel_id, conversation_id=body.conversation_id, tenant_id=body.tenant_id
     )
@@ -151,72 +138,12 @@ async def send_activity(req: func.HttpRequest) -> func.HttpResponse:
 async def send_to_reference(req: func.HttpRequest) -> func.HttpResponse:
     """Send activities to an explicit conversation reference."""
     try:
-        await _authorize(req)
-        body = _parse(req, SendToReferenceBody)
-    except _Refused as refused:
-        return refused.response
+        body = await read_request(
+            req, SendToReferenceBody, max_body_bytes=MAX_BODY_BYTES, api_name="send API"
+        )
+    except RefusedRequest as refusal:
+        return refusal.response
     return await _deliver(body.conversation_reference, body.activity_list(), body.idempotency_key)
-
-
-async def _authorize(req: func.HttpRequest) -> None:
-    from bot.auth.api_callers import api_caller_authenticator
-
-    if len(req.get_body()) > MAX_BODY_BYTES:
-        raise _Refused(
-            error_response(413, "PayloadTooLarge", f"The body is over {MAX_BODY_BYTES} bytes.")
-        )
-    try:
-        authenticator = api_caller_authenticator()
-    except SettingsError as error:
-        logger.error("send API: %s", error)
-        raise _Refused(
-            error_response(500, "ServerMisconfigured", "The API's authentication is misconfigured.")
-        ) from None
-    try:
-        await authenticator.authenticate(req.headers.get("Authorization"))
-    except AuthenticationError as error:
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        raise _Refused(error_response(error.status, error.code, error.message, headers)) from None
-
-
-def _parse(req: func.HttpRequest, model: type[BodyT]) -> BodyT:
-    content_type = req.headers.get("Content-Type")
-    if content_type and not _is_json(content_type):
-        raise _Refused(
-            error_response(415, "UnsupportedMediaType", "The body must be application/json.")
-        )
-    try:
-        document = decode_json(req.get_body())
-    except InvalidMessageError as error:
-        raise _Refused(_bad_request("InvalidJson", error.errors)) from None
-    if not isinstance(document, dict):
-        raise _Refused(
-            _bad_request("InvalidRequest", [FieldError(field="", message="must be an object")])
-        )
-    try:
-        return model.model_validate(document)
-    except ValidationError as error:
-        raise _Refused(_bad_request("InvalidRequest", field_errors(error))) from None
-
-
-def _is_json(content_type: str) -> bool:
-    media_type = content_type.partition(";")[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
-    )
-
-
-def _bad_request(code: str, errors: list[FieldError]) -> func.HttpResponse:
-    return json_response(
-        {
-            "error": {
-                "code": code,
-                "message": describe_errors(errors),
-                "details": [error.model_dump() for error in errors],
-            }
-        },
-        400,
-    )
 
 
 async def _deliver(

@@ -27,15 +27,15 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
-    field_validator,
     model_validator,
 )
-from pydantic.alias_generators import to_camel
 
 from bot.delivery.records import DELIVERY_ID_PATTERN
+from bot.request_model import RequestModel
 from bot.schema import Activity, ConversationReference
 
 MESSAGE_VERSION = 1
@@ -63,18 +63,21 @@ SendableActivity = Annotated[Activity, AfterValidator(_has_type)]
 ChannelText = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
+def _iso_text(value: object) -> object:
+    # Lax datetime parsing would also take numbers (seconds since 1970); the contract is
+    # ISO 8601 text.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 time with a zone, for example 2026-11-22T09:00:00Z")
+    return value
 
 
-class ConversationTarget(_Model):
+UtcTime = Annotated[
+    AwareDatetime, BeforeValidator(_iso_text), AfterValidator(lambda value: value.astimezone(UTC))
+]
+"""A time given as ISO 8601 text with a zone (``2026-11-22T09:00:00Z``), held in UTC."""
+
+
+class ConversationTarget(RequestModel):
     """A stored conversation, by its channel's conversation id.
 
     Without ``channelId`` the id must be unique across channels (and tenants), else the send is
@@ -86,7 +89,7 @@ class ConversationTarget(_Model):
     tenant_id: ChannelText | None = None
 
 
-class UserTarget(_Model):
+class UserTarget(RequestModel):
     """A user's latest personal (1:1) conversation with the bot on a channel."""
 
     channel_id: ChannelText
@@ -116,7 +119,7 @@ Target = ConversationTarget | UserTarget | ConversationReference
 """Whom a send goes to: a stored conversation, a user, or an explicit reference."""
 
 
-class ProactiveMessage(_Model):
+class ProactiveMessage(RequestModel):
     """One message of the proactive queue (CONTRACTS section 4).
 
     Build it from JSON with :func:`parse_message`; write it with :meth:`to_json`.
@@ -142,26 +145,10 @@ class ProactiveMessage(_Model):
     """Claims stored with ``reference`` by another SDK. Accepted for compatibility and never
     trusted: the bot acts under its own app id (security.md T2)."""
     activities: Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)]
-    not_before: AwareDatetime | None = None
+    not_before: UtcTime | None = None
     """Send no earlier than this (ISO 8601 with a zone, for example ``...Z``)."""
-    expires_at: AwareDatetime | None = None
+    expires_at: UtcTime | None = None
     """Do not send after this; an expired message goes to the poison queue."""
-
-    @field_validator("not_before", "expires_at", mode="before")
-    @classmethod
-    def _iso_text(cls, value: object) -> object:
-        # Lax datetime parsing would also take numbers (seconds since 1970); the contract is
-        # ISO 8601 text.
-        if value is not None and not isinstance(value, str | datetime):
-            raise ValueError(
-                "must be an ISO 8601 time with a zone, for example 2026-11-22T09:00:00Z"
-            )
-        return value
-
-    @field_validator("not_before", "expires_at")
-    @classmethod
-    def _to_utc(cls, value: datetime | None) -> datetime | None:
-        return value.astimezone(UTC) if value is not None else None
 
     @model_validator(mode="after")
     def _check_combination(self) -> Self:

@@ -31,10 +31,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import AliasChoices, Field, field_validator
 
 from bot.dialogs.words import normalized
+from bot.request_model import RequestModel
 from bot.skills.parameters import KNOWN_PARAMETERS
 
 SKILL_ID_PATTERN = r"^[A-Za-z][A-Za-z0-9_-]{0,63}$"
@@ -46,17 +46,6 @@ MAX_TEXT = 200
 ShortText = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        alias_generator=to_camel,
-        validate_by_name=True,
-        validate_by_alias=True,
-        serialize_by_alias=True,
-        extra="forbid",
-        frozen=True,
-    )
-
-
 def _unique(values: list[str], what: str) -> list[str]:
     seen: set[str] = set()
     for value in values:
@@ -66,7 +55,7 @@ def _unique(values: list[str], what: str) -> list[str]:
     return values
 
 
-class DispatchRules(_Model):
+class DispatchRules(RequestModel):
     """How utterances are routed to a skill, by rules (no language service).
 
     Both see the utterance normalised: case-folded, punctuation dropped, single spaces
@@ -103,7 +92,7 @@ class DispatchRules(_Model):
         return _unique([normalized(keyword) for keyword in keywords], "keyword")
 
 
-class SkillManifest(_Model):
+class SkillManifest(RequestModel):
     """One skill of the skills file.
 
     Attributes:
@@ -161,14 +150,14 @@ class SkillManifest(_Model):
         return _unique(parameters, "parameter")
 
 
-class SkillsDocument(_Model):
+class SkillsDocument(RequestModel):
     """The skills file: its entries are validated one by one (see :mod:`bot.skills.loading`)."""
 
     schema_: str | None = Field(None, alias="$schema")
     skills: Annotated[list[dict[str, Any]], Field(min_length=1)]
 
 
-class EventRoute(_Model):
+class EventRoute(RequestModel):
     """One entry of the event map file.
 
     Attributes:
@@ -191,7 +180,7 @@ class EventRoute(_Model):
         return _unique(skill_ids, "skill")
 
 
-class EventMapDocument(_Model):
+class EventMapDocument(RequestModel):
     """The event map file: its entries are validated one by one."""
 
     schema_: str | None = Field(None, alias="$schema")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from dev.channel import ChannelControl
@@ -51,3 +52,10 @@ async def channel(e2e_stack: LocalStack) -> AsyncIterator[ChannelControl]:
 def host_log(e2e_stack: LocalStack) -> Path:
     """The function host's log file (what the real host would print)."""
     return e2e_stack.host.log_file
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    """An HTTP client session for the test, closed after it."""
+    async with aiohttp.ClientSession() as client:
+        yield client

@@ -8,7 +8,7 @@ and restores the default bot afterwards. ``[restart]`` in a transcript restarts 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -35,12 +35,6 @@ def counter_stack(e2e_stack: LocalStack) -> Iterator[LocalStack]:
         yield e2e_stack
     finally:
         e2e_stack.restart_host()
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as client:
-        yield client
 
 
 @pytest.fixture

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 import pytest
 
 from bot.settings import Settings, get_settings
 from bot.storage.cosmos import cosmos_client
+from dev.channel import ChannelKeys
 from dev.services import RunningServices
+
+if TYPE_CHECKING:
+    # Not at run time: that module reads TEST_SETTINGS from here.
+    from tests.integration.test_proactive_support import Proactive
 
 TEST_SETTINGS = {
     "MicrosoftAppId": "00000000-0000-0000-0000-0000000000b0",
@@ -39,3 +45,21 @@ async def bot_settings(
     finally:
         await cosmos_client.aclose()
         get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def channel_keys() -> ChannelKeys:
+    """The local channel's RSA keys, generated once per module (generating them is slow)."""
+    return ChannelKeys.generate()
+
+
+@pytest.fixture
+async def proactive(
+    bot_settings: Settings, channel_keys: ChannelKeys, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Proactive]:
+    """A local channel and a proactive service wired to it and to the local services."""
+    from tests.integration.test_proactive_support import running_proactive
+
+    del bot_settings
+    async with running_proactive(channel_keys, monkeypatch) as running:
+        yield running

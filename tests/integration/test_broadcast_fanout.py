@@ -30,12 +30,6 @@ from tests.integration.test_broadcast_support import (
 pytestmark = pytest.mark.services
 
 
-@pytest.fixture(scope="module")
-def channel_keys() -> ChannelKeys:
-    """RSA keys generated once for the module."""
-    return ChannelKeys.generate()
-
-
 @pytest.fixture
 async def broadcasting(
     bot_settings: Settings, channel_keys: ChannelKeys, monkeypatch: pytest.MonkeyPatch

@@ -22,12 +22,6 @@ from tests.integration.test_broadcast_support import Broadcasting, running_broad
 pytestmark = pytest.mark.services
 
 
-@pytest.fixture(scope="module")
-def channel_keys() -> ChannelKeys:
-    """RSA keys generated once for the module."""
-    return ChannelKeys.generate()
-
-
 @pytest.fixture
 async def api(
     bot_settings: Settings, channel_keys: ChannelKeys, monkeypatch: pytest.MonkeyPatch

@@ -21,31 +21,14 @@ from bot.auth.api_callers import get_api_caller_settings
 from bot.http.deliveries import get_delivery
 from bot.http.send import send_activity, send_to_reference
 from bot.proactive import service as service_module
-from bot.settings import Settings, get_settings
-from dev.channel import ChannelKeys
+from bot.settings import get_settings
 from tests.integration.test_proactive_support import (
     APP_ID,
     TENANT,
     Proactive,
-    running_proactive,
 )
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture(scope="module")
-def channel_keys() -> ChannelKeys:
-    """RSA keys generated once for the module."""
-    return ChannelKeys.generate()
-
-
-@pytest.fixture
-async def proactive(
-    bot_settings: Settings, channel_keys: ChannelKeys, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Proactive]:
-    del bot_settings
-    async with running_proactive(channel_keys, monkeypatch) as running:
-        yield running
 
 
 API_AUDIENCE = "api://proactive-bot-tests"

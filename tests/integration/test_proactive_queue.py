@@ -23,34 +23,16 @@ from azure.storage.queue import QueueMessage
 from bot.proactive.backoff import MAX_VISIBILITY_SECONDS, Backoff
 from bot.proactive.queue_sender import QueueAction, QueueSender, handle_queue_message
 from bot.proactive.service import ProactiveService
-from bot.settings import Settings
 from bot.storage.queues import queue
-from dev.channel import ChannelKeys
 from tests.integration.test_proactive_support import (
     TENANT,
     Proactive,
-    running_proactive,
 )
 
 if TYPE_CHECKING:
     from azure.storage.queue.aio import QueueClient
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture(scope="module")
-def channel_keys() -> ChannelKeys:
-    """RSA keys generated once for the module."""
-    return ChannelKeys.generate()
-
-
-@pytest.fixture
-async def proactive(
-    bot_settings: Settings, channel_keys: ChannelKeys, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Proactive]:
-    del bot_settings
-    async with running_proactive(channel_keys, monkeypatch) as running:
-        yield running
 
 
 DEADLINE_SECONDS = 20.0

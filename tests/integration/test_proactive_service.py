@@ -7,7 +7,6 @@ Covers security.md section 5 items 16-20 and 22-26, the inactive and gone-conver
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -24,34 +23,16 @@ from bot.proactive.message import ConversationTarget, UserTarget
 from bot.proactive.service import SendFailedError
 from bot.references import InactiveReason
 from bot.schema import Activity, ConversationReference
-from bot.settings import Settings
 from bot.storage.cosmos import container
 from bot.turn import BotAdapter, TurnContext
 from bot.turn.middleware import NextStep
-from dev.channel import ChannelKeys
 from tests.integration.test_proactive_support import (
     APP_ID,
     TENANT,
     Proactive,
-    running_proactive,
 )
 
 pytestmark = pytest.mark.services
-
-
-@pytest.fixture(scope="module")
-def channel_keys() -> ChannelKeys:
-    """RSA keys generated once for the module."""
-    return ChannelKeys.generate()
-
-
-@pytest.fixture
-async def proactive(
-    bot_settings: Settings, channel_keys: ChannelKeys, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Proactive]:
-    del bot_settings
-    async with running_proactive(channel_keys, monkeypatch) as running:
-        yield running
 
 
 async def test_activities_reach_the_stored_conversation_in_order(proactive: Proactive) -> None:

@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
@@ -23,15 +22,14 @@ from bot.proactive.delivery import Outcome
 from bot.proactive.message import ConversationTarget
 from bot.proactive.queue_sender import QueueAction, QueueSender
 from bot.proactive.service import ProactiveService
-from bot.settings import Settings
 from bot.storage.queues import queue
 from bot.throttling.config import GovernorConfig
 from bot.throttling.governor import RateGovernor, RateLimitedError, SendKey
 from bot.throttling.limits import DEFAULT_LIMITS, TEAMS_LIMITS, ChannelLimits
 from bot.throttling.records import ThrottleRecords
 from bot.throttling.sender import GovernedSender
-from dev.channel import ChannelKeys, TeamsRateLimiter
-from tests.integration.test_proactive_support import TENANT, Proactive, running_proactive
+from dev.channel import TeamsRateLimiter
+from tests.integration.test_proactive_support import TENANT, Proactive
 from tests.unit.throttling.virtual_time import VirtualTime
 
 if TYPE_CHECKING:
@@ -40,21 +38,6 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.services
 
 TOLERANCE = 0.15
-
-
-@pytest.fixture(scope="module")
-def channel_keys() -> ChannelKeys:
-    """RSA keys generated once for the module."""
-    return ChannelKeys.generate()
-
-
-@pytest.fixture
-async def proactive(
-    bot_settings: Settings, channel_keys: ChannelKeys, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Proactive]:
-    del bot_settings
-    async with running_proactive(channel_keys, monkeypatch) as running:
-        yield running
 
 
 def governed_service(proactive: Proactive, governor: RateGovernor) -> ProactiveService:

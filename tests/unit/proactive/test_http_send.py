@@ -12,7 +12,8 @@ import pytest
 from bot.auth.api_callers import get_api_caller_settings
 from bot.connector.errors import ConnectorError
 from bot.delivery import DeliveryError
-from bot.http.send import SendActivityBody, SendToReferenceBody, _parse, _Refused, answer
+from bot.http.api_request import RefusedRequest, parse_body
+from bot.http.send import SendActivityBody, SendToReferenceBody, answer
 from bot.http.send import send_activity as send_activity_route
 from bot.proactive.delivery import DeliveryOutcome, Outcome
 from bot.proactive.errors import (
@@ -36,18 +37,18 @@ def request(body: Any, content_type: str | None = "application/json") -> func.Ht
 
 
 def refused(body: Any, model: type = SendActivityBody, **options: Any) -> tuple[int, Any]:
-    with pytest.raises(_Refused) as caught:
-        _parse(request(body, **options), model)
+    with pytest.raises(RefusedRequest) as caught:
+        parse_body(request(body, **options), model)
     response = caught.value.response
     return response.status_code, json.loads(response.get_body())
 
 
 class TestBodies:
     def test_one_activity_or_a_list(self) -> None:
-        one = _parse(
+        one = parse_body(
             request({"conversationId": "a:1", "activity": {"type": "message"}}), SendActivityBody
         )
-        many = _parse(
+        many = parse_body(
             request({"conversationId": "a:1", "activities": [{"type": "message"}] * 2}),
             SendActivityBody,
         )
