@@ -111,3 +111,30 @@ def message(
     )
     activity.update({"text": text, "textFormat": "plain", "attachments": []})
     return activity
+
+
+def event(
+    conversation: Conversation,
+    *,
+    user: Member,
+    bot: Member,
+    service_url: str,
+    name: str,
+    value: Any = None,
+    timezone: str | None = None,
+    locale: str = "en-US",
+) -> dict[str, Any]:
+    """An ``event`` named ``name`` from the user's client (a device, a page) to the bot."""
+    activity = _base(
+        "event",
+        conversation=conversation,
+        sender=user,
+        recipient=bot,
+        service_url=service_url,
+        timezone=timezone,
+        locale=locale,
+    )
+    activity["name"] = name
+    if value is not None:
+        activity["value"] = value
+    return activity

@@ -86,6 +86,17 @@ class SayRequest(_Body):
     timezone: str | None = None
 
 
+class EventRequest(_Body):
+    """``POST /_channel/event``: a user's client sends the bot an event (``DeviceStart``)."""
+
+    conversation_id: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
+    name: str = Field(min_length=1)
+    value: Any = None
+    timezone: str | None = None
+
+
 _Model = TypeVar("_Model", bound=_Body)
 
 
@@ -279,7 +290,9 @@ def _user(conversation: Conversation, user_id: str | None, user_name: str | None
     )
 
 
-async def _talk(request: web.Request, body: ConversationRequest | SayRequest) -> web.Response:
+async def _talk(
+    request: web.Request, body: ConversationRequest | SayRequest | EventRequest
+) -> web.Response:
     state = _state(request)
     users = state.users
     conversation = state.directory.get(body.conversation_id) if body.conversation_id else None
@@ -308,8 +321,13 @@ async def _talk(request: web.Request, body: ConversationRequest | SayRequest) ->
             conversation.add_member(user)
             started = await users.start(conversation, user=user, timezone=body.timezone)
         said: BotResponse | None = None
-        if isinstance(body, SayRequest) and (started is None or started.status < 300):
-            said = await users.say(conversation, body.text, user=user, timezone=body.timezone)
+        if started is None or started.status < 300:
+            if isinstance(body, SayRequest):
+                said = await users.say(conversation, body.text, user=user, timezone=body.timezone)
+            elif isinstance(body, EventRequest):
+                said = await users.send_event(
+                    conversation, body.name, body.value, user=user, timezone=body.timezone
+                )
     except (aiohttp.ClientError, TimeoutError) as error:
         return error_response(
             502, "BotUnreachable", f"the bot at {users.bot_url} did not answer: {error!r}"
@@ -331,6 +349,10 @@ async def _start_conversation(request: web.Request) -> web.Response:
 
 async def _say(request: web.Request) -> web.Response:
     return await _talk(request, await _parse(request, SayRequest))
+
+
+async def _event(request: web.Request) -> web.Response:
+    return await _talk(request, await _parse(request, EventRequest))
 
 
 @web.middleware
@@ -370,6 +392,7 @@ def add_control_routes(app: web.Application) -> None:
         ("GET", "/conversations", _list_conversations),
         ("POST", "/conversations", _start_conversation),
         ("POST", "/say", _say),
+        ("POST", "/event", _event),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, PREFIX + path, handler)

@@ -289,3 +289,29 @@ class ChannelControl:
         }
         result: dict[str, Any] = await self._call("POST", "/say", json=body)
         return result
+
+    async def send_event(
+        self,
+        conversation_id: str | None,
+        name: str,
+        value: Any = None,
+        *,
+        user_id: str | None = None,
+        user_name: str | None = None,
+        timezone: str | None = None,
+    ) -> dict[str, Any]:
+        """A user's client sends the bot an event (starting the conversation first if needed).
+
+        Returns:
+            As :meth:`say`.
+        """
+        body = {
+            "conversationId": conversation_id,
+            "userId": user_id,
+            "userName": user_name,
+            "name": name,
+            "value": value,
+            "timezone": timezone,
+        }
+        result: dict[str, Any] = await self._call("POST", "/event", json=body)
+        return result

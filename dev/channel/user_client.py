@@ -163,6 +163,29 @@ class UserClient:
         )
         return await self.post(activity)
 
+    async def send_event(
+        self,
+        conversation: Conversation,
+        name: str,
+        value: Any = None,
+        *,
+        user: Member | None = None,
+        timezone: str | None = None,
+    ) -> BotResponse:
+        """Send an ``event`` activity from a user's client (``DeviceStart`` from a car)."""
+        sender = user or conversation.users[0]
+        conversation.add_member(sender)
+        activity = activities.event(
+            conversation,
+            user=sender,
+            bot=self.bot,
+            service_url=self.service_url,
+            name=name,
+            value=value,
+            timezone=timezone,
+        )
+        return await self.post(activity)
+
     async def post(
         self,
         activity: dict[str, Any],

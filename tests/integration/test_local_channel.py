@@ -524,6 +524,31 @@ async def test_say_through_the_control_api(
     assert channel.state.tokens.stats.requests == 1  # the bot's MSAL served the rest from cache
 
 
+async def test_an_event_through_the_control_api(
+    bot_and_channel: tuple[EchoBot, RunningChannel],
+) -> None:
+    bot, channel = bot_and_channel
+    async with ChannelControl(channel.control_url) as control:
+        sent = await control.send_event(
+            "a:device/1", "DeviceStart", {"location": "car"}, timezone="Europe/Berlin"
+        )
+        assert sent["started"]["status"] == 200
+        assert sent["response"]["status"] == 200
+        with pytest.raises(ChannelControlError) as refused:
+            await control.send_event("a:device/1", "")
+        assert refused.value.status == 400
+    [update, event] = bot.received
+    assert update["type"] == "conversationUpdate"
+    assert (event["type"], event["name"], event["value"]) == (
+        "event",
+        "DeviceStart",
+        {"location": "car"},
+    )
+    assert event["conversation"]["id"] == "a:device/1"
+    assert event["localTimezone"] == "Europe/Berlin"
+    assert "text" not in event
+
+
 @pytest.fixture
 def channel_process(tmp_path: Path) -> Iterator[ChannelProcess]:
     process = ChannelProcess.start(

@@ -29,7 +29,6 @@ from bot.turn import (
 )
 from dev.channel import activities
 from dev.channel.conversations import Conversation, Member, new_conversation_id, new_user
-from tests.transcripts.events import event_activity
 
 SERVICE_URL = "https://smba.trafficmanager.net/emea/"
 BOT = Member(id="28:transcript-bot", name="Transcript Bot", role="bot")
@@ -135,7 +134,7 @@ class InProcessChannel:
     async def send_event(self, name: str, value: Any) -> None:
         """The user's client sends an event."""
         await self._post(
-            event_activity(
+            activities.event(
                 self.conversation,
                 user=self.user,
                 bot=BOT,

@@ -18,7 +18,6 @@ import aiohttp
 from dev.channel import ChannelControl, UserClient
 from dev.channel.conversations import Conversation, Member
 from dev.stack import LocalStack
-from tests.transcripts.events import event_activity
 
 
 class LocalStackChannel:
@@ -98,15 +97,7 @@ class LocalStackChannel:
         assert self._conversation is not None
         assert self._users is not None
         user = self._conversation.users[0]
-        activity = event_activity(
-            self._conversation,
-            user=user,
-            bot=self._users.bot,
-            service_url=self._users.service_url,
-            name=name,
-            value=value,
-        )
-        response = await self._users.post(activity)
+        response = await self._users.send_event(self._conversation, name, value, user=user)
         _check_answer("event", response.to_json())
 
     async def restart(self) -> None:
