@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.process_client import ProcessClient
 from bot.settings import get_settings
+from bot.storage.proxy_settings import use_env_settings
 
 if TYPE_CHECKING:
     from azure.cosmos.aio import ContainerProxy, CosmosClient, DatabaseProxy
@@ -29,10 +30,17 @@ def _create_client() -> CosmosClient:
         credential = DefaultAzureCredential(
             managed_identity_client_id=settings.azure_client_id or None
         )
+    options: dict[str, Any] = {}
+    if not use_env_settings():
+        # The Cosmos client does not pass use_env_settings on to the transport it makes.
+        from azure.core.pipeline.transport import AioHttpTransport
+
+        options["transport"] = AioHttpTransport(use_env_settings=False)
     return CosmosClient(
         settings.cosmos_endpoint,
         credential=credential,
         connection_verify=settings.cosmos_verify_tls,
+        **options,
     )
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from bot.process_client import ProcessClient
 from bot.settings import get_settings
+from bot.storage.proxy_settings import use_env_settings
 
 if TYPE_CHECKING:
     from azure.storage.queue.aio import QueueClient, QueueServiceClient
@@ -37,14 +38,19 @@ def _create_service() -> QueueServiceClient:
     settings = get_settings()
     if settings.storage_connection:
         return QueueServiceClient.from_connection_string(
-            expand_connection_string(settings.storage_connection)
+            expand_connection_string(settings.storage_connection),
+            use_env_settings=use_env_settings(),
         )
     from azure.identity.aio import DefaultAzureCredential
 
     credential = DefaultAzureCredential(
         managed_identity_client_id=settings.storage_client_id or settings.azure_client_id or None
     )
-    return QueueServiceClient(settings.storage_queue_service_uri, credential=credential)
+    return QueueServiceClient(
+        settings.storage_queue_service_uri,
+        credential=credential,
+        use_env_settings=use_env_settings(),
+    )
 
 
 async def _close(service: QueueServiceClient) -> None:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.functions.queue import QueueMessage as FunctionQueueMessage
 
+from bot.storage.proxy_settings import use_env_settings
 from dev.host.app import QueueFunction
 from dev.host.host_json import QueueOptions
 from dev.host.invocation import invoke
@@ -66,9 +67,14 @@ class QueueListener:
         from azure.storage.queue.aio import QueueClient
 
         connection = self.function.connection
+        from_env = use_env_settings()
         async with (
-            QueueClient.from_connection_string(connection, self.function.queue_name) as queue,
-            QueueClient.from_connection_string(connection, self.poison_name) as poison,
+            QueueClient.from_connection_string(
+                connection, self.function.queue_name, use_env_settings=from_env
+            ) as queue,
+            QueueClient.from_connection_string(
+                connection, self.poison_name, use_env_settings=from_env
+            ) as poison,
         ):
             running: set[asyncio.Task[None]] = set()
             delay = MIN_POLLING_INTERVAL
