@@ -23,6 +23,8 @@ import psutil
 from dev.services.errors import ServicesError
 
 STOP_TIMEOUT_SECONDS = 10.0
+CREATE_TIME_TOLERANCE_SECONDS = 1.0
+"""How far two readings of one process's start time may differ."""
 """How long a service gets to shut down after SIGTERM before it is killed."""
 
 LOG_TAIL_LINES = 30
@@ -127,9 +129,13 @@ def _live_process(record: ChildProcess) -> psutil.Process | None:
     """The process of ``record`` if it still runs and is the one we started."""
     try:
         process = psutil.Process(record.pid)
-        same = process.create_time() == record.create_time and (
-            tuple(process.cmdline()) == record.cmdline
-        )
+        # psutil adds the boot time to a process's start ticks, and each Python process reads
+        # the boot time once, from /proc/stat, where the kernel recomputes it from the wall
+        # clock: the record (written by another process) and this reading can differ by a
+        # second. A recycled pid within a second, with the same command line, is not real.
+        started = process.create_time()
+        same = abs(started - record.create_time) <= CREATE_TIME_TOLERANCE_SECONDS
+        same = same and tuple(process.cmdline()) == record.cmdline
         if same and process.status() != psutil.STATUS_ZOMBIE:
             return process
     except psutil.Error:

@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from dev.services import ServicesError, load_services_env, start_services
@@ -226,3 +227,31 @@ def test_stop_never_signals_a_process_that_only_shares_the_pid(tmp_path: Path) -
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_a_record_written_by_another_process_still_matches_its_process(tmp_path: Path) -> None:
+    # Each process reads the boot time once and the kernel recomputes it from the wall clock,
+    # so a start time recorded by another process can be a second off.
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import sys; sys.stdin.read()"],
+        stdin=subprocess.PIPE,
+        start_new_session=True,  # as the services are started: stop() signals the group
+    )
+    try:
+        process = psutil.Process(child.pid)
+        recorded = ChildProcess(
+            name="azurite",
+            pid=child.pid,
+            create_time=process.create_time() - 1.0,
+            cmdline=tuple(process.cmdline()),
+            log=str(tmp_path / "azurite.log"),
+        )
+
+        assert service_processes.is_running(recorded)
+        service_processes.stop(recorded, timeout=5)
+
+        assert child.wait(timeout=5) is not None
+    finally:
+        if child.poll() is None:
+            child.kill()
+        child.wait()
