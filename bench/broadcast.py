@@ -21,7 +21,7 @@ import json
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +99,31 @@ def arrival_span(records: Sequence[dict[str, Any]]) -> float:
     return (max(moments) - min(moments)).total_seconds() if moments else 0.0
 
 
+def seed_audience(
+    host_environment: Mapping[str, str],
+    tenant: str,
+    count: int,
+    service_url: str,
+    app_id: str,
+    *,
+    timeout: float = 600,
+) -> dict[str, Any]:
+    """Store ``count`` conversations of ``tenant`` with the host's settings, in a child process.
+
+    Returns:
+        The child's JSON line: ``stored``, ``seconds`` and the conversation id ``prefix``
+        (:func:`conversation_id`).
+
+    Raises:
+        bench.child_process.ChildFailed: The seeding failed or overran ``timeout``.
+    """
+    from bench.child_process import run_json_child
+
+    command = [sys.executable, "-m", "bench.broadcast", "seed", "--tenant", tenant]
+    command += ["--count", str(count), "--service-url", service_url, "--app-id", app_id]
+    return run_json_child(command, host_environment, timeout=timeout)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m bench.broadcast seed ...``: print ``{"stored": N, "seconds": S}``."""
     parser = argparse.ArgumentParser(prog="python -m bench.broadcast")
@@ -163,29 +188,13 @@ def run(session: BenchSession) -> list[Row]:
 async def _broadcast_once(stack: Any, audience: int) -> dict[str, float]:
     import aiohttp
 
-    from bench.child_process import run_json_child
     from dev.channel import ChannelControl
 
     tenant = f"bench-{uuid.uuid4().hex[:8]}"
     async with ChannelControl(stack.channel.connector_url) as channel:
         info = await channel.info()
-        seeded = run_json_child(
-            [
-                sys.executable,
-                "-m",
-                "bench.broadcast",
-                "seed",
-                "--tenant",
-                tenant,
-                "--count",
-                str(audience),
-                "--service-url",
-                str(info["serviceUrl"]),
-                "--app-id",
-                str(info["appId"]),
-            ],
-            stack.host_environment,
-            timeout=600,
+        seeded = seed_audience(
+            stack.host_environment, tenant, audience, str(info["serviceUrl"]), str(info["appId"])
         )
         prefix = str(seeded["prefix"])
         await channel.set_rate_limits(True, reset=True)

@@ -28,7 +28,13 @@ from pydantic import (
 )
 
 from bot.broadcast.ids import OPERATION_ID_PATTERN
-from bot.proactive.message import MAX_ACTIVITIES, ChannelText, SendableActivity, UtcTime
+from bot.proactive.message import (
+    MAX_ACTIVITIES,
+    ChannelText,
+    SendableActivity,
+    UtcTime,
+    check_send_window,
+)
 from bot.request_model import RequestModel
 from bot.schema import Activity
 
@@ -89,12 +95,7 @@ class BroadcastRequest(RequestModel):
     def _check(self) -> Self:
         if (self.activities is None) == (self.activity is None):
             raise ValueError("give exactly one of activities (a list) and activity")
-        if (
-            self.not_before is not None
-            and self.expires_at is not None
-            and self.expires_at <= self.not_before
-        ):
-            raise ValueError("expiresAt must be later than notBefore")
+        check_send_window(self.not_before, self.expires_at)
         return self
 
     def activity_list(self) -> list[Activity]:

@@ -77,6 +77,16 @@ UtcTime = Annotated[
 """A time given as ISO 8601 text with a zone (``2026-11-22T09:00:00Z``), held in UTC."""
 
 
+def check_send_window(not_before: datetime | None, expires_at: datetime | None) -> None:
+    """Refuse a send window that closes before it opens.
+
+    Raises:
+        ValueError: ``expiresAt`` is not later than ``notBefore``.
+    """
+    if not_before is not None and expires_at is not None and expires_at <= not_before:
+        raise ValueError("expiresAt must be later than notBefore")
+
+
 class ConversationTarget(RequestModel):
     """A stored conversation, by its channel's conversation id.
 
@@ -168,12 +178,7 @@ class ProactiveMessage(RequestModel):
             )
         if self.claims is not None and self.reference is None:
             raise ValueError("claims are only allowed with reference")
-        if (
-            self.not_before is not None
-            and self.expires_at is not None
-            and self.expires_at <= self.not_before
-        ):
-            raise ValueError("expiresAt must be later than notBefore")
+        check_send_window(self.not_before, self.expires_at)
         return self
 
     @property

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import sys
 import time
 import uuid
 from typing import Any
@@ -27,9 +26,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bench.broadcast import arrival_span, conversation_id
+from bench.broadcast import arrival_span, conversation_id, seed_audience
 from dev.channel import ChannelControl
-from dev.stack import REPOSITORY_ROOT, LocalStack
+from dev.stack import LocalStack
 
 pytestmark = pytest.mark.e2e
 
@@ -41,27 +40,15 @@ DEADLINE_SECONDS = 180.0
 async def seed(stack: LocalStack, channel: ChannelControl, tenant: str, count: int) -> str:
     """Store ``count`` conversations of ``tenant`` pointing at the channel; returns the prefix."""
     info = await channel.info()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bench.broadcast",
-        "seed",
-        "--tenant",
+    result = await asyncio.to_thread(
+        seed_audience,
+        stack.host_environment,
         tenant,
-        "--count",
-        str(count),
-        "--service-url",
+        count,
         str(info["serviceUrl"]),
-        "--app-id",
         str(info["appId"]),
-        cwd=REPOSITORY_ROOT,
-        env=stack.host_environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+        timeout=DEADLINE_SECONDS,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), DEADLINE_SECONDS)
-    assert process.returncode == 0, stderr.decode(errors="replace")[-2000:]
-    result = json.loads(stdout.decode().strip().splitlines()[-1])
     print(f"\nseeded {result['stored']} conversations in {result['seconds']} s")
     return str(result["prefix"])
 
