@@ -35,7 +35,7 @@ from bot.auth.service_url import ServiceUrlPolicy, service_url_policy
 from bot.connector.client import ConnectorClient, connector_client
 from bot.connector.errors import ConnectorError
 from bot.connector.sender import ConnectorSender
-from bot.delivery import DeliveryLedger, Receipt
+from bot.delivery import DEFAULT_DELIVERY_MODE, DeliveryLedger, DeliveryMode, Receipt
 from bot.proactive.backoff import Backoff
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
@@ -262,6 +262,7 @@ class ProactiveService:
         *,
         delivery_id: str | None = None,
         expires_at: datetime | None = None,
+        delivery: DeliveryMode | None = None,
     ) -> DeliveryOutcome:
         """Send activities and report how it went, without raising for a failed send.
 
@@ -276,7 +277,11 @@ class ProactiveService:
             {"proactive.target": _target_kind(target), "proactive.activities": len(items)},
         ) as current:
             outcome = await self.deliverer.deliver(
-                target, items, delivery_id=delivery_id, expires_at=expires_at
+                target,
+                items,
+                delivery_id=delivery_id,
+                expires_at=expires_at,
+                delivery=delivery or DEFAULT_DELIVERY_MODE,
             )
             if current is not None:
                 current.set_attribute("proactive.outcome", str(outcome.outcome))
