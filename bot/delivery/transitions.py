@@ -334,7 +334,11 @@ def _set_activity(
     activity_id: str | None,
     now: datetime,
 ) -> None:
-    item: dict[str, Any] = {"state": state.value, "activityId": activity_id, "sentAt": to_timestamp(now)}
+    item: dict[str, Any] = {
+        "state": state.value,
+        "activityId": activity_id,
+        "sentAt": to_timestamp(now),
+    }
     if body["activities"][index].get("possibleDuplicate"):
         item["possibleDuplicate"] = True
     body["activities"][index] = item
