@@ -200,7 +200,7 @@ class DeliveryLedger:
             if written is None:
                 continue  # another worker took it first: decide again
             if DeliveryStatus(written["status"]).final:
-                return AlreadyDone(Receipt.from_document(written))
+                return AlreadyDone(Receipt.from_document(written), finished_now=True)
             return Claim(delivery_id, token, written, lease)
         raise LedgerConflictError(f"claim gave up after {self._max_attempts} conflicts")
 

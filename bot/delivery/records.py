@@ -255,9 +255,17 @@ class Claim:
 
 @dataclass(frozen=True)
 class AlreadyDone:
-    """The delivery is final (or just became so): nothing may be sent."""
+    """The delivery is final (or just became so): nothing may be sent.
+
+    Attributes:
+        receipt: The final receipt.
+        finished_now: This claim made it final (an at-most-once takeover of an activity left
+            in flight by a dead worker): the caller reports it as a new outcome, with its
+            reason, never as "already done" (docs/delivery.md).
+    """
 
     receipt: Receipt
+    finished_now: bool = False
 
 
 @dataclass(frozen=True)

@@ -205,6 +205,15 @@ class Deliverer:
                 Outcome.CONFLICT, error=DeliveryError("IdempotencyConflict", str(error))
             )
         if isinstance(claimed, AlreadyDone):
+            if claimed.finished_now:
+                # Our takeover ended it (at most once, an activity in flight at a crash):
+                # a new outcome, poisoned with its reason, not a silent "already done".
+                logger.warning(
+                    "proactive delivery %s: %s after an expired lease",
+                    delivery_id,
+                    claimed.receipt.status,
+                )
+                return _from_receipt(claimed.receipt, None)
             return await self._repeat(target, claimed.receipt)
         if isinstance(claimed, InProgress):
             receipt = claimed.receipt

@@ -196,6 +196,18 @@ def _configured_app_id() -> str:
     return get_settings().app_id
 
 
+def _configured_ledger() -> DeliveryLedger:
+    return DeliveryLedger(lease_seconds=get_settings().proactive_send_lease_seconds)
+
+
+def _configured_backoff() -> Backoff:
+    settings = get_settings()
+    return Backoff(
+        cap_seconds=settings.proactive_retry_max_delay_seconds,
+        max_attempts=settings.proactive_max_attempts,
+    )
+
+
 class ProactiveService:
     """Sends to conversations the bot knows, runs proactive turns, starts conversations.
 
@@ -228,7 +240,7 @@ class ProactiveService:
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.store = store if store is not None else _shared_store()
-        self.ledger = ledger or DeliveryLedger()
+        self.ledger = ledger or _configured_ledger()
         # Every proactive request waits for the rate governor (bot.throttling); a sender
         # passed in is used as given.
         self._sender = sender or GovernedSender(ConnectorSender(connector))
@@ -243,7 +255,7 @@ class ProactiveService:
             sender=self._sender,
             ledger=self.ledger,
             store=self.store,
-            backoff=backoff,
+            backoff=backoff or _configured_backoff(),
             clock=clock,
         )
 
