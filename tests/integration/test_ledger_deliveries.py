@@ -214,10 +214,10 @@ async def test_at_most_once_a_takeover_that_ends_the_delivery_says_so(
     again = await ledger.claim(delivery_id, 1, now=T0 + timedelta(seconds=62))
 
     assert isinstance(taken, AlreadyDone)
-    assert taken.ended_now
+    assert taken.finished_now
     assert taken.receipt.status is DeliveryStatus.UNCONFIRMED
     assert isinstance(again, AlreadyDone)
-    assert not again.ended_now
+    assert not again.finished_now
 
 
 async def test_a_worker_that_lost_its_lease_stops_but_its_send_is_recorded(
