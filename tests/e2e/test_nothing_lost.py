@@ -104,7 +104,9 @@ async def test_a_host_killed_mid_drain_loses_nothing(api: Api, channel: ChannelC
     )
 
 
-async def test_503_then_502_then_504_are_all_delivered(api: Api, channel: ChannelControl) -> None:
+async def test_503_with_retry_after_is_retried_until_delivered(
+    api: Api, channel: ChannelControl
+) -> None:
     conversation_id, _ = await started(channel)
     prefix = f"outage-{uuid.uuid4().hex[:8]}-"
     queued = [message(conversation_id, f"{prefix}{index}") for index in range(5)]
