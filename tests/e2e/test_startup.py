@@ -84,6 +84,39 @@ def test_without_an_app_id_a_host_with_auth_on_does_not_start(
     assert e2e_stack.host_environment["MicrosoftAppPassword"] not in output
 
 
+AZURE_REFUSALS = {
+    "auth-disabled": ({"BOT_AUTH_DISABLED": "true"}, "BOT_AUTH_DISABLED"),
+    "loopback-service-url": (
+        {"BOT_ALLOWED_SERVICE_URLS": "https://smba.trafficmanager.net,http://127.0.0.1:*"},
+        "BOT_ALLOWED_SERVICE_URLS",
+    ),
+    "short-key-hash-secret": ({"KEY_HASH_SECRET": "too-short"}, "KEY_HASH_SECRET"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AZURE_REFUSALS))
+def test_in_azure_a_development_switch_or_a_short_key_stops_the_host(
+    e2e_stack: LocalStack, case: str
+) -> None:
+    # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security.md).
+    changes, setting = AZURE_REFUSALS[case]
+    environment = isolated_environment(e2e_stack, {"WEBSITE_INSTANCE_ID": "e2e", **changes})
+    log_file = startup_log(e2e_stack, case)
+
+    try:
+        host = HostProcess.start(environment, port=free_port(), log_file=log_file)
+    except StackError as error:
+        failure = str(error)
+    else:
+        host.stop()
+        pytest.fail(f"the host started in Azure mode with {setting} refused")
+
+    assert "exited" in failure
+    assert setting in failure
+    assert setting in log_file.read_text(errors="replace")
+    assert "too-short" not in log_file.read_text(errors="replace")
+
+
 @pytest.fixture
 def auth_disabled_host(e2e_stack: LocalStack) -> Iterator[HostProcess]:
     """A host with ``BOT_AUTH_DISABLED=true`` and no app id, as in local development.

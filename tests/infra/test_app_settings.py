@@ -82,6 +82,12 @@ MUST_NOT_BE_SET = {
     "MicrosoftAppCertificatePath": "the template uses a managed identity or a client secret",
 }
 
+SET_BY_PLATFORM = {
+    "WEBSITE_INSTANCE_ID": "App Service sets it on every instance: the app runs in Azure",
+    "WEBSITE_SITE_NAME": "App Service sets it: the app runs in Azure",
+}
+"""Settings Azure sets itself; the code reads them to refuse development switches."""
+
 HOST_SETTINGS = {
     "AzureWebJobsStorage__credential": "the Functions host's identity-based connection",
     "AzureWebJobsStorage__blobServiceUri": "the Functions host (keys, timer locks)",
@@ -152,6 +158,7 @@ def test_every_setting_of_the_code_is_classified_once() -> None:
         LEFT_TO_CODE_DEFAULT,
         OPT_IN,
         MUST_NOT_BE_SET,
+        SET_BY_PLATFORM,
     ]
     classified = [name for group in groups for name in group]
     assert len(classified) == len(set(classified)), "a setting is classified twice"
@@ -257,7 +264,8 @@ _STAND_INS = {
     "MicrosoftAppPassword": "client secret resolved from Key Vault",
     "AZURE_CLIENT_ID": _GUID,
     "COSMOS_ENDPOINT": "https://cosmos-example.documents.azure.com:443/",
-    "KEY_HASH_SECRET": "hmac key resolved from Key Vault",
+    # The template's default is a GUID (36 bytes, 122 random bits).
+    "KEY_HASH_SECRET": _GUID,
 }
 
 # Values that come from a module output which equals a main.bicep parameter.
@@ -300,7 +308,10 @@ def test_the_code_accepts_the_deployed_settings(app_type: str) -> None:
         for setting in _api_settings().values()
         if not setting.conditional or app_type == "SingleTenant"
     }
+    # As in Azure, where development switches are refused.
+    values["WEBSITE_INSTANCE_ID"] = "0" * 64
     settings = load_settings(**{k: v for k, v in values.items() if k in _aliases()})
+    assert settings.running_in_azure
     assert settings.app_type == app_type
     assert settings.auth_disabled is False
     assert settings.cosmos_key is None
