@@ -137,6 +137,13 @@ param keyHashSecretExists bool = false
 @description('Turn on Key Vault purge protection (cannot be turned off again). Leave it on where the HMAC key must survive an accidental delete; turn it off for throwaway environments.')
 param keyVaultPurgeProtection bool = true
 
+@description('Public network access of Storage, Cosmos DB and Key Vault: Enabled (default) or Disabled. Disabled needs private endpoints and VNet integration this template does not create (docs/deployment.md).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 @description('Flex Consumption scale-out limit.')
 @minValue(40)
 @maxValue(1000)
@@ -235,6 +242,7 @@ module storage './app/storage.bicep' = {
     location: location
     tags: tags
     skuName: storageSkuName
+    publicNetworkAccess: publicNetworkAccess
     deploymentContainerName: deploymentContainerName
     // The names the code derives from PROACTIVE_QUEUE_NAME: the proactive queue, the broadcast
     // fan-out queue (bot.broadcast.fanout), and the poison queue the host adds to each.
@@ -267,6 +275,7 @@ module cosmos './app/db.bicep' = {
     databaseName: cosmosDatabaseName
     location: location
     tags: tags
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -278,6 +287,7 @@ module keyVault './app/keyvault.bicep' = {
     location: location
     tags: tags
     purgeProtection: keyVaultPurgeProtection
+    publicNetworkAccess: publicNetworkAccess
     keyHashSecretName: keyHashSecretName
     keyHashSecret: keyHashSecret
     writeKeyHashSecret: !keyHashSecretExists

@@ -28,3 +28,4 @@ param referenceTtlDays = int(readEnvironmentVariable('REFERENCE_TTL_DAYS', '90')
 // provision; without azd, set it yourself for every deployment after the first.
 param keyHashSecretExists = toLower(readEnvironmentVariable('KEY_HASH_SECRET_EXISTS', 'false')) == 'true'
 param keyVaultPurgeProtection = toLower(readEnvironmentVariable('KEY_VAULT_PURGE_PROTECTION', 'true')) == 'true'
+param publicNetworkAccess = readEnvironmentVariable('PUBLIC_NETWORK_ACCESS', 'Enabled')

@@ -251,5 +251,23 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
 }
 
+// Deployments go through the blob container with the identity (functionAppConfig.deployment):
+// no FTP or SCM basic-auth publishing credentials exist to leak.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
 output name string = functionApp.name
 output defaultHostName string = functionApp.properties.defaultHostName

@@ -13,6 +13,13 @@ param location string
 @description('Tags of every resource.')
 param tags object = {}
 
+@description('Public network access of the account: Enabled (default) or Disabled. Disabled needs private endpoints and VNet integration this template does not create (docs/deployment.md).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 // One entry per ContainerSpec in bot.storage.containers.ALL_CONTAINERS. Only the paths that
 // queries filter on are indexed (`/*` is excluded); documents are otherwise read by id.
 var containers = [
@@ -130,7 +137,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
