@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 import azure.functions as func
@@ -35,6 +34,7 @@ import azure.functions as func
 from bot.http.responses import error_response, json_response
 from bot.schedules.service import ScheduleRequestError, schedule_service
 from bot.schedules.store import MAX_PAGE_SIZE
+from bot.schema.json_document import JsonDocumentError, parse_json
 
 MAX_BODY_BYTES = 256 * 1024
 DEFAULT_PAGE_SIZE = 100
@@ -104,9 +104,9 @@ def _json_object(req: func.HttpRequest) -> dict[str, Any]:
             415, "UnsupportedMediaType", "The body must be application/json."
         )
     try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ScheduleRequestError(400, "InvalidJson", "The body is not UTF-8 JSON.") from None
+        document = parse_json(body)
+    except JsonDocumentError as error:
+        raise ScheduleRequestError(400, "InvalidJson", f"The body is {error.message}.") from None
     if not isinstance(document, dict):
         raise ScheduleRequestError(400, "InvalidJson", "The body must be a JSON object.")
     return document

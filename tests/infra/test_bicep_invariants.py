@@ -174,21 +174,23 @@ class TestLocalAuthIsOff:
         assert properties["supportsHttpsTrafficOnly"] is True
 
 
+NETWORK_RESOURCES = {
+    "Microsoft.Storage/storageAccounts": "storage",
+    "Microsoft.DocumentDB/databaseAccounts": "cosmos",
+    "Microsoft.KeyVault/vaults": "keyVault",
+}
+"""The resources behind the publicNetworkAccess parameter, by the main.bicep module of each."""
+
+
 class TestPublicNetworkAccess:
     """One parameter turns the public endpoints of Storage, Cosmos DB and Key Vault off."""
-
-    RESOURCES = {
-        "Microsoft.Storage/storageAccounts": "storage",
-        "Microsoft.DocumentDB/databaseAccounts": "cosmos",
-        "Microsoft.KeyVault/vaults": "keyVault",
-    }
 
     def test_the_parameter_defaults_to_enabled(self) -> None:
         parameter = _main().get("param", "publicNetworkAccess")
         assert parameter.value == "Enabled"
         assert set(parameter.decorators["allowed"][0].split()) >= {"'Enabled'", "'Disabled'"}
 
-    @pytest.mark.parametrize("resource_type", sorted(RESOURCES))
+    @pytest.mark.parametrize("resource_type", sorted(NETWORK_RESOURCES))
     def test_each_resource_takes_it_from_main(self, resource_type: str) -> None:
         properties = _one(resource_type)["properties"]
         assert properties["publicNetworkAccess"] == Expression("publicNetworkAccess")
@@ -198,7 +200,7 @@ class TestPublicNetworkAccess:
             assert default_action == Expression(
                 "publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'"
             )
-        module = _main().get("module", self.RESOURCES[resource_type]).value
+        module = _main().get("module", NETWORK_RESOURCES[resource_type]).value
         assert module["params"]["publicNetworkAccess"] == Expression("publicNetworkAccess")
 
 
