@@ -221,12 +221,20 @@ class Settings(BaseSettings):
     :func:`bot.throttling.limits.parse_limits`); empty: the defaults."""
 
     proactive_api_audience: str = Field("", alias="PROACTIVE_API_AUDIENCE")
-    """Accepted ``aud`` of Entra ID tokens on the send API (comma list); empty: key only."""
+    """Accepted ``aud`` of Entra ID tokens on the management API (comma list); empty: key only."""
     proactive_api_role: str = Field("Proactive.Send", alias="PROACTIVE_API_ROLE")
     proactive_api_tenant_id: str = Field("", alias="PROACTIVE_API_TENANT_ID")
     proactive_api_openid_metadata_url: str = Field("", alias="PROACTIVE_API_OPENID_METADATA_URL")
     proactive_api_issuers: str = Field("", alias="PROACTIVE_API_ISSUERS")
     proactive_api_allowed_client_ids: str = Field("", alias="PROACTIVE_API_ALLOWED_CLIENT_IDS")
+    proactive_api_schedule_role: str = Field(
+        "Proactive.Schedules", alias="PROACTIVE_API_SCHEDULE_ROLE"
+    )
+    """The app role to manage schedules (``/api/schedules``)."""
+    proactive_api_read_role: str = Field("Proactive.Read", alias="PROACTIVE_API_READ_ROLE")
+    """The app role to read references, delivery receipts and broadcast progress."""
+    proactive_api_allow_delegated: bool = Field(False, alias="PROACTIVE_API_ALLOW_DELEGATED")
+    """Accept delegated (user) tokens on the management API; by default only app-only tokens."""
 
     key_hash_secret: SecretStr | None = Field(None, alias="KEY_HASH_SECRET")
     """The HMAC key of storage ids: at least :data:`MIN_KEY_HASH_SECRET_BYTES` bytes."""

@@ -20,7 +20,8 @@ Errors are ``{"error": {"code", "message"}}`` and the message names the field: 4
 JSON or fields (``InvalidCron``, ``UnknownTimeZone``, ``IntervalTooShort``, ``ReadOnlyField``,
 ``TargetNotFound``, ``InvalidSchedule``), 403 a target the bot may not send to, 404
 ``ScheduleNotFound``, 409 a taken id or an ambiguous conversation, 413 too large, 415 not JSON.
-Nothing is stored when a request is refused. Access is by function key.
+Nothing is stored when a request is refused. Access: the function key and the schedule role
+(:mod:`bot.http.caller_policy`).
 """
 
 from __future__ import annotations

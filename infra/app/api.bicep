@@ -81,6 +81,15 @@ param scheduleMinIntervalSeconds int
 @description('REFERENCE_TTL_DAYS.')
 param referenceTtlDays int
 
+@description('PROACTIVE_API_AUDIENCE: the App ID URI and/or client id of the management API app registration; empty leaves Entra ID off (function keys only).')
+param proactiveApiAudience string = ''
+
+@description('PROACTIVE_API_TENANT_ID: the tenant whose tokens the management API accepts.')
+param proactiveApiTenantId string = ''
+
+@description('PROACTIVE_API_ALLOWED_CLIENT_IDS: calling apps allowed (comma list); empty allows any app with the role.')
+param proactiveApiAllowedClientIds string = ''
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -142,6 +151,22 @@ var botSecretSettings = empty(botPasswordSecretName) ? [] : [
   {
     name: 'MicrosoftAppPassword'
     value: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${botPasswordSecretName})'
+  }
+]
+
+// The management API's caller policy (docs/deployment.md, "Callers of the management API").
+var proactiveApiSettings = empty(proactiveApiAudience) ? [] : [
+  {
+    name: 'PROACTIVE_API_AUDIENCE'
+    value: proactiveApiAudience
+  }
+  {
+    name: 'PROACTIVE_API_TENANT_ID'
+    value: proactiveApiTenantId
+  }
+  {
+    name: 'PROACTIVE_API_ALLOWED_CLIENT_IDS'
+    value: proactiveApiAllowedClientIds
   }
 ]
 
@@ -226,7 +251,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       http20Enabled: true
       // Flex apps take no FUNCTIONS_WORKER_RUNTIME or FUNCTIONS_EXTENSION_VERSION: the runtime is
       // in functionAppConfig.
-      appSettings: concat(hostStorageSettings, monitoringSettings, botSettings, botSecretSettings, botAuthSettings, productSettings)
+      appSettings: concat(hostStorageSettings, monitoringSettings, botSettings, botSecretSettings, botAuthSettings, productSettings, proactiveApiSettings)
     }
     functionAppConfig: {
       deployment: {

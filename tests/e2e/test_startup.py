@@ -11,9 +11,7 @@ exercises failures of its own, so it holds whatever else ran before it.
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
@@ -30,34 +28,13 @@ from tests.e2e.security_tokens import (
     unsigned_token,
     unverified_parts,
 )
+from tests.e2e.side_hosts import STARTUP_LOG_FOLDER, isolated_environment, startup_log
 
 pytestmark = pytest.mark.e2e
 
-STARTUP_LOG_FOLDER = "startup-hosts"
-YEARLY = "0 0 0 1 1 *"
 NON_LOOPBACK_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 BEARER_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{4,}")
 """A base64url JSON object: the start of every JWT (``{"`` encodes as ``eyJ``)."""
-
-
-def startup_log(stack: LocalStack, name: str) -> Path:
-    """A log file for a start-up host, kept with the session's logs for the final scan."""
-    return stack.work_dir / STARTUP_LOG_FOLDER / f"{name}-{uuid.uuid4().hex[:8]}.log"
-
-
-def isolated_environment(stack: LocalStack, changes: Mapping[str, str | None]) -> dict[str, str]:
-    """The session host's environment with ``changes`` (None removes a variable)."""
-    environment = {
-        **stack.host_environment,
-        "PROACTIVE_QUEUE_NAME": f"startup-{uuid.uuid4().hex[:12]}",
-        "SCHEDULE_TIMER": YEARLY,
-    }
-    for name, value in changes.items():
-        if value is None:
-            environment.pop(name, None)
-        else:
-            environment[name] = value
-    return environment
 
 
 @pytest.mark.parametrize("app_id", ["", None], ids=["empty", "absent"])

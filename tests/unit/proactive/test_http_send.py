@@ -193,22 +193,6 @@ class TestAnswers:
         )
 
 
-@pytest.mark.usefixtures("configured")
-async def test_entra_auth_runs_before_the_body_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROACTIVE_API_AUDIENCE", "api://proactive-bot")
-    monkeypatch.setenv("PROACTIVE_API_TENANT_ID", "tenant")
-    monkeypatch.setenv("PROACTIVE_API_OPENID_METADATA_URL", "https://login.test/metadata")
-    get_api_caller_settings.cache_clear()
-    get_settings.cache_clear()
-    try:
-        response = await send_activity_route(request(b"not even json"))
-    finally:
-        get_api_caller_settings.cache_clear()
-        get_settings.cache_clear()
-    assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == "Bearer"
-
-
 async def test_a_huge_body_is_refused_before_anything_else() -> None:
     response = await send_activity_route(request(b"x" * (256 * 1024 + 1)))
     assert response.status_code == 413
