@@ -16,8 +16,8 @@ the ``activityIds`` sent so far: 400 a bad body (the field named), 401/403 the E
 (``error.reason`` says why) or a serviceUrl not allowed (no token is ever requested for it), 404
 an unknown conversation, 409 an ambiguous conversation id, a delivery in progress or an
 idempotency key reused for other activities, 413 too large, 415 not JSON, 429/503 with
-``Retry-After`` when the Connector asks to wait, 502 when the Connector failed (``DeliveryUnconfirmed``
-when an activity may or may not have arrived: it is never resent). A repeat with the same
+``Retry-After`` when the Connector asks to wait, 502 when the Connector failed
+(``DeliveryUnconfirmed`` when an activity may or may not have arrived: it is never resent). A repeat with the same
 ``idempotencyKey`` sends nothing and answers as the first call did; the key is shared with the
 queue's ``id``.
 
