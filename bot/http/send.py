@@ -17,9 +17,9 @@ the ``activityIds`` sent so far: 400 a bad body (the field named), 401/403 the E
 an unknown conversation, 409 an ambiguous conversation id, a delivery in progress or an
 idempotency key reused for other activities, 413 too large, 415 not JSON, 429/503 with
 ``Retry-After`` when the Connector asks to wait, 502 when the Connector failed
-(``DeliveryUnconfirmed`` when an activity may or may not have arrived: it is never resent). A repeat with the same
-``idempotencyKey`` sends nothing and answers as the first call did; the key is shared with the
-queue's ``id``.
+(``DeliveryUnconfirmed`` when an activity may or may not have arrived: it is never resent).
+A repeat with the same ``idempotencyKey`` sends nothing and answers as the first call did; the
+key is shared with the queue's ``id``.
 
 Order of checks: the caller's token (the caller policy), then size, then the body.
 """

@@ -9,7 +9,6 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from bot.auth.api_callers import get_api_caller_settings
 from bot.connector.errors import ConnectorError
 from bot.delivery import DeliveryError
 from bot.http.api_request import RefusedRequest, parse_body
@@ -24,7 +23,6 @@ from bot.proactive.errors import (
 )
 from bot.proactive.failures import classify
 from bot.proactive.message import ConversationTarget
-from bot.settings import get_settings
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 TARGET = ConversationTarget(channel_id="msteams", conversation_id="a:1")
