@@ -243,6 +243,7 @@ def test_the_caller_policy_settings_are_set_together_from_main_parameters() -> N
     api = read(INFRA_DIR / "app" / "api.bicep")
     caller_policy = api.get("var", "proactiveApiSettings")
     assert caller_policy.node is not None
+    assert caller_policy.node.text is not None
     assert caller_policy.node.text.decode().startswith("empty(proactiveApiAudience) ? [] :")
     for name in SET_WITH_THE_CALLER_POLICY:
         assert settings[name].variable == "proactiveApiSettings", name

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
+from azure.functions.decorators.http import HttpTrigger
 import pytest
 
 from bot.auth.api_callers import ApiAction, get_api_caller_settings
@@ -24,8 +25,8 @@ def _http_functions(app: func.FunctionApp) -> dict[str, Any]:
     routes: dict[str, Any] = {}
     for function in app.get_functions():
         trigger = function.get_trigger()
-        if trigger.type == "httpTrigger":
-            routes[trigger.route] = function.get_user_function()
+        if isinstance(trigger, HttpTrigger):
+            routes[str(trigger.route)] = function.get_user_function()
     return routes
 
 
