@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
-from azure.functions.decorators.http import HttpTrigger
 import pytest
+from azure.functions.decorators.http import HttpTrigger
 
 from bot.auth.api_callers import ApiAction, get_api_caller_settings
 from bot.http.caller_policy import (
