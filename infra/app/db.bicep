@@ -108,6 +108,12 @@ var containers = [
       }
     ]
   }
+  {
+    // Claims of inbound activity ids; each expires with its token (bot/turn/redeliveries.py).
+    name: 'inbound'
+    partitionKey: '/id'
+    includedPaths: []
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
