@@ -23,7 +23,6 @@ failures, for example).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -270,19 +269,10 @@ class FanOut:
             await self._queue_page(operation, int(fan_out["nextPage"]))
 
     async def _queue_page(self, operation: dict[str, Any], page: int) -> dict[str, Any]:
-        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+        from bot.storage.queues import send_creating_queue
 
         operation_id = str(operation["operationId"])
-        queue = self._fanout_queue()
-        text = page_message(operation_id, page)
-        try:
-            await queue.send_message(text, time_to_live=-1)
-        except ResourceNotFoundError:
-            # The trigger's host creates the queue when it starts polling it; before that
-            # (a first broadcast right after deployment) the sender does.
-            with contextlib.suppress(ResourceExistsError):
-                await queue.create_queue()
-            await queue.send_message(text, time_to_live=-1)
+        await send_creating_queue(self._fanout_queue(), page_message(operation_id, page))
         for _ in range(MAX_ROUNDS):
             fan_out = operation["fanOut"]
             if int(fan_out["queuedPage"]) >= page:

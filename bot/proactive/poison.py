@@ -20,7 +20,6 @@ queue's 64 KiB; if the wrapped message would not, the message is kept as (trunca
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -106,18 +105,10 @@ def poison_text(
 
 
 async def put_poison(queue: QueueClient, text: str) -> None:
-    """Put a poison message (from :func:`poison_text`) on ``queue``, creating it if missing.
+    """Put a poison message (from :func:`poison_text`) on ``queue``; it waits for an operator."""
+    from bot.storage.queues import send_creating_queue
 
-    A poison message never expires: it waits for an operator.
-    """
-    from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-
-    try:
-        await queue.send_message(text, time_to_live=-1)
-    except ResourceNotFoundError:
-        with contextlib.suppress(ResourceExistsError):
-            await queue.create_queue()
-        await queue.send_message(text, time_to_live=-1)
+    await send_creating_queue(queue, text)
 
 
 def _original(original: bytes) -> dict[str, Any]:

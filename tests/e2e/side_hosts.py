@@ -8,11 +8,12 @@ and channel but never takes work meant for the session host. Its log goes to
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from dev.stack import LocalStack
+from dev.stack import HostProcess, LocalStack, StackError, free_port
 
 STARTUP_LOG_FOLDER = "startup-hosts"
 YEARLY = "0 0 0 1 1 *"
@@ -36,3 +37,32 @@ def isolated_environment(stack: LocalStack, changes: Mapping[str, str | None]) -
         else:
             environment[name] = value
     return environment
+
+
+@contextlib.contextmanager
+def side_host(
+    stack: LocalStack, name: str, changes: Mapping[str, str | None]
+) -> Iterator[HostProcess]:
+    """A running side host with the session's environment and ``changes``; stopped after."""
+    environment = isolated_environment(stack, changes)
+    host = HostProcess.start(environment, port=free_port(), log_file=startup_log(stack, name))
+    try:
+        yield host
+    finally:
+        host.stop()
+
+
+def refused_start(stack: LocalStack, name: str, changes: Mapping[str, str | None]) -> str:
+    """Start a side host that must refuse to start; its failure, then its log (checked)."""
+    log_file = startup_log(stack, name)
+    try:
+        host = HostProcess.start(
+            isolated_environment(stack, changes), port=free_port(), log_file=log_file
+        )
+    except StackError as error:
+        failure = str(error)
+    else:
+        host.stop()
+        raise AssertionError(f"the host {name} started, but it had to refuse")
+    assert "exited" in failure  # it stopped by itself, it did not hang
+    return failure + "\n" + log_file.read_text(errors="replace")

@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 
 from dev.channel import ChannelControl
-from dev.stack import HostProcess, LocalStack, free_port
-from tests.e2e.side_hosts import YEARLY, isolated_environment, startup_log
+from dev.stack import HostProcess, LocalStack
+from tests.e2e.side_hosts import YEARLY, side_host
 
 pytestmark = pytest.mark.e2e
 
@@ -31,23 +31,14 @@ ROLES = {"send": "Proactive.Send", "schedules": "Proactive.Schedules", "read": "
 
 @pytest.fixture(scope="module")
 def policy_host(e2e_stack: LocalStack) -> Iterator[HostProcess]:
-    environment = isolated_environment(
-        e2e_stack,
-        {
-            "PROACTIVE_API_AUDIENCE": AUDIENCE,
-            "PROACTIVE_API_TENANT_ID": TENANT,
-            "PROACTIVE_API_OPENID_METADATA_URL": e2e_stack.host_environment[
-                "BOT_OPENID_METADATA_URL"
-            ],
-        },
-    )
-    host = HostProcess.start(
-        environment, port=free_port(), log_file=startup_log(e2e_stack, "caller-policy")
-    )
-    try:
+    metadata = e2e_stack.host_environment["BOT_OPENID_METADATA_URL"]
+    changes = {
+        "PROACTIVE_API_AUDIENCE": AUDIENCE,
+        "PROACTIVE_API_TENANT_ID": TENANT,
+        "PROACTIVE_API_OPENID_METADATA_URL": metadata,
+    }
+    with side_host(e2e_stack, "caller-policy", changes) as host:
         yield host
-    finally:
-        host.stop()
 
 
 @dataclass

@@ -21,9 +21,9 @@ import aiohttp
 import pytest
 
 from dev.channel import ChannelControl
-from dev.stack import HostProcess, LocalStack, free_port
-from tests.e2e.security_tokens import bearer, message_activity, post_to_bot
-from tests.e2e.side_hosts import isolated_environment, startup_log
+from dev.stack import HostProcess, LocalStack
+from tests.e2e.security_tokens import bearer, channel_message, post_to_bot
+from tests.e2e.side_hosts import side_host
 
 pytestmark = pytest.mark.e2e
 
@@ -63,15 +63,9 @@ def hostile_bodies(document: dict[str, Any], field: str) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def side_host(e2e_stack: LocalStack) -> Iterator[HostProcess]:
-    environment = isolated_environment(e2e_stack, {})
-    host = HostProcess.start(
-        environment, port=free_port(), log_file=startup_log(e2e_stack, "hostile-input")
-    )
-    try:
+def hostile_host(e2e_stack: LocalStack) -> Iterator[HostProcess]:
+    with side_host(e2e_stack, "hostile-input", {}) as host:
         yield host
-    finally:
-        host.stop()
 
 
 @pytest.fixture
@@ -116,14 +110,14 @@ ROUTE_BODIES: dict[str, tuple[dict[str, Any], str]] = {
 
 @pytest.mark.parametrize("path", sorted(ROUTE_BODIES))
 async def test_hostile_bodies_are_4xx_and_store_nothing(
-    side_host: HostProcess, session: aiohttp.ClientSession, path: str
+    hostile_host: HostProcess, session: aiohttp.ClientSession, path: str
 ) -> None:
     document, field = ROUTE_BODIES[path]
     for case, body in hostile_bodies(document, field).items():
         schedule_id = f"hostile-{uuid.uuid4().hex[:12]}"
         if path == "/api/schedules" and body.startswith(b"{"):
             body = b'{"id": "' + schedule_id.encode() + b'", ' + body[1:]
-        status, answer = await call(session, side_host, "POST", path, body)
+        status, answer = await call(session, hostile_host, "POST", path, body)
 
         assert 400 <= status < 500, f"{path} {case}: {status} {answer}"
         assert isinstance(answer, dict), f"{path} {case}: {answer}"
@@ -132,16 +126,18 @@ async def test_hostile_bodies_are_4xx_and_store_nothing(
             assert answer["error"]["code"] == "InvalidJson", f"{path} {case}: {answer}"
             assert "deeper than 64 levels" in answer["error"]["message"]
         if path == "/api/schedules":
-            stored, _ = await call(session, side_host, "GET", f"/api/schedules/{schedule_id}", b"")
+            stored, _ = await call(
+                session, hostile_host, "GET", f"/api/schedules/{schedule_id}", b""
+            )
             assert stored == 404, f"{case}: a refused schedule was stored"
 
 
 async def test_a_schedule_patch_with_deep_json_is_refused(
-    side_host: HostProcess, session: aiohttp.ClientSession
+    hostile_host: HostProcess, session: aiohttp.ClientSession
 ) -> None:
     status, answer = await call(
         session,
-        side_host,
+        hostile_host,
         "PATCH",
         "/api/schedules/none",
         b'{"name": ' + deep_value().encode() + b"}",
@@ -151,20 +147,14 @@ async def test_a_schedule_patch_with_deep_json_is_refused(
 
 
 async def test_deep_json_from_the_channel_is_400_without_a_turn(
-    side_host: HostProcess, channel: ChannelControl
+    hostile_host: HostProcess, channel: ChannelControl
 ) -> None:
-    info = await channel.info()
     conversation_id = f"a:hostile-{uuid.uuid4().hex}"
-    activity = message_activity(
-        service_url=info["serviceUrl"],
-        conversation_id=conversation_id,
-        bot_id=info["appId"],
-        tenant_id=info["tenantId"],
-    )
-    token = await channel.channel_token(info["serviceUrl"])
+    activity = await channel_message(channel, conversation_id)
+    token = await channel.channel_token(activity["serviceUrl"])
 
     answer = await post_to_bot(
-        side_host.url + "/api/messages",
+        hostile_host.url + "/api/messages",
         with_raw(activity, "channelData", deep_value()),
         authorization=bearer(token),
     )
@@ -202,7 +192,7 @@ async def put_and_read_poison(host: HostProcess, queue_name: str, text: str, mar
 
 
 async def test_deep_json_on_the_proactive_queue_is_poisoned_at_once(
-    side_host: HostProcess,
+    hostile_host: HostProcess,
 ) -> None:
     marker = f"hostile-{uuid.uuid4().hex}"
     text = (
@@ -211,7 +201,7 @@ async def test_deep_json_on_the_proactive_queue_is_poisoned_at_once(
     )
 
     poisoned = await put_and_read_poison(
-        side_host, side_host.environment["PROACTIVE_QUEUE_NAME"], text, marker
+        hostile_host, hostile_host.environment["PROACTIVE_QUEUE_NAME"], text, marker
     )
 
     reason = poisoned["reason"]
@@ -222,13 +212,13 @@ async def test_deep_json_on_the_proactive_queue_is_poisoned_at_once(
 
 
 async def test_deep_json_on_the_fanout_queue_is_poisoned_with_the_reason(
-    side_host: HostProcess,
+    hostile_host: HostProcess,
 ) -> None:
     marker = f"hostile-{uuid.uuid4().hex}"
     text = '{"version": 1, "operationId": "' + marker + '", "page": ' + deep_value() + "}"
-    queue_name = side_host.environment["PROACTIVE_QUEUE_NAME"] + "-fanout"
+    queue_name = hostile_host.environment["PROACTIVE_QUEUE_NAME"] + "-fanout"
 
-    poisoned = await put_and_read_poison(side_host, queue_name, text, marker)
+    poisoned = await put_and_read_poison(hostile_host, queue_name, text, marker)
 
     assert poisoned["reason"]["code"] == "InvalidMessage"
     assert poisoned["reason"]["queue"] == queue_name

@@ -16,7 +16,7 @@ import pytest
 
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
-from tests.e2e.security_tokens import bearer, encode, message_activity, post_to_bot
+from tests.e2e.security_tokens import bearer, channel_message, encode, post_to_bot
 
 pytestmark = pytest.mark.e2e
 
@@ -25,16 +25,8 @@ ECHO_PREFIX = "You said: "
 
 async def new_activity(channel: ChannelControl, text: str) -> tuple[dict[str, Any], str]:
     """A user message in a new conversation, and that conversation's id."""
-    info = await channel.info()
     conversation_id = f"a:redelivery-{uuid.uuid4().hex}"
-    activity = message_activity(
-        service_url=info["serviceUrl"],
-        conversation_id=conversation_id,
-        bot_id=info["appId"],
-        tenant_id=info["tenantId"],
-        text=text,
-    )
-    return activity, conversation_id
+    return await channel_message(channel, conversation_id, text), conversation_id
 
 
 async def post(stack: LocalStack, channel: ChannelControl, activity: dict[str, Any]) -> int:

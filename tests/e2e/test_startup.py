@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from dev.channel import ChannelControl, TokenDefect
-from dev.stack import HostProcess, LocalStack, StackError, free_port
+from dev.stack import HostProcess, LocalStack
 from tests.e2e.security_tokens import (
     assert_error,
     attacker_token,
@@ -28,7 +28,7 @@ from tests.e2e.security_tokens import (
     unsigned_token,
     unverified_parts,
 )
-from tests.e2e.side_hosts import STARTUP_LOG_FOLDER, isolated_environment, startup_log
+from tests.e2e.side_hosts import STARTUP_LOG_FOLDER, refused_start, side_host
 
 pytestmark = pytest.mark.e2e
 
@@ -41,22 +41,10 @@ BEARER_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{4,}")
 def test_without_an_app_id_a_host_with_auth_on_does_not_start(
     e2e_stack: LocalStack, app_id: str | None
 ) -> None:
-    environment = isolated_environment(
-        e2e_stack, {"MicrosoftAppId": app_id, "BOT_AUTH_DISABLED": "false"}
+    output = refused_start(
+        e2e_stack, "no-app-id", {"MicrosoftAppId": app_id, "BOT_AUTH_DISABLED": "false"}
     )
-    log_file = startup_log(e2e_stack, "no-app-id")
 
-    try:
-        host = HostProcess.start(environment, port=free_port(), log_file=log_file)
-    except StackError as error:
-        failure = str(error)
-    else:
-        host.stop()
-        pytest.fail("the host started without MicrosoftAppId while authentication is on")
-
-    assert "exited" in failure  # it stopped by itself, it did not hang
-    assert "MicrosoftAppId" in failure
-    output = log_file.read_text(errors="replace")
     assert "MicrosoftAppId" in output
     assert e2e_stack.host_environment["MicrosoftAppPassword"] not in output
 
@@ -77,21 +65,11 @@ def test_in_azure_a_development_switch_or_a_short_key_stops_the_host(
 ) -> None:
     # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security.md).
     changes, setting = AZURE_REFUSALS[case]
-    environment = isolated_environment(e2e_stack, {"WEBSITE_INSTANCE_ID": "e2e", **changes})
-    log_file = startup_log(e2e_stack, case)
 
-    try:
-        host = HostProcess.start(environment, port=free_port(), log_file=log_file)
-    except StackError as error:
-        failure = str(error)
-    else:
-        host.stop()
-        pytest.fail(f"the host started in Azure mode with {setting} refused")
+    output = refused_start(e2e_stack, case, {"WEBSITE_INSTANCE_ID": "e2e", **changes})
 
-    assert "exited" in failure
-    assert setting in failure
-    assert setting in log_file.read_text(errors="replace")
-    assert "too-short" not in log_file.read_text(errors="replace")
+    assert setting in output
+    assert "too-short" not in output
 
 
 @pytest.fixture
@@ -101,22 +79,14 @@ def auth_disabled_host(e2e_stack: LocalStack) -> Iterator[HostProcess]:
     A non-loopback host is on its allow-list too, so only the loopback rule can refuse it.
     """
     connector = e2e_stack.channel.connector_url
-    environment = isolated_environment(
-        e2e_stack,
-        {
-            "BOT_AUTH_DISABLED": "true",
-            "MicrosoftAppId": "",
-            "MicrosoftAppPassword": None,
-            "BOT_ALLOWED_SERVICE_URLS": f"{connector},https://smba.trafficmanager.net",
-        },
-    )
-    host = HostProcess.start(
-        environment, port=free_port(), log_file=startup_log(e2e_stack, "auth-disabled")
-    )
-    try:
+    changes = {
+        "BOT_AUTH_DISABLED": "true",
+        "MicrosoftAppId": "",
+        "MicrosoftAppPassword": None,
+        "BOT_ALLOWED_SERVICE_URLS": f"{connector},https://smba.trafficmanager.net",
+    }
+    with side_host(e2e_stack, "auth-disabled", changes) as host:
         yield host
-    finally:
-        host.stop()
 
 
 async def test_with_auth_disabled_a_loopback_activity_needs_no_token_and_gets_none(

@@ -126,15 +126,20 @@ async def test_bad_tokens(header: str | None, status: int) -> None:
     assert await status_of(header) == status
 
 
-async def test_a_client_not_on_the_allow_list_is_forbidden() -> None:
-    settings = ApiCallerSettings.from_values(
+def settings_with(**values: str) -> ApiCallerSettings:
+    """The test settings with more ``PROACTIVE_API_*`` values (by setting name)."""
+    return ApiCallerSettings.from_values(
         {
             "PROACTIVE_API_AUDIENCE": AUDIENCE,
             "PROACTIVE_API_TENANT_ID": TENANT,
             "PROACTIVE_API_OPENID_METADATA_URL": METADATA_URL,
-            "PROACTIVE_API_ALLOWED_CLIENT_IDS": "some-other-client",
+            **values,
         }
     )
+
+
+async def test_a_client_not_on_the_allow_list_is_forbidden() -> None:
+    settings = settings_with(PROACTIVE_API_ALLOWED_CLIENT_IDS="some-other-client")
     assert await status_of("Bearer " + sign(claims(), ENTRA_KEY), settings) == 403
 
 
@@ -197,14 +202,7 @@ async def test_a_delegated_token_is_forbidden_even_with_the_role() -> None:
 
 
 async def test_delegated_tokens_pass_where_a_setting_allows_them() -> None:
-    settings = ApiCallerSettings.from_values(
-        {
-            "PROACTIVE_API_AUDIENCE": AUDIENCE,
-            "PROACTIVE_API_TENANT_ID": TENANT,
-            "PROACTIVE_API_OPENID_METADATA_URL": METADATA_URL,
-            "PROACTIVE_API_ALLOW_DELEGATED": "true",
-        }
-    )
+    settings = settings_with(PROACTIVE_API_ALLOW_DELEGATED="true")
     delegated = "Bearer " + sign(claims(idtyp="user", scp="Send"), ENTRA_KEY)
     assert await status_of(delegated, settings) == 200
     # Still with the action's role only.
@@ -228,13 +226,8 @@ async def test_each_action_needs_its_own_role(action: ApiAction, role: str) -> N
 
 
 def test_the_roles_can_be_renamed() -> None:
-    settings = ApiCallerSettings.from_values(
-        {
-            "PROACTIVE_API_AUDIENCE": AUDIENCE,
-            "PROACTIVE_API_TENANT_ID": TENANT,
-            "PROACTIVE_API_SCHEDULE_ROLE": "Bot.Schedules",
-            "PROACTIVE_API_READ_ROLE": "Bot.Read",
-        }
+    settings = settings_with(
+        PROACTIVE_API_SCHEDULE_ROLE="Bot.Schedules", PROACTIVE_API_READ_ROLE="Bot.Read"
     )
     assert settings.role_of(ApiAction.SCHEDULES) == "Bot.Schedules"
     assert settings.role_of(ApiAction.READ) == "Bot.Read"
