@@ -75,6 +75,14 @@ async def delivery_receipt(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req)
 
 
+@app.route(route="deliveries/{id}", methods=["PATCH", "DELETE"])
+async def delivery_edit(req: func.HttpRequest) -> func.HttpResponse:
+    """Edit (PATCH) or recall (DELETE) what a delivery sent (send role)."""
+    from bot.http.deliveries import edit_delivery as handle
+
+    return await handle(req)
+
+
 @app.queue_trigger(
     arg_name="msg", queue_name="%PROACTIVE_QUEUE_NAME%", connection="AzureWebJobsStorage"
 )

@@ -12,6 +12,8 @@ not UTF-8 JSON, not a valid message               poison at once, with the field
                                                   receipt (if the id is valid) says why
 ``notBefore`` in the future                       re-enqueued, invisible until then (chained
                                                   in steps of at most seven days)
+``operation`` ``update`` / ``delete``             applied once (:mod:`bot.proactive.edits`);
+                                                  re-enqueued while its delivery is not final
 already delivered (same ``id``)                   nothing
 being delivered by another worker                 re-enqueued for when its lease ends
 ``expiresAt`` passed                              poison; receipt ``Expired``
@@ -44,6 +46,7 @@ from bot.broadcast.outcomes import record_outcome as record_broadcast_outcome
 from bot.delivery import Claim, DeliveryError, DeliveryStatus, IdempotencyConflictError
 from bot.proactive.backoff import MIN_DELAY_SECONDS
 from bot.proactive.delivery import DeliveryOutcome, Outcome
+from bot.proactive.edits import edit_request
 from bot.proactive.enqueue import send_text
 from bot.proactive.message import (
     MAX_ACTIVITIES,
@@ -160,9 +163,12 @@ class QueueSender:
             delay = await self._requeue(body, message.not_before, now)
             logger.info("proactive queue: %s deferred by %d s (notBefore)", message.id, delay)
             return QueueResult(QueueAction.DEFERRED, delay)
+        if message.is_edit:
+            edited = await self._service.edit(edit_request(message), wait=True)
+            return await self._settle(body, message, edited.outcome, dequeue_count)
         outcome = await self._service.deliver(
             message.target,
-            message.activities,
+            message.activity_list,
             delivery_id=message.id,
             expires_at=message.expires_at,
             delivery=message.delivery,

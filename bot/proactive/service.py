@@ -39,6 +39,7 @@ from bot.delivery import DEFAULT_DELIVERY_MODE, DeliveryLedger, DeliveryMode, Re
 from bot.proactive.backoff import Backoff
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
+from bot.proactive.edits import Editor, EditOutcome, EditRequest
 from bot.proactive.errors import InvalidTargetError, ServiceUrlRefusedError
 from bot.proactive.failures import Failure, classify
 from bot.proactive.message import (
@@ -255,6 +256,14 @@ class ProactiveService:
             sender=self._sender,
             ledger=self.ledger,
             store=self.store,
+            backoff=backoff or _configured_backoff(),
+            clock=clock,
+        )
+        self.editor = Editor(
+            ledger=self.ledger,
+            resolver=self.resolver,
+            sender=self._sender,
+            deliverer=self.deliverer,
             backoff=backoff or _configured_backoff(),
             clock=clock,
         )
@@ -593,6 +602,20 @@ class ProactiveService:
             await self._sender.delete_activity(resolved.reference, activity_id)
         except (ConnectorError, ServiceUrlNotAllowed, TokenAcquisitionError) as error:
             raise await self._failed(error, resolved, []) from None
+
+    async def edit(self, request: EditRequest, *, wait: bool = False) -> EditOutcome:
+        """Edit or recall what a delivery sent, once per operation id (:mod:`.edits`).
+
+        Args:
+            request: The operation.
+            wait: Wait (re-enqueue) for a delivery not known or final yet, as the queue does;
+                otherwise refuse at once.
+
+        Raises:
+            LedgerConflictError: The ledger kept conflicting (try again later).
+        """
+        with telemetry.span("proactive.edit", {"proactive.operation": request.operation.value}):
+            return await self.editor.apply(request, wait=wait)
 
     async def receipt(self, delivery_id: str) -> Receipt | None:
         """The receipt of a delivery by its idempotency id (``None`` when unknown).

@@ -249,7 +249,7 @@ def test_proactive_queue_messages(body: bytes) -> None:
         assert poisoned["reason"]["message"]
     else:
         assert _within_limits(body)
-        payload_hash(message.target, message.activities)
+        payload_hash(message.target, message.activity_list)
         message.to_json()
 
 

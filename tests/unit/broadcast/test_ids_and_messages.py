@@ -83,7 +83,7 @@ class TestRecipientMessages:
         assert message.target == ConversationTarget(
             channel_id="msteams", conversation_id="a:1x", tenant_id="tenant-a"
         )
-        assert [activity.text for activity in message.activities] == ["Hello"]
+        assert [activity.text for activity in message.activity_list] == ["Hello"]
         assert message.not_before is not None
         assert message.expires_at is None
 

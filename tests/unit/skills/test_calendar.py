@@ -157,7 +157,7 @@ def test_a_reminder_is_due_the_lead_before_the_meeting_and_expires_when_it_start
     assert message.not_before == MEETING.start - timedelta(minutes=10)
     assert message.expires_at == MEETING.start
     assert message.conversation == TARGET
-    assert [activity.text for activity in message.activities] == [
+    assert [activity.text for activity in message.activity_list] == [
         "Reminder: 'Design review' starts at 11:00 (in 10 minutes)."
     ]
     assert parse_message(message.to_json()) == message  # a valid queue message on the wire
