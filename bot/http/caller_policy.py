@@ -131,8 +131,9 @@ class CallerPolicyApp(func.FunctionApp):
                 f"route {route!r}: its methods need different actions; register one "
                 "function per action (bot.http.caller_policy.METHOD_ACTIONS)"
             )
-        [action] = actions
-        assert action is not None
+        action = next(iter(actions))
+        if action is None:  # excluded above; keeps the type checker sure
+            raise ValueError(f"route {route!r} has no caller policy")
         if anonymous:
             raise ValueError(f"route {route!r} is a management route: it needs a function key")
 

@@ -62,8 +62,18 @@ def _has_type(activity: Activity) -> Activity:
     return activity
 
 
-SendableActivity = Annotated[Activity, AfterValidator(_has_type)]
-"""An activity to send: any Bot Framework activity with a non-empty ``type``."""
+def _cards_ready(activity: Activity) -> Activity:
+    from bot.cards.attachments import CardError, prepare_activity
+
+    try:
+        return prepare_activity(activity)
+    except CardError as error:
+        raise ValueError(f"invalid card: {error}") from None
+
+
+SendableActivity = Annotated[Activity, AfterValidator(_has_type), AfterValidator(_cards_ready)]
+"""An activity to send: any Bot Framework activity with a non-empty ``type``, its Adaptive
+Card templates expanded and every Adaptive Card valid for Teams (:mod:`bot.cards`)."""
 
 ChannelText = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 

@@ -113,6 +113,37 @@ def message(
     return activity
 
 
+def invoke(
+    conversation: Conversation,
+    *,
+    user: Member,
+    bot: Member,
+    service_url: str,
+    name: str,
+    value: Any = None,
+    reply_to_id: str | None = None,
+    timezone: str | None = None,
+    locale: str = "en-US",
+) -> dict[str, Any]:
+    """An ``invoke`` named ``name`` (``adaptiveCard/action`` when a card button is pressed),
+    about the message ``reply_to_id`` (the one holding the card)."""
+    activity = _base(
+        "invoke",
+        conversation=conversation,
+        sender=user,
+        recipient=bot,
+        service_url=service_url,
+        timezone=timezone,
+        locale=locale,
+    )
+    activity["name"] = name
+    if value is not None:
+        activity["value"] = value
+    if reply_to_id is not None:
+        activity["replyToId"] = reply_to_id
+    return activity
+
+
 def event(
     conversation: Conversation,
     *,

@@ -97,6 +97,19 @@ class EventRequest(_Body):
     timezone: str | None = None
 
 
+class InvokeRequest(_Body):
+    """``POST /_channel/invoke``: a user's client sends an invoke (a card button's
+    ``adaptiveCard/action``) about the message ``replyToId``."""
+
+    conversation_id: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
+    name: str = Field(min_length=1)
+    value: Any = None
+    reply_to_id: str | None = None
+    timezone: str | None = None
+
+
 _Model = TypeVar("_Model", bound=_Body)
 
 
@@ -291,7 +304,7 @@ def _user(conversation: Conversation, user_id: str | None, user_name: str | None
 
 
 async def _talk(
-    request: web.Request, body: ConversationRequest | SayRequest | EventRequest
+    request: web.Request, body: ConversationRequest | SayRequest | EventRequest | InvokeRequest
 ) -> web.Response:
     state = _state(request)
     users = state.users
@@ -328,6 +341,15 @@ async def _talk(
                 said = await users.send_event(
                     conversation, body.name, body.value, user=user, timezone=body.timezone
                 )
+            elif isinstance(body, InvokeRequest):
+                said = await users.send_invoke(
+                    conversation,
+                    body.name,
+                    body.value,
+                    reply_to_id=body.reply_to_id,
+                    user=user,
+                    timezone=body.timezone,
+                )
     except (aiohttp.ClientError, TimeoutError) as error:
         return error_response(
             502, "BotUnreachable", f"the bot at {users.bot_url} did not answer: {error!r}"
@@ -353,6 +375,10 @@ async def _say(request: web.Request) -> web.Response:
 
 async def _event(request: web.Request) -> web.Response:
     return await _talk(request, await _parse(request, EventRequest))
+
+
+async def _invoke(request: web.Request) -> web.Response:
+    return await _talk(request, await _parse(request, InvokeRequest))
 
 
 @web.middleware
@@ -393,6 +419,7 @@ def add_control_routes(app: web.Application) -> None:
         ("POST", "/conversations", _start_conversation),
         ("POST", "/say", _say),
         ("POST", "/event", _event),
+        ("POST", "/invoke", _invoke),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, PREFIX + path, handler)

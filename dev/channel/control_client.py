@@ -290,6 +290,32 @@ class ChannelControl:
         result: dict[str, Any] = await self._call("POST", "/say", json=body)
         return result
 
+    async def invoke(
+        self,
+        conversation_id: str,
+        name: str,
+        value: Any = None,
+        *,
+        reply_to_id: str | None = None,
+        user_id: str | None = None,
+        user_name: str | None = None,
+    ) -> dict[str, Any]:
+        """A user's client sends the bot an invoke (a card's ``Action.Execute`` button).
+
+        Returns:
+            As :meth:`say`; ``response.body`` is the bot's invoke response.
+        """
+        body = {
+            "conversationId": conversation_id,
+            "userId": user_id,
+            "userName": user_name,
+            "name": name,
+            "value": value,
+            "replyToId": reply_to_id,
+        }
+        result: dict[str, Any] = await self._call("POST", "/invoke", json=body)
+        return result
+
     async def send_event(
         self,
         conversation_id: str | None,

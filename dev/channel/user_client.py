@@ -186,6 +186,32 @@ class UserClient:
         )
         return await self.post(activity)
 
+    async def send_invoke(
+        self,
+        conversation: Conversation,
+        name: str,
+        value: Any = None,
+        *,
+        reply_to_id: str | None = None,
+        user: Member | None = None,
+        timezone: str | None = None,
+    ) -> BotResponse:
+        """Send an ``invoke`` from a user's client (a card's ``Action.Execute``, as Teams does);
+        the bot's answer is the invoke response."""
+        sender = user or conversation.users[0]
+        conversation.add_member(sender)
+        activity = activities.invoke(
+            conversation,
+            user=sender,
+            bot=self.bot,
+            service_url=self.service_url,
+            name=name,
+            value=value,
+            reply_to_id=reply_to_id,
+            timezone=timezone,
+        )
+        return await self.post(activity)
+
     async def post(
         self,
         activity: dict[str, Any],
