@@ -102,6 +102,18 @@ def check_send_window(not_before: datetime | None, expires_at: datetime | None) 
         raise ValueError("expiresAt must be later than notBefore")
 
 
+class ProactiveEvent(RequestModel):
+    """An event a proactive turn starts with: the bot computes what to send when it fires.
+
+    The turn's activity is an ``event`` named :attr:`name` with :attr:`value`, addressed like a
+    continuation of the conversation; the bot's middleware, handlers and the assistant's event
+    map see it as any other turn (:mod:`bot.proactive.event_turns`).
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=256)]
+    value: Any = None
+
+
 class ConversationTarget(RequestModel):
     """A stored conversation, by its channel's conversation id.
 
@@ -170,11 +182,15 @@ class ProactiveMessage(RequestModel):
                         "not": {"anyOf": [{"required": [name]} for name in TARGET_FIELDS]},
                     },
                     "else": {
-                        "required": ["activities"],
-                        "oneOf": [
-                            {"required": [name], "properties": {name: {"type": "object"}}}
-                            for name in TARGET_FIELDS
-                        ],
+                        "allOf": [
+                            {
+                                "oneOf": [
+                                    {"required": [name], "properties": {name: {"type": "object"}}}
+                                    for name in TARGET_FIELDS
+                                ]
+                            },
+                            {"oneOf": [{"required": ["activities"]}, {"required": ["event"]}]},
+                        ]
                     },
                 },
             ]
@@ -193,6 +209,9 @@ class ProactiveMessage(RequestModel):
         Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)] | None
     ) = None
     """What to send, in order (``send``), or the replacements (``update``)."""
+    event: ProactiveEvent | None = None
+    """Instead of ``activities``: run a proactive turn with this event when the message is
+    handled; what the turn sends is the delivery, under the message's ``id``."""
     operation: Literal["send", "update", "delete"] | None = None
     """``send`` (the default), or ``update`` / ``delete`` of the delivery ``deliveryId``: an
     edit replaces each activity it sent (same count), a recall deletes them. An edit names no
@@ -213,8 +232,8 @@ class ProactiveMessage(RequestModel):
             return self._check_edit()
         if self.delivery_id is not None:
             raise ValueError("deliveryId is only allowed with operation update or delete")
-        if self.activities is None:
-            raise ValueError("activities are required to send")
+        if (self.activities is None) == (self.event is None):
+            raise ValueError("give exactly one of activities and event")
         targets = [
             name
             for name, value in (
@@ -236,6 +255,8 @@ class ProactiveMessage(RequestModel):
 
     def _check_edit(self) -> Self:
         named = [name for name in TARGET_FIELDS if getattr(self, name) is not None]
+        if self.event is not None:
+            raise ValueError(f"an {self.operation} takes no event")
         if named or self.claims is not None:
             raise ValueError(
                 f"an {self.operation} names no target: it goes where the delivery went "

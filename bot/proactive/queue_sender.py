@@ -12,6 +12,8 @@ not UTF-8 JSON, not a valid message               poison at once, with the field
                                                   receipt (if the id is valid) says why
 ``notBefore`` in the future                       re-enqueued, invisible until then (chained
                                                   in steps of at most seven days)
+``event`` instead of ``activities``               a proactive turn computes what to send, once
+                                                  per id (:mod:`bot.proactive.event_turns`)
 ``operation`` ``update`` / ``delete``             applied once (:mod:`bot.proactive.edits`);
                                                   re-enqueued while its delivery is not final
 already delivered (same ``id``)                   nothing
@@ -166,13 +168,22 @@ class QueueSender:
         if message.is_edit:
             edited = await self._service.edit(edit_request(message), wait=True)
             return await self._settle(body, message, edited.outcome, dequeue_count)
-        outcome = await self._service.deliver(
-            message.target,
-            message.activity_list,
-            delivery_id=message.id,
-            expires_at=message.expires_at,
-            delivery=message.delivery,
-        )
+        if message.event is not None:
+            outcome = await self._service.deliver_event(
+                message.target,
+                message.event,
+                delivery_id=message.id,
+                expires_at=message.expires_at,
+                delivery=message.delivery,
+            )
+        else:
+            outcome = await self._service.deliver(
+                message.target,
+                message.activity_list,
+                delivery_id=message.id,
+                expires_at=message.expires_at,
+                delivery=message.delivery,
+            )
         # A broadcast recipient's final outcome counts toward its operation's progress.
         await record_broadcast_outcome(message.id, outcome)
         return await self._settle(body, message, outcome, dequeue_count)

@@ -12,13 +12,15 @@ press (from another user, or a stale card) changes nothing.
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 from bot.cards import ADAPTIVE_CARD_CONTENT_TYPE
 from bot.cards.actions import ACTION_INVOKE, CardAction, CardActionResult, CardActions
 from bot.cards.attachments import load_template
 from bot.cards.templating import expand
-from bot.schedules.chat import handle_schedule_command
+from bot.samples.skills.briefing import daily_briefing, event_zone
+from bot.schedules.chat import BRIEFING_EVENT, handle_schedule_command
 from bot.schema import (
     Activity,
     ActivityTypes,
@@ -28,7 +30,7 @@ from bot.schema import (
     remove_recipient_mention,
 )
 from bot.state import bot_state, conversation_property
-from bot.turn import ActivityHandler, TurnContext, handles_invoke
+from bot.turn import ActivityHandler, TurnContext, handles_event, handles_invoke
 
 WELCOME_TEXT = "Welcome! Send me a message and I will echo it back."
 ECHO_PREFIX = "You said: "
@@ -86,6 +88,12 @@ class EchoBot(ActivityHandler):
             await context.send_activity(_alert())
             return
         await context.send_activity(f"{ECHO_PREFIX}{text}" if text else NO_TEXT_REPLY)
+
+    @handles_event(BRIEFING_EVENT)
+    async def on_scheduled_briefing(self, context: TurnContext) -> None:
+        """A scheduled briefing fired ("every day at 8:30 send me a briefing"): composed now."""
+        now = datetime.now(UTC)
+        await context.send_activity(await daily_briefing(now, event_zone(context)))
 
     @handles_invoke(ACTION_INVOKE)
     async def on_card_action(self, context: TurnContext) -> InvokeResponse:

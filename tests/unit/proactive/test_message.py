@@ -193,7 +193,7 @@ def test_the_committed_schema_is_what_the_model_generates() -> None:
 def test_the_schema_requires_exactly_one_target() -> None:
     schema = message_json_schema()
     assert schema["required"] == ["version", "id"]
-    sends = schema["allOf"][1]["else"]
+    sends = schema["allOf"][1]["else"]["allOf"][0]
     assert [branch["required"] for branch in sends["oneOf"]] == [
         ["conversation"],
         ["user"],
@@ -255,5 +255,6 @@ class TestEdits:
         assert claims_rule["then"]["required"] == ["reference"]
         assert operation_rule["if"]["properties"]["operation"]["enum"] == ["update", "delete"]
         assert operation_rule["then"]["required"] == ["deliveryId"]
-        assert operation_rule["else"]["required"] == ["activities"]
-        assert len(operation_rule["else"]["oneOf"]) == 3
+        [targets, contents] = operation_rule["else"]["allOf"]
+        assert len(targets["oneOf"]) == 3
+        assert contents["oneOf"] == [{"required": ["activities"]}, {"required": ["event"]}]
