@@ -39,9 +39,10 @@ async def test_an_event_message_three_times_runs_one_turn_and_sends_once(
     api: Api, channel: ChannelControl
 ) -> None:
     conversation_id, _ = await started(channel)
-    queued = {
+    delivery_id = f"e2e-event-{uuid.uuid4().hex}"
+    queued: dict[str, Any] = {
         "version": 1,
-        "id": f"e2e-event-{uuid.uuid4().hex}",
+        "id": delivery_id,
         "conversation": {"channelId": "msteams", "conversationId": conversation_id},
         "event": {"name": "Briefing", "value": {"timeZone": "Europe/Berlin"}},
     }
@@ -49,7 +50,7 @@ async def test_an_event_message_three_times_runs_one_turn_and_sends_once(
     await api.enqueue(queued, queued)
     await api.enqueue(queued)
 
-    receipt = await api.final_receipt(queued["id"])
+    receipt = await api.final_receipt(delivery_id)
     assert receipt["status"] == "Delivered"
     await api.queue_drained()
     records = await channel.activities(conversation_id)
