@@ -109,6 +109,22 @@ async def broadcast(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req)
 
 
+@app.route(route="broadcasts/{operationId}", methods=["PATCH", "DELETE"])
+async def broadcast_edit(req: func.HttpRequest) -> func.HttpResponse:
+    """Edit (PATCH) or recall (DELETE) every recipient's message of a broadcast (send role)."""
+    from bot.http.broadcasts import edit_broadcast as handle
+
+    return await handle(req)
+
+
+@app.route(route="broadcasts/{operationId}/cancel", methods=["POST"])
+async def broadcast_cancel(req: func.HttpRequest) -> func.HttpResponse:
+    """Cancel a running broadcast: pending recipients are not sent (send role)."""
+    from bot.http.broadcasts import cancel_broadcast as handle
+
+    return await handle(req)
+
+
 @app.queue_trigger(
     arg_name="msg", queue_name="%PROACTIVE_QUEUE_NAME%-fanout", connection="AzureWebJobsStorage"
 )

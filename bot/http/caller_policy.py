@@ -34,6 +34,7 @@ ROUTE_ACTIONS: dict[str, ApiAction] = {
     "sendtoreference": ApiAction.SEND,
     "broadcasts": ApiAction.SEND,
     "broadcasts/{operationId}": ApiAction.READ,
+    "broadcasts/{operationId}/cancel": ApiAction.SEND,
     "references": ApiAction.READ,
     "deliveries/{id}": ApiAction.READ,
     "schedules": ApiAction.SCHEDULES,

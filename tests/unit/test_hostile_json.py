@@ -260,9 +260,10 @@ def test_fanout_messages(body: bytes) -> None:
     if isinstance(parsed, InvalidMessageError):
         assert parsed.errors
     else:
-        operation_id, page = parsed
+        operation_id, page, edit = parsed
         assert operation_id
         assert page >= 0
+        assert edit is None or edit >= 1
 
 
 @pytest.mark.parametrize("entry", sorted(VALID))
