@@ -90,14 +90,19 @@ def new_edit(
         "key": key,
         "total": total,
         "createdAt": to_timestamp(now),
-        "fanOut": {
-            "nextPage": 0,
-            "queuedPage": -1,
-            "cursor": None,
-            "enqueued": 0,
-            "completed": False,
-            "completedAt": None,
-        },
+        "fanOut": new_fan_out(),
+    }
+
+
+def new_fan_out() -> dict[str, Any]:
+    """The fan-out state of a broadcast, or of one of its edits, before its first page."""
+    return {
+        "nextPage": 0,
+        "queuedPage": -1,
+        "cursor": None,
+        "enqueued": 0,
+        "completed": False,
+        "completedAt": None,
     }
 
 

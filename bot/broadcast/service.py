@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.broadcast.audience import AudienceReader
-from bot.broadcast.edits import edit_progress
+from bot.broadcast.edits import edit_progress, new_fan_out
 from bot.broadcast.fanout import MAX_ROUNDS, FanOut, fanout, recipient_message
 from bot.broadcast.ids import Recipient, new_operation_id
 from bot.broadcast.operations import (
@@ -174,14 +174,7 @@ class BroadcastService:
             "delivery": request.delivery,
             "payloadHash": payload_hash,
             "audienceCount": total,
-            "fanOut": {
-                "nextPage": 0,
-                "queuedPage": -1,
-                "cursor": None,
-                "enqueued": 0,
-                "completed": False,
-                "completedAt": None,
-            },
+            "fanOut": new_fan_out(),
             "createdAt": now,
             "updatedAt": now,
         }

@@ -40,7 +40,7 @@ from pydantic import Field, model_validator
 from bot.broadcast.ids import is_operation_id
 from bot.broadcast.request import BroadcastRequest
 from bot.http.api_request import RefusedRequest, field_errors_response, read_request
-from bot.http.responses import error_response, json_response
+from bot.http.responses import error_response, json_response, storage_unavailable
 from bot.proactive.message import ID_PATTERN, MAX_ACTIVITIES, InvalidMessageError, SendableActivity
 from bot.request_model import RequestModel
 
@@ -73,7 +73,7 @@ async def start_broadcast(req: func.HttpRequest) -> func.HttpResponse:
         return error_response(409, "OperationConflict", str(error))
     except AzureError as error:
         logger.error("broadcasts: storage failed: %s", type(error).__name__)
-        return _storage_unavailable()
+        return storage_unavailable()
     body = {"operationId": started.operation_id, "total": started.total}
     location = {"Location": f"/api/broadcasts/{started.operation_id}"}
     return json_response(body, 202 if started.created else 200, location)
@@ -94,7 +94,7 @@ async def get_broadcast(req: func.HttpRequest) -> func.HttpResponse:
         progress = await broadcast_service.get().progress(operation_id)
     except AzureError as error:
         logger.error("broadcasts: storage failed: %s", type(error).__name__)
-        return _storage_unavailable()
+        return storage_unavailable()
     if progress is None:
         return error_response(404, "OperationNotFound", "No broadcast has this operation id.")
     return json_response(progress.to_json())
@@ -150,7 +150,7 @@ async def edit_broadcast(req: func.HttpRequest) -> func.HttpResponse:
         return error_response(400, "ActivityCountMismatch", str(error))
     except AzureError as error:
         logger.error("broadcasts: storage failed: %s", type(error).__name__)
-        return _storage_unavailable()
+        return storage_unavailable()
     if edit is None:
         return _not_found()
     location = {"Location": f"/api/broadcasts/{operation_id}"}
@@ -170,7 +170,7 @@ async def cancel_broadcast(req: func.HttpRequest) -> func.HttpResponse:
         progress = await broadcast_service.get().cancel(operation_id)
     except AzureError as error:
         logger.error("broadcasts: storage failed: %s", type(error).__name__)
-        return _storage_unavailable()
+        return storage_unavailable()
     if progress is None:
         return _not_found()
     return json_response(progress.to_json())
@@ -191,12 +191,3 @@ def _invalid_operation_id() -> func.HttpResponse:
 
 def _not_found() -> func.HttpResponse:
     return error_response(404, "OperationNotFound", "No broadcast has this operation id.")
-
-
-def _storage_unavailable() -> func.HttpResponse:
-    return error_response(
-        503,
-        "StorageUnavailable",
-        "The bot's storage is unavailable; try again.",
-        {"Retry-After": "5"},
-    )

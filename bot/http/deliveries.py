@@ -32,7 +32,7 @@ from pydantic import Field
 from bot.delivery import DeliveryLedger, validate_delivery_id
 from bot.delivery.records import DELIVERY_ID_PATTERN
 from bot.http.api_request import RefusedRequest, read_request
-from bot.http.responses import error_response, json_response
+from bot.http.responses import error_response, json_response, storage_unavailable
 from bot.http.send import MAX_BODY_BYTES, failure_response
 from bot.proactive.delivery import Outcome
 from bot.proactive.edits import EditOperation, EditRequest
@@ -57,7 +57,7 @@ async def get_delivery(req: func.HttpRequest) -> func.HttpResponse:
         receipt = await _ledger.get_receipt(delivery_id)
     except AzureError as error:
         logger.error("deliveries: storage failed: %s", type(error).__name__)
-        return _storage_unavailable()
+        return storage_unavailable()
     if receipt is None:
         return error_response(404, "DeliveryNotFound", "No delivery has this id.")
     return json_response(receipt.to_json())
@@ -110,7 +110,7 @@ async def _edit(request: EditRequest) -> func.HttpResponse:
         edited = await proactive_service.get().edit(request)
     except (AzureError, LedgerConflictError) as error:
         logger.error("deliveries: storage failed: %s", type(error).__name__)
-        return _storage_unavailable()
+        return storage_unavailable()
     outcome = edited.outcome
     body: dict[str, Any] = {
         "deliveryId": request.delivery_id,
@@ -128,12 +128,3 @@ async def _edit(request: EditRequest) -> func.HttpResponse:
         }
     )
     return json_response(body)
-
-
-def _storage_unavailable() -> func.HttpResponse:
-    return error_response(
-        503,
-        "StorageUnavailable",
-        "The bot's storage is unavailable; try again.",
-        {"Retry-After": "5"},
-    )

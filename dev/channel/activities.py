@@ -113,32 +113,10 @@ def message(
     return activity
 
 
-def invoke(
-    conversation: Conversation,
-    *,
-    user: Member,
-    bot: Member,
-    service_url: str,
-    name: str,
-    value: Any = None,
-    reply_to_id: str | None = None,
-    timezone: str | None = None,
-    locale: str = "en-US",
-) -> dict[str, Any]:
-    """An ``invoke`` named ``name`` (``adaptiveCard/action`` when a card button is pressed),
-    about the message ``reply_to_id`` (the one holding the card)."""
-    activity = _base(
-        "invoke",
-        conversation=conversation,
-        sender=user,
-        recipient=bot,
-        service_url=service_url,
-        timezone=timezone,
-        locale=locale,
-    )
-    activity["name"] = name
-    if value is not None:
-        activity["value"] = value
+def as_invoke(event_activity: dict[str, Any], reply_to_id: str | None) -> dict[str, Any]:
+    """An :func:`event` turned into the ``invoke`` of the same name (``adaptiveCard/action``
+    when a card button is pressed), about the message ``reply_to_id`` (the card's)."""
+    activity = {**event_activity, "type": "invoke"}
     if reply_to_id is not None:
         activity["replyToId"] = reply_to_id
     return activity
