@@ -7,6 +7,8 @@ turn, and what it sends is delivered under the message's id, once.
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -102,3 +104,55 @@ async def test_saying_send_me_a_briefing_makes_a_schedule_of_the_event(
     assert schedule["event"]["name"] == "Briefing"
     assert "activities" not in schedule
     await api.call("DELETE", f"/api/schedules/{schedule['id']}")
+
+
+KILLED_CONVERSATIONS = 30
+KILL_AFTER = 8
+
+
+async def test_a_host_killed_while_turns_run_sends_each_computation_and_only_it(
+    e2e_stack: LocalStack, channel: ChannelControl
+) -> None:
+    from tests.e2e.test_nothing_lost import SHORT_LEASES, sigkill_and_restart
+
+    e2e_stack.restart_host(SHORT_LEASES)
+    try:
+        async with aiohttp.ClientSession() as session:
+            api = Api(e2e_stack, session)
+            conversations = [(await started(channel))[0] for _ in range(KILLED_CONVERSATIONS)]
+            queued: list[dict[str, Any]] = [
+                {
+                    "version": 1,
+                    "id": f"e2e-kill-event-{uuid.uuid4().hex}",
+                    "conversation": {"channelId": "msteams", "conversationId": conversation},
+                    "event": {"name": "Briefing"},
+                }
+                for conversation in conversations
+            ]
+            # Every POST is answered after 0.3 s: at the kill, turns and sends are in flight.
+            await channel.set_fault(delay_seconds=0.3, times=None)
+            await api.enqueue(*queued)
+            deadline = time.monotonic() + 240
+            while len(briefings(await channel.activities())) < KILL_AFTER:
+                assert time.monotonic() < deadline, "the drain did not start"
+                await asyncio.sleep(0.05)
+            sigkill_and_restart(api.stack)
+            await channel.clear_faults()
+            receipts = {item["id"]: await api.final_receipt(item["id"]) for item in queued}
+    finally:
+        e2e_stack.restart_host()
+
+    records = await channel.activities()
+    duplicated = 0
+    for item in queued:
+        conversation = item["conversation"]["conversationId"]
+        texts = briefings([r for r in records if r["conversationId"] == conversation])
+        receipt = receipts[item["id"]]
+        assert receipt["status"] == "Delivered"
+        assert texts, f"no briefing in {conversation}"
+        # Whatever was sent is the one computation the ledger holds, never a second turn's.
+        assert len(set(texts)) == 1
+        if len(texts) > 1:
+            duplicated += 1
+            assert receipt["possibleDuplicate"]
+    print(f"\nkill during event turns: {len(queued)} delivered, {duplicated} possibleDuplicate")
