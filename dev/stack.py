@@ -154,7 +154,9 @@ class LocalStack:
         host: The function host process.
         work_dir: Where logs and state files go.
         host_environment: The environment the host runs with (without the port).
-        bot_sample: The sample the host was started with (``BOT_SAMPLE``).
+        bot_sample: The sample the stack started the host with (``BOT_SAMPLE``), also shown by
+            the playground; a :meth:`restart_host` with another ``BOT_SAMPLE`` (tests) does
+            not change the playground's label.
     """
 
     services: RunningServices
