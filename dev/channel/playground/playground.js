@@ -305,20 +305,22 @@
 
   // ---------------------------------------------------------------- talking
 
-  async function say(text) {
+  // Posts what the current user does (a message, an event) to the channel, in the open
+  // conversation or a new 1:1 chat, and follows the conversation it landed in. Returns the
+  // channel's answer, or null when it refused (the error is in the result given to onError).
+  async function talk(route, fields, button, what, onError) {
     const user = currentUser();
-    const body = { text, userName: user.name };
+    const body = { ...fields, userName: user.name };
     if (state.currentConversationId) body.conversationId = state.currentConversationId;
     if (user.id) body.userId = user.id;
     if (TIMEZONE) body.timezone = TIMEZONE;
     const before = state.currentConversationId;
-    const send = $("composer-send");
-    send.disabled = true;
-    const result = await call("POST", `${CHANNEL}/say`, body);
-    send.disabled = false;
+    button.disabled = true;
+    const result = await call("POST", `${CHANNEL}/${route}`, body);
+    button.disabled = false;
     if (!result.ok) {
-      logNote(`Not sent: ${describeError(result)}`, true);
-      return;
+      onError(result);
+      return null;
     }
     const answer = result.body;
     if (answer.conversationId !== before || answer.userId !== state.currentUserId) {
@@ -332,8 +334,14 @@
       await loadConversations();
     }
     reportBotAnswer(answer.started, "the conversation update");
-    reportBotAnswer(answer.response, "your message");
+    reportBotAnswer(answer.response, what);
     refreshInspector();
+    return answer;
+  }
+
+  async function say(text) {
+    await talk("say", { text }, $("composer-send"), "your message",
+      (result) => logNote(`Not sent: ${describeError(result)}`, true));
   }
 
   // An event activity from the user's client (DeviceStart from a car), as the current user in
@@ -356,33 +364,13 @@
         return;
       }
     }
-    const user = currentUser();
-    const body = { name, value, userName: user.name };
-    if (state.currentConversationId) body.conversationId = state.currentConversationId;
-    if (user.id) body.userId = user.id;
-    if (TIMEZONE) body.timezone = TIMEZONE;
-    const before = state.currentConversationId;
-    $("event-submit").disabled = true;
-    const result = await call("POST", `${CHANNEL}/event`, body);
-    $("event-submit").disabled = false;
-    if (!result.ok) {
-      setStatus(status, `Not sent: ${describeError(result)}`, "bad");
-      return;
-    }
-    const answer = result.body;
-    if (answer.conversationId !== before || answer.userId !== state.currentUserId) {
-      state.currentConversationId = answer.conversationId;
-      state.currentUserId = answer.userId;
-      await loadConversations();
-      save();
-      renderLog();
-    }
-    reportBotAnswer(answer.started, "the conversation update");
-    reportBotAnswer(answer.response, `the event ${name}`);
+    const sender = currentUser().name;
+    const answer = await talk("event", { name, value }, $("event-submit"), `the event ${name}`,
+      (result) => setStatus(status, `Not sent: ${describeError(result)}`, "bad"));
+    if (!answer) return;
     const code = answer.response ? answer.response.status : "?";
-    setStatus(status, `Sent ${name} as ${user.name}; the bot answered HTTP ${code}.`,
+    setStatus(status, `Sent ${name} as ${sender}; the bot answered HTTP ${code}.`,
       answer.response && answer.response.status < 300 ? "ok" : "bad");
-    refreshInspector();
   }
 
   function reportBotAnswer(answer, what) {
