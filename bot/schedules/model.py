@@ -82,7 +82,7 @@ def zone_of(name: str) -> ZoneInfo | None:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(
             f"unknown IANA time zone {name!r} (for example Europe/Berlin, America/New_York, UTC)"
         ) from None
