@@ -1,0 +1,1 @@
+"""HTTP route handlers: each takes an ``azure.functions.HttpRequest`` and answers JSON."""

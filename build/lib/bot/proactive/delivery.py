@@ -1,0 +1,461 @@
+"""One delivery: resolve the target, send the activities in order, at most once each.
+
+:class:`Deliverer` is shared by the HTTP API and the queue sender. With an idempotency id it
+works under the delivery ledger (:mod:`bot.delivery`): the id is claimed first, so a repeat of
+a finished delivery sends nothing and answers what the first one did, a delivery another
+worker holds is left to it, and every activity is marked in flight before its request and
+recorded right after. Without an id it just sends.
+
+A failed send is classified (:mod:`bot.proactive.failures`) into what happens next:
+
+* an activity that may have reached the Connector (timeout, 500, 502, 504) is, at least once
+  (the default), retried and marked ``possibleDuplicate``; at most once, recorded ``Unknown``
+  and never sent again (docs/delivery.md);
+* a transient failure releases the delivery until a retry time (``Retry-After``, else
+  backoff); the caller re-enqueues or answers 429/503; after ``max_attempts`` it fails;
+* the 403/404 codes that mean the bot may no longer write retire the stored reference;
+* anything else fails the delivery.
+
+Every outcome is returned as a :class:`DeliveryOutcome`, never raised: the caller decides
+between an HTTP status, a re-enqueue and the poison queue. Only infrastructure failures (the
+ledger or the reference store unreachable) propagate.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from bot.delivery import (
+    DEFAULT_DELIVERY_MODE,
+    AlreadyDone,
+    Claim,
+    DeliveryError,
+    DeliveryLedger,
+    DeliveryMode,
+    DeliveryStatus,
+    IdempotencyConflictError,
+    InProgress,
+    LeaseLostError,
+    Receipt,
+)
+from bot.proactive.backoff import Backoff, retry_time
+from bot.proactive.errors import ProactiveError
+from bot.proactive.failures import Failure, Verdict, classify
+from bot.proactive.message import Target, payload_hash
+from bot.proactive.targets import ResolvedTarget, TargetResolver
+from bot.references import ReferenceStore
+from bot.schema import Activity, ResourceResponse, apply_conversation_reference
+from bot.turn.sender import ActivitySender
+
+logger = logging.getLogger(__name__)
+
+BUSY_RECHECK_SECONDS = 5.0
+"""How soon a copy of a delivery another worker is sending looks again (not the whole lease)."""
+
+
+class Outcome(StrEnum):
+    """How a delivery (attempt) ended."""
+
+    DELIVERED = "Delivered"
+    """Every activity was sent and has its activity id."""
+    UNCONFIRMED = "Unconfirmed"
+    """Final, but an activity may or may not have arrived (it is not sent again)."""
+    RETRY = "Retry"
+    """A transient failure: what is left is sent again from :attr:`DeliveryOutcome.retry_at`."""
+    FAILED = "Failed"
+    """A permanent failure; nothing more is sent."""
+    REFUSED = "Refused"
+    """Not sent by policy: unknown, ambiguous or retired conversation, serviceUrl not allowed."""
+    EXPIRED = "Expired"
+    """``expiresAt`` passed first."""
+    BUSY = "Busy"
+    """Another worker holds the delivery, or a retry waits; ask again at ``retry_at`` (when
+    ``retry_at`` is ``None`` another worker took it over and will finish it)."""
+    CONFLICT = "Conflict"
+    """The idempotency id was already used for a different target or other activities."""
+
+    @property
+    def final(self) -> bool:
+        """Nothing more will happen to the delivery (as far as this caller is concerned)."""
+        return self not in (Outcome.RETRY, Outcome.BUSY)
+
+
+_OUTCOME_OF_STATUS = {
+    DeliveryStatus.DELIVERED: Outcome.DELIVERED,
+    DeliveryStatus.UNCONFIRMED: Outcome.UNCONFIRMED,
+    DeliveryStatus.FAILED: Outcome.FAILED,
+    DeliveryStatus.EXPIRED: Outcome.EXPIRED,
+    DeliveryStatus.REFUSED: Outcome.REFUSED,
+}
+
+
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    """The result of :meth:`Deliverer.deliver`.
+
+    Attributes:
+        outcome: How it ended.
+        activity_ids: The id of each activity, by index; ``None`` for one not (known to be)
+            sent. Without an idempotency id, only the activities sent so far.
+        error: Why it did not (fully) succeed: a code and a message, never message text.
+        failure: The classified send failure, when a send failed in this call.
+        refusal: The refusal, when the target was refused in this call.
+        retry_at: When to try again (``RETRY``, ``BUSY``).
+        receipt: The ledger's receipt (with an idempotency id).
+        target: The resolved conversation, when it was resolved.
+        repeated: The delivery had already finished; this call sent nothing.
+    """
+
+    outcome: Outcome
+    activity_ids: tuple[str | None, ...] = ()
+    error: DeliveryError | None = None
+    failure: Failure | None = None
+    refusal: ProactiveError | None = None
+    retry_at: datetime | None = None
+    receipt: Receipt | None = None
+    target: ResolvedTarget | None = None
+    repeated: bool = False
+
+    @property
+    def attempts(self) -> int | None:
+        """How many times the delivery was claimed (with an idempotency id)."""
+        return self.receipt.attempts if self.receipt is not None else None
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Deliverer:
+    """Sends activities to a target, under the ledger when given an idempotency id.
+
+    Args:
+        resolver: Finds and checks the target's reference.
+        sender: Posts activities to the Connector (a ``ConnectorSender``).
+        ledger: The delivery ledger.
+        store: The reference store, to retire conversations the Connector says are gone.
+        backoff: Retry timing and the attempt limit.
+        clock: The current time.
+    """
+
+    def __init__(
+        self,
+        *,
+        resolver: TargetResolver,
+        sender: ActivitySender,
+        ledger: DeliveryLedger,
+        store: ReferenceStore,
+        backoff: Backoff | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self._resolver = resolver
+        self._sender = sender
+        self._ledger = ledger
+        self._store = store
+        self._backoff = backoff or Backoff()
+        self._clock = clock
+
+    async def deliver(
+        self,
+        target: Target,
+        activities: Sequence[Activity],
+        *,
+        delivery_id: str | None = None,
+        expires_at: datetime | None = None,
+        delivery: DeliveryMode = DEFAULT_DELIVERY_MODE,
+    ) -> DeliveryOutcome:
+        """Send ``activities`` to ``target`` in order.
+
+        Args:
+            target: A stored conversation, a user, or an explicit reference.
+            activities: What to send; each is addressed to the conversation (channel,
+                serviceUrl, conversation, from the bot to the user) and keeps an explicit
+                ``replyToId``.
+            delivery_id: The idempotency id; the same id sends each activity at most once,
+                however often and however concurrently it is delivered.
+            expires_at: Send nothing after this.
+            delivery: What an ambiguous outcome leads to (docs/delivery.md); stored with a
+                new ledger document, a stored one keeps its own.
+
+        Returns:
+            The outcome; see :class:`Outcome`.
+
+        Raises:
+            ValueError: No activities, or an invalid ``delivery_id``.
+            LedgerConflictError: The ledger kept conflicting (try again later).
+        """
+        if not activities:
+            raise ValueError("a delivery needs at least one activity")
+        if delivery_id is None:
+            return await self._deliver_unledgered(target, activities)
+        try:
+            claimed = await self._ledger.claim(
+                delivery_id,
+                len(activities),
+                now=self._clock(),
+                payload_hash=payload_hash(target, activities),
+                delivery=delivery,
+            )
+        except IdempotencyConflictError as error:
+            return DeliveryOutcome(
+                Outcome.CONFLICT, error=DeliveryError("IdempotencyConflict", str(error))
+            )
+        if isinstance(claimed, AlreadyDone):
+            if claimed.finished_now:
+                # Our takeover ended it (at most once, an activity in flight at a crash):
+                # a new outcome, poisoned with its reason, not a silent "already done".
+                logger.warning(
+                    "proactive delivery %s: %s after an expired lease",
+                    delivery_id,
+                    claimed.receipt.status,
+                )
+                return _from_receipt(claimed.receipt, None)
+            return await self._repeat(target, claimed.receipt)
+        if isinstance(claimed, InProgress):
+            receipt = claimed.receipt
+            until = claimed.until
+            if receipt.status is DeliveryStatus.SENDING:
+                # Another worker is sending: it usually finishes in a second, long before its
+                # lease would run out; look again soon (a waiting retry keeps its exact time).
+                until = min(until, self._clock() + timedelta(seconds=BUSY_RECHECK_SECONDS))
+            return DeliveryOutcome(
+                Outcome.BUSY,
+                tuple(receipt.activity_ids),
+                receipt.last_error,
+                retry_at=until,
+                receipt=receipt,
+            )
+        try:
+            return await self._deliver_claimed(claimed, target, activities, expires_at)
+        except LeaseLostError:
+            # Our lease ran out and another worker took the delivery over; it finishes it.
+            logger.warning("proactive delivery %s: taken over by another worker", delivery_id)
+            return DeliveryOutcome(Outcome.BUSY, receipt=claimed.receipt)
+
+    async def resolve(self, target: Target) -> ResolvedTarget:
+        """Resolve a target (see :meth:`TargetResolver.resolve`)."""
+        return await self._resolver.resolve(target)
+
+    async def _deliver_unledgered(
+        self, target: Target, activities: Sequence[Activity]
+    ) -> DeliveryOutcome:
+        try:
+            resolved = await self._resolver.resolve(target)
+        except ProactiveError as refusal:
+            return _refused(refusal)
+        sent: list[str | None] = []
+        for activity in activities:
+            try:
+                response = await self.send_one(resolved, activity)
+            except Exception as error:
+                failure = classify(error)
+                _log_failure(None, failure)
+                if failure.verdict is Verdict.GONE:
+                    await self.retire(resolved, failure)
+                if failure.maybe_sent:
+                    outcome = Outcome.UNCONFIRMED
+                elif failure.verdict is Verdict.RETRY:
+                    outcome = Outcome.RETRY
+                elif failure.verdict is Verdict.REFUSE:
+                    outcome = Outcome.REFUSED
+                else:
+                    outcome = Outcome.FAILED
+                retry_at = None
+                if outcome is Outcome.RETRY:
+                    delay = self._backoff.delay(1, failure.retry_after)
+                    retry_at = retry_time(self._clock(), delay)
+                return DeliveryOutcome(
+                    outcome,
+                    tuple(sent),
+                    failure.error,
+                    failure=failure,
+                    retry_at=retry_at,
+                    target=resolved,
+                )
+            sent.append(response.id)
+        return DeliveryOutcome(Outcome.DELIVERED, tuple(sent), target=resolved)
+
+    async def _deliver_claimed(
+        self,
+        claim: Claim,
+        target: Target,
+        activities: Sequence[Activity],
+        expires_at: datetime | None,
+    ) -> DeliveryOutcome:
+        if self._expired(expires_at):
+            return await self._expire(claim, None)
+        try:
+            resolved = await self._resolver.resolve(target)
+        except ProactiveError as refusal:
+            receipt = await self._ledger.fail(
+                claim, DeliveryError(refusal.code, refusal.message), DeliveryStatus.REFUSED
+            )
+            logger.info("proactive delivery %s: refused (%s)", claim.id, refusal.code)
+            return _refused(refusal, receipt)
+        while (index := claim.next_index) is not None:
+            if self._expired(expires_at):
+                return await self._expire(claim, resolved)
+            await self._ledger.begin(claim)
+            try:
+                response = await self.send_one(resolved, activities[index])
+            except Exception as error:
+                return await self._after_failure(
+                    claim, index, classify(error), resolved, expires_at
+                )
+            await self._ledger.record_sent(claim, index, response.id or "")
+        receipt = await self._ledger.complete(claim)
+        logger.info(
+            "proactive delivery %s: %s (attempt %d)", claim.id, receipt.status, receipt.attempts
+        )
+        return _from_receipt(receipt, resolved)
+
+    async def send_one(self, resolved: ResolvedTarget, activity: Activity) -> ResourceResponse:
+        """Address one activity to the conversation and post it.
+
+        Raises:
+            ServiceUrlNotAllowed, TokenAcquisitionError, ConnectorError: As the sender raises.
+        """
+        outgoing = activity.model_copy(deep=True)
+        explicit_reply_to_id = outgoing.reply_to_id
+        apply_conversation_reference(outgoing, resolved.reference)
+        outgoing.reply_to_id = explicit_reply_to_id
+        # The channel assigns ids; a caller's id would be misleading at best.
+        outgoing.id = None
+        [response] = await self._sender.send_activities(resolved.reference, [outgoing])
+        return response
+
+    async def _after_failure(
+        self,
+        claim: Claim,
+        index: int,
+        failure: Failure,
+        resolved: ResolvedTarget,
+        expires_at: datetime | None,
+    ) -> DeliveryOutcome:
+        _log_failure(claim.id, failure)
+        if failure.verdict is Verdict.GONE:
+            await self.retire(resolved, failure)
+        resend = (
+            failure.maybe_sent
+            and failure.verdict is Verdict.RETRY
+            and claim.delivery is DeliveryMode.AT_LEAST_ONCE
+        )
+        if failure.maybe_sent and not resend:
+            receipt = await self._ledger.record_unknown(claim, index, failure.error, advance=False)
+            if claim.next_index is None:
+                # It was the last activity: the delivery is over, unconfirmed.
+                return _from_receipt(receipt, resolved, failure)
+        if failure.verdict is Verdict.RETRY:
+            if self._backoff.exhausted(claim.attempt):
+                error = DeliveryError(
+                    failure.code, f"gave up after {claim.attempt} attempts: {failure.message}"
+                )
+                receipt = await self._ledger.fail(claim, error, DeliveryStatus.FAILED)
+                return _from_receipt(receipt, resolved, failure)
+            now = self._clock()
+            retry_at = retry_time(now, self._backoff.delay(claim.attempt, failure.retry_after))
+            if expires_at is not None and retry_at >= expires_at:
+                return await self._expire(claim, resolved, failure)
+            receipt = await self._ledger.record_retry(
+                claim,
+                failure.error,
+                retry_at,
+                now=now,
+                possible_duplicate=index if resend else None,
+            )
+            return DeliveryOutcome(
+                Outcome.RETRY,
+                tuple(receipt.activity_ids),
+                failure.error,
+                failure=failure,
+                retry_at=retry_at,
+                receipt=receipt,
+                target=resolved,
+            )
+        status = (
+            DeliveryStatus.REFUSED if failure.verdict is Verdict.REFUSE else DeliveryStatus.FAILED
+        )
+        receipt = await self._ledger.fail(claim, failure.error, status)
+        return _from_receipt(receipt, resolved, failure)
+
+    async def _expire(
+        self, claim: Claim, resolved: ResolvedTarget | None, failure: Failure | None = None
+    ) -> DeliveryOutcome:
+        error = DeliveryError("Expired", "expiresAt passed before every activity was sent")
+        receipt = await self._ledger.fail(claim, error, DeliveryStatus.EXPIRED)
+        logger.info("proactive delivery %s: expired", claim.id)
+        return _from_receipt(receipt, resolved, failure)
+
+    async def _repeat(self, target: Target, receipt: Receipt) -> DeliveryOutcome:
+        resolved: ResolvedTarget | None = None
+        if receipt.status is DeliveryStatus.DELIVERED:
+            # Only to name the conversation in the answer; a later refusal changes nothing.
+            try:
+                resolved = await self._resolver.resolve(target)
+            except ProactiveError:
+                resolved = None
+        outcome = _from_receipt(receipt, resolved)
+        return DeliveryOutcome(
+            outcome.outcome,
+            outcome.activity_ids,
+            outcome.error,
+            receipt=receipt,
+            target=resolved,
+            repeated=True,
+        )
+
+    async def retire(self, resolved: ResolvedTarget, failure: Failure) -> None:
+        """Mark the conversation inactive because the Connector said it is gone (best effort)."""
+        reason = failure.inactive_reason or failure.code
+        try:
+            await self._store.mark_inactive(resolved.key, reason, now=self._clock())
+        except Exception as error:
+            # The delivery's outcome matters more; the next send meets the same answer and
+            # retires the conversation then.
+            logger.warning(
+                "proactive: could not retire the conversation (%s): %s",
+                reason,
+                type(error).__name__,
+            )
+
+    def _expired(self, expires_at: datetime | None) -> bool:
+        return expires_at is not None and self._clock() >= expires_at
+
+
+def _refused(refusal: ProactiveError, receipt: Receipt | None = None) -> DeliveryOutcome:
+    return DeliveryOutcome(
+        Outcome.REFUSED,
+        tuple(receipt.activity_ids) if receipt is not None else (),
+        DeliveryError(refusal.code, refusal.message),
+        refusal=refusal,
+        receipt=receipt,
+    )
+
+
+def _from_receipt(
+    receipt: Receipt, resolved: ResolvedTarget | None, failure: Failure | None = None
+) -> DeliveryOutcome:
+    outcome = _OUTCOME_OF_STATUS.get(receipt.status)
+    if outcome is None:  # still Sending or Retrying: another worker's business
+        return DeliveryOutcome(
+            Outcome.BUSY, tuple(receipt.activity_ids), receipt.last_error, receipt=receipt
+        )
+    ids = tuple(activity_id or None for activity_id in receipt.activity_ids)
+    return DeliveryOutcome(
+        outcome, ids, receipt.last_error, failure=failure, receipt=receipt, target=resolved
+    )
+
+
+def _log_failure(delivery_id: str | None, failure: Failure) -> None:
+    logger.warning(
+        "proactive delivery %s: send failed: %s %s -> %s%s",
+        delivery_id or "-",
+        failure.status if failure.status is not None else "no response",
+        failure.code,
+        failure.verdict,
+        " (may have arrived)" if failure.maybe_sent else "",
+    )

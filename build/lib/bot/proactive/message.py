@@ -1,0 +1,360 @@
+"""The proactive queue message (CONTRACTS section 4) and the targets a send can name.
+
+A message is UTF-8 JSON with ``version`` 1, an idempotency ``id``, exactly one target
+(``conversation``, ``user`` or ``reference``), the ``activities`` to send in order, and
+optionally ``claims`` (only with ``reference``), ``notBefore`` and ``expiresAt``::
+
+    {"version": 1, "id": "report-2026-11-22-ada",
+     "conversation": {"channelId": "msteams", "conversationId": "a:1x2y3z"},
+     "activities": [{"type": "message", "text": "Your report is ready"}],
+     "notBefore": "2026-11-22T09:00:00Z", "expiresAt": "2026-11-22T18:00:00Z"}
+
+Unknown top-level (and target) fields are refused, so a typo such as ``notbefore`` is an error
+instead of a send at the wrong time; activities and references are Bot Framework wire objects
+and keep unknown fields. The committed JSON Schema (``schemas/proactive-message.schema.json``)
+is :func:`message_json_schema`; a unit test keeps the two equal.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from bot.delivery.records import DELIVERY_ID_PATTERN, DeliveryMode
+from bot.request_model import RequestModel
+from bot.schema import Activity, ConversationReference
+from bot.schema.json_document import JsonDocumentError, parse_json
+
+MESSAGE_VERSION = 1
+ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
+"""An idempotency id: 1 to 128 of ``A-Z a-z 0-9 . _ : -``."""
+MAX_ACTIVITIES = 50
+"""Activities per message: they are sent one after the other into one conversation, and
+Teams allows about 7 per second and 60 per 30 seconds there."""
+MAX_ID_LENGTH = 4096
+"""Longest channel, conversation or user id accepted (real ones are far shorter)."""
+SCHEMA_ID = "https://schemas.proactive-bot.local/proactive-message.schema.json"
+"""``$id`` of the committed JSON Schema (a name, not a place that is fetched)."""
+_MAX_REPORTED_ERRORS = 20
+
+
+def _has_type(activity: Activity) -> Activity:
+    if not activity.type.strip():
+        raise ValueError("an activity needs a non-empty type")
+    return activity
+
+
+SendableActivity = Annotated[Activity, AfterValidator(_has_type)]
+"""An activity to send: any Bot Framework activity with a non-empty ``type``."""
+
+ChannelText = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+
+
+def _iso_text(value: object) -> object:
+    # Lax datetime parsing would also take numbers (seconds since 1970); the contract is
+    # ISO 8601 text.
+    if not isinstance(value, str | datetime):
+        raise ValueError("must be an ISO 8601 time with a zone, for example 2026-11-22T09:00:00Z")
+    return value
+
+
+UtcTime = Annotated[
+    AwareDatetime, BeforeValidator(_iso_text), AfterValidator(lambda value: value.astimezone(UTC))
+]
+"""A time given as ISO 8601 text with a zone (``2026-11-22T09:00:00Z``), held in UTC."""
+
+
+def check_send_window(not_before: datetime | None, expires_at: datetime | None) -> None:
+    """Refuse a send window that closes before it opens.
+
+    Raises:
+        ValueError: ``expiresAt`` is not later than ``notBefore``.
+    """
+    if not_before is not None and expires_at is not None and expires_at <= not_before:
+        raise ValueError("expiresAt must be later than notBefore")
+
+
+class ConversationTarget(RequestModel):
+    """A stored conversation, by its channel's conversation id.
+
+    Without ``channelId`` the id must be unique across channels (and tenants), else the send is
+    refused as ambiguous. ``tenantId`` narrows the lookup for channels with tenants (Teams).
+    """
+
+    channel_id: ChannelText | None = None
+    conversation_id: ChannelText
+    tenant_id: ChannelText | None = None
+
+
+class UserTarget(RequestModel):
+    """A user's latest personal (1:1) conversation with the bot on a channel."""
+
+    channel_id: ChannelText
+    user_id: ChannelText
+
+
+def _reference_is_addressable(reference: ConversationReference) -> ConversationReference:
+    missing = [
+        name
+        for name, present in (
+            ("channelId", bool(reference.channel_id)),
+            ("serviceUrl", bool(reference.service_url)),
+            ("conversation.id", bool(reference.conversation and reference.conversation.id)),
+        )
+        if not present
+    ]
+    if missing:
+        raise ValueError("a conversation reference needs " + ", ".join(missing))
+    return reference
+
+
+AddressableReference = Annotated[ConversationReference, AfterValidator(_reference_is_addressable)]
+"""A Bot Framework ConversationReference with ``channelId``, ``serviceUrl`` and
+``conversation.id``."""
+
+Target = ConversationTarget | UserTarget | ConversationReference
+"""Whom a send goes to: a stored conversation, a user, or an explicit reference."""
+
+
+class ProactiveMessage(RequestModel):
+    """One message of the proactive queue (CONTRACTS section 4).
+
+    Build it from JSON with :func:`parse_message`; write it with :meth:`to_json`.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": [name], "properties": {name: {"type": "object"}}}
+                for name in ("conversation", "user", "reference")
+            ],
+            "if": {"required": ["claims"], "properties": {"claims": {"type": "object"}}},
+            "then": {"required": ["reference"], "properties": {"reference": {"type": "object"}}},
+        }
+    )
+
+    version: Literal[1]
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    conversation: ConversationTarget | None = None
+    user: UserTarget | None = None
+    reference: AddressableReference | None = None
+    claims: dict[str, Any] | None = None
+    """Claims stored with ``reference`` by another SDK. Accepted for compatibility and never
+    trusted: the bot acts under its own app id (security.md T2)."""
+    activities: Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)]
+    not_before: UtcTime | None = None
+    """Send no earlier than this (ISO 8601 with a zone, for example ``...Z``)."""
+    expires_at: UtcTime | None = None
+    """Do not send after this; an expired message goes to the poison queue."""
+    delivery: DeliveryMode | None = None
+    """``atLeastOnce`` (the default) or ``atMostOnce``: what an ambiguous send outcome leads
+    to (docs/delivery.md)."""
+
+    @model_validator(mode="after")
+    def _check_combination(self) -> Self:
+        targets = [
+            name
+            for name, value in (
+                ("conversation", self.conversation),
+                ("user", self.user),
+                ("reference", self.reference),
+            )
+            if value is not None
+        ]
+        if len(targets) != 1:
+            found = ", ".join(targets) if targets else "none"
+            raise ValueError(
+                f"exactly one of conversation, user, reference is required (found: {found})"
+            )
+        if self.claims is not None and self.reference is None:
+            raise ValueError("claims are only allowed with reference")
+        check_send_window(self.not_before, self.expires_at)
+        return self
+
+    @property
+    def target(self) -> Target:
+        """The one target the message names."""
+        target: Target | None = self.conversation or self.user or self.reference
+        if target is None:  # the validator makes this unreachable
+            raise ValueError("the message names no target")
+        return target
+
+    def to_json(self) -> str:
+        """Compact wire JSON: camelCase, absent fields left out, times in UTC with ``Z``."""
+        return json.dumps(self.to_wire(), separators=(",", ":"), ensure_ascii=False)
+
+    def to_wire(self) -> dict[str, Any]:
+        """The message as a JSON object (wire names, absent fields left out)."""
+        wire = self.model_dump(mode="json", by_alias=True, exclude_none=True)
+        # The activities and the reference keep the unknown fields (explicit nulls included)
+        # they arrived with.
+        wire["activities"] = [activity.to_wire() for activity in self.activities]
+        if self.reference is not None:
+            wire["reference"] = self.reference.to_wire()
+        for name, value in (("notBefore", self.not_before), ("expiresAt", self.expires_at)):
+            if value is not None:
+                wire[name] = _utc_text(value)
+        return wire
+
+    def payload_hash(self) -> str:
+        """The digest of what the message sends, for the ledger's reuse-of-id check."""
+        return payload_hash(self.target, self.activities)
+
+
+class FieldError(BaseModel):
+    """One problem of an invalid message or body: where (a dotted wire path) and what.
+
+    Messages never repeat the offending value: it may be message text.
+    """
+
+    field: str
+    message: str
+
+
+class InvalidMessageError(ValueError):
+    """A proactive message (or an API body) that is not valid.
+
+    Attributes:
+        errors: What is wrong, by field.
+        message_id: The message's ``id`` when it has a valid one, for its receipt.
+    """
+
+    def __init__(self, errors: Sequence[FieldError], message_id: str | None = None) -> None:
+        self.errors = list(errors)
+        self.message_id = message_id
+        super().__init__(describe_errors(self.errors))
+
+
+def describe_errors(errors: Sequence[FieldError]) -> str:
+    """One line naming every field and its problem."""
+    if not errors:
+        return "the message is invalid"
+    return "; ".join(f"{error.field or '(message)'}: {error.message}" for error in errors)
+
+
+def field_errors(error: ValidationError) -> list[FieldError]:
+    """The problems of a pydantic validation error, by wire path, without input values."""
+    problems: list[FieldError] = []
+    for item in error.errors(include_input=False, include_url=False)[:_MAX_REPORTED_ERRORS]:
+        location = ".".join(str(part) for part in item["loc"])
+        message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append(FieldError(field=location, message=message))
+    return problems
+
+
+def parse_message(data: bytes | str | Mapping[str, Any] | ProactiveMessage) -> ProactiveMessage:
+    """Validate a queue message.
+
+    Args:
+        data: The message as UTF-8 JSON bytes, text, a decoded object, or a model.
+
+    Returns:
+        The validated message.
+
+    Raises:
+        InvalidMessageError: It is not UTF-8 JSON, not an object, or not a valid message;
+            ``message_id`` is set when its ``id`` is valid.
+    """
+    if isinstance(data, ProactiveMessage):
+        return data
+    document: Any = data
+    if isinstance(data, bytes | str):
+        document = decode_json(data)
+    if not isinstance(document, Mapping):
+        raise InvalidMessageError([FieldError(field="", message="the message must be an object")])
+    try:
+        return ProactiveMessage.model_validate(document)
+    except ValidationError as error:
+        raise InvalidMessageError(field_errors(error), message_id_of(document)) from None
+
+
+def decode_json(data: bytes | str) -> Any:
+    """Decode UTF-8 JSON text (a BOM is allowed; NaN, Infinity and deep nesting are not).
+
+    Raises:
+        InvalidMessageError: It is not UTF-8, not JSON, or nested too deeply
+            (:mod:`bot.schema.json_document`).
+    """
+    try:
+        return parse_json(data)
+    except JsonDocumentError as error:
+        raise InvalidMessageError(
+            [FieldError(field="", message=f"the message is {error.message}")]
+        ) from None
+
+
+def message_id_of(document: Any) -> str | None:
+    """The ``id`` of a decoded message when it is a valid idempotency id, else ``None``."""
+    if not isinstance(document, Mapping):
+        return None
+    value = document.get("id")
+    if isinstance(value, str) and DELIVERY_ID_PATTERN.fullmatch(value):
+        return value
+    return None
+
+
+def payload_hash(target: Target, activities: Sequence[Activity]) -> str:
+    """A digest of a send's target and activities.
+
+    The same send made through the queue (``conversation``) and the HTTP API
+    (``conversationId`` and ``channelId``) hashes alike, so one idempotency id covers both.
+    """
+    document = {"target": target_key(target), "activities": [a.to_wire() for a in activities]}
+    text = json.dumps(document, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def target_key(target: Target) -> list[str]:
+    """A canonical description of a target (its kind and ids)."""
+    if isinstance(target, ConversationTarget):
+        return [
+            "conversation",
+            target.channel_id or "",
+            target.tenant_id or "",
+            target.conversation_id,
+        ]
+    if isinstance(target, UserTarget):
+        return ["user", target.channel_id, target.user_id]
+    conversation = target.conversation
+    return [
+        "reference",
+        target.channel_id or "",
+        (conversation.tenant_id if conversation else None) or "",
+        (conversation.id if conversation else None) or "",
+        target.service_url or "",
+    ]
+
+
+def message_json_schema() -> dict[str, Any]:
+    """The JSON Schema of a queue message (draft 2020-12), as committed in ``schemas/``."""
+    schema = ProactiveMessage.model_json_schema(by_alias=True, mode="validation")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": SCHEMA_ID,
+        **schema,
+        "title": "Proactive message",
+        "description": (
+            "A message of the proactive queue (PROACTIVE_QUEUE_NAME): exactly one of "
+            "conversation, user, reference; the activities are sent in order, at most once "
+            "per id."
+        ),
+    }
+
+
+def _utc_text(moment: datetime) -> str:
+    text = moment.astimezone(UTC).isoformat()
+    return text.removesuffix("+00:00") + "Z"

@@ -1,0 +1,122 @@
+"""Middleware that keeps the reference of every conversation the bot hears from.
+
+Every inbound turn captures its conversation reference (with the caller's claims), so the bot
+can speak first later without any code in the handler. An uninstall (``installationUpdate``
+``remove``) or the bot's removal from a conversation (``conversationUpdate`` whose
+``membersRemoved`` names the bot) retires the reference instead; any later inbound turn revives
+it.
+
+Capture runs *before* the handler, for three reasons: a handler may start a proactive send to
+this conversation (a welcome after install, a reminder) and must find the reference stored and
+revived; the reference is kept even when the handler fails; and the cost is one point read at
+most (none for a conversation this process saw moments ago), small next to the handler's own
+work. A capture failure never breaks the turn: it is logged (without ids or text) and the turn
+goes on; the next turn captures again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from bot.references.records import CaptureOutcome, InactiveReason
+from bot.references.store import ReferenceStore
+from bot.schema.activity import Activity
+from bot.schema.addressing import is_continuation_activity
+from bot.schema.enums import ActivityTypes, InstallationUpdateActions
+from bot.turn.context import TurnContext
+from bot.turn.middleware import NextStep
+from bot.turn.state import StateKey
+
+logger = logging.getLogger(__name__)
+
+CAPTURE_OUTCOME = StateKey[CaptureOutcome | InactiveReason]("reference_capture")
+"""What capture did this turn: a :class:`CaptureOutcome`, or the :class:`InactiveReason` the
+conversation was retired for. Absent when the turn was not captured (or capture failed)."""
+
+_REMOVE_ACTIONS = frozenset(
+    {InstallationUpdateActions.REMOVE, InstallationUpdateActions.REMOVE_UPGRADE}
+)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ReferenceCapture:
+    """Captures (or retires) the conversation reference of each inbound turn.
+
+    Args:
+        store: Where references go; a new :class:`ReferenceStore` when omitted. Share one per
+            process so its memory of recent captures saves reads.
+        clock: The current time; a turn's capture is ordered by when it was received.
+        timeout_seconds: Longest a capture may hold up the turn.
+    """
+
+    def __init__(
+        self,
+        store: ReferenceStore | None = None,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        timeout_seconds: float = 5.0,
+    ) -> None:
+        self._store = store or ReferenceStore()
+        self._clock = clock
+        self._timeout_seconds = timeout_seconds
+
+    async def on_turn(self, context: TurnContext, next: NextStep, /) -> None:
+        """Capture the turn's reference, then run the rest of the turn."""
+        received = self._clock()
+        try:
+            async with asyncio.timeout(self._timeout_seconds):
+                outcome = await self._capture(context, received)
+        except Exception as error:  # the user's turn matters more than bookkeeping
+            logger.warning(
+                "conversation reference capture failed: %s (status %s)",
+                type(error).__name__,
+                getattr(error, "status_code", None),
+            )
+            logger.debug("capture failure detail", exc_info=True)
+        else:
+            if outcome is not None:
+                context.state[CAPTURE_OUTCOME] = outcome
+        await next()
+
+    async def _capture(
+        self, context: TurnContext, received: datetime
+    ) -> CaptureOutcome | InactiveReason | None:
+        activity = context.activity
+        if not _capturable(activity):
+            return None
+        reason = _retirement(activity)
+        if reason is not None:
+            await self._store.mark_inactive(context.reference, reason, now=received)
+            return reason
+        return await self._store.capture(context.reference, context.identity.claims, now=received)
+
+
+def _capturable(activity: Activity) -> bool:
+    # A proactive turn's activity is made up by the bot; only the channel's activities
+    # say where a conversation lives.
+    if is_continuation_activity(activity):
+        return False
+    conversation = activity.conversation
+    return bool(
+        activity.channel_id
+        and activity.service_url
+        and conversation is not None
+        and conversation.id
+    )
+
+
+def _retirement(activity: Activity) -> InactiveReason | None:
+    if activity.type == ActivityTypes.INSTALLATION_UPDATE and activity.action in _REMOVE_ACTIONS:
+        return InactiveReason.UNINSTALLED
+    if activity.type == ActivityTypes.CONVERSATION_UPDATE and activity.recipient is not None:
+        bot_id = activity.recipient.id
+        removed = activity.members_removed or []
+        if bot_id and any(member.id == bot_id for member in removed):
+            return InactiveReason.BOT_REMOVED
+    return None

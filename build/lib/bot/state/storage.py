@@ -1,0 +1,67 @@
+"""The seam between bot state and where it is kept.
+
+:class:`~bot.state.cosmos_storage.CosmosStateStorage` keeps it in Cosmos DB (container
+``state``); :class:`~bot.state.memory_storage.MemoryStateStorage` keeps it in memory for
+tests. Both implement :class:`StateStorage`: one document per scope, written with optimistic
+concurrency on an etag.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from bot.state.scopes import StateScope
+
+
+@dataclass(frozen=True)
+class StoredState:
+    """One scope's document as read.
+
+    Attributes:
+        values: The scope's properties by name, as JSON values.
+        etag: The document's version; a write conditioned on it fails if anyone wrote since.
+        updated_at: When it was last written, when the storage knows.
+    """
+
+    values: dict[str, Any]
+    etag: str
+    updated_at: datetime | None = None
+
+
+class StateStorage(Protocol):
+    """Reads and writes scope documents by storage id."""
+
+    async def read(self, document_id: str) -> StoredState | None:
+        """The document, or ``None`` when there is none."""
+        ...
+
+    async def write(
+        self,
+        document_id: str,
+        values: Mapping[str, Any],
+        *,
+        scope: StateScope,
+        etag: str | None,
+        ttl_seconds: int | None = None,
+    ) -> StoredState:
+        """Create (``etag`` is ``None``) or replace (the document is still at ``etag``).
+
+        Args:
+            document_id: The scope's storage id.
+            values: The scope's properties, JSON values.
+            scope: Which scope the document holds.
+            etag: The version that was read; ``None`` when none was stored.
+            ttl_seconds: Seconds after this write until the document expires; ``None``
+                keeps it until deleted.
+
+        Returns:
+            The document as written, with its new etag.
+
+        Raises:
+            StateConflictError: Someone wrote (or created, or deleted) the document since
+                ``etag`` was read.
+        """
+        ...

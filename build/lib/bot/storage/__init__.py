@@ -1,0 +1,1 @@
+"""Where the bot keeps things: Cosmos DB containers and Azure Storage queues."""

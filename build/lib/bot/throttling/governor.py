@@ -1,0 +1,395 @@
+"""The rate governor: every send of the process goes at the channel's ceiling, never above it.
+
+One :class:`RateGovernor` per process (``rate_governor.get()``) grants a permit around each
+request (``async with governor.permit(key): send``). It keeps, per channel
+(:mod:`bot.throttling.limits`):
+
+* per conversation (Teams: 7/1 s, 8/2 s, 60/30 s, 1,800/h) and per tenant (Teams: 50/s), the
+  sends in flight and a log of when the earlier ones were answered, checked exactly in
+  O(windows) per send (:mod:`bot.throttling.sliding_log`); a send counts from its permit until
+  its answer, so no delay between the two (a first token request, a busy event loop) can make
+  the channel see more than a window allows;
+* what 429 answers said: the answering conversation is blocked for the whole ``Retry-After``;
+  its tenant for at most ``tenant_block_cap_seconds``, in this process and, through a shared
+  record in Cosmos DB read before sending (:mod:`bot.throttling.records`), in every instance.
+
+How a permit is granted:
+
+1. Sends to one conversation take turns (a FIFO lock): several activities to one conversation
+   keep their order. Holding the turn, the send waits until the conversation's windows and
+   every block allow it.
+2. Then it takes its tenant's turn (FIFO again, so a busy tenant serves its sends first come,
+   first served, without a thundering herd) and waits until the tenant's windows allow it.
+   Waiting for its own conversation first means a conversation at its limit never holds back
+   the rest of its tenant.
+3. A send that would have to wait longer than ``max_wait_seconds`` is not slept on: it is
+   refused with :class:`RateLimitedError` and a ``retry_after``, and counts nothing. The queue
+   re-enqueues it with that visibility delay; the HTTP API answers 429.
+
+Everything runs on the process's event loop, so nothing between two awaits interleaves with
+another send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bot.process_client import ProcessClient
+from bot.schema import ConversationReference
+from bot.throttling.config import GovernorConfig, load_governor_config
+from bot.throttling.limits import ChannelLimits
+from bot.throttling.records import ThrottleRecords
+from bot.throttling.sliding_log import WindowLimiter
+
+logger = logging.getLogger(__name__)
+
+SATURATED_RETRY_SECONDS = 1.0
+"""``retry_after`` of a send refused while the window was full of sends in flight (when they
+will be answered is unknown)."""
+
+
+@dataclass(frozen=True)
+class SendKey:
+    """What a send is counted against.
+
+    Attributes:
+        channel_id: The channel.
+        tenant_id: The tenant (``""`` when the channel has none or it is unknown).
+        conversation_id: The conversation; ``None`` for requests that count only against the
+            tenant (creating a conversation).
+    """
+
+    channel_id: str
+    tenant_id: str = ""
+    conversation_id: str | None = None
+
+    @classmethod
+    def of(cls, reference: ConversationReference) -> SendKey:
+        """The key of a send to a conversation reference."""
+        conversation = reference.conversation
+        return cls(
+            reference.channel_id or "",
+            (conversation.tenant_id if conversation is not None else None) or "",
+            (conversation.id if conversation is not None else None) or None,
+        )
+
+
+class RateLimitedError(Exception):
+    """A send would have to wait longer than allowed: try it again later.
+
+    Attributes:
+        retry_after: Seconds until it would have been allowed (an estimate: other sends may
+            take the slot meanwhile).
+    """
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"the channel's rate limit is reached; try again in {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
+@dataclass
+class GovernorStats:
+    """What the governor did (instrumentation for tests and benchmarks)."""
+
+    granted: int = 0
+    waited: int = 0
+    """Permits that had to wait in process."""
+    wait_seconds: float = 0.0
+    deferred: int = 0
+    """Sends refused because they would have waited too long."""
+    throttled: int = 0
+    """429 answers reported."""
+
+
+@dataclass
+class _ChannelState:
+    limits: ChannelLimits
+    conversations: WindowLimiter | None
+    tenants: WindowLimiter | None
+
+
+@dataclass
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RateGovernor:
+    """Grants sends permits so that no channel limit is ever exceeded.
+
+    Args:
+        config: Limits and bounds; from the settings when omitted.
+        records: The shared throttle records; the Cosmos DB ones when omitted.
+        shared: Whether to read and write shared records at all (``False``: 429 answers slow
+            down this process only).
+        clock: Monotonic seconds.
+        wall_clock: The current UTC time (the shared records hold wall-clock times).
+        sleep: Waits a number of seconds (tests make time pass instantly).
+    """
+
+    def __init__(
+        self,
+        config: GovernorConfig | None = None,
+        *,
+        records: ThrottleRecords | None = None,
+        shared: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = _utc_now,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.config = config if config is not None else load_governor_config()
+        if records is None and shared:
+            records = ThrottleRecords(
+                cache_seconds=self.config.record_cache_seconds, wall_clock=wall_clock
+            )
+        self._records = records if shared else None
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._channels: dict[str, _ChannelState] = {}
+        self._turns: dict[Hashable, _Turn] = {}
+        self._answered: dict[Hashable, asyncio.Event] = {}
+        self._blocked: dict[Hashable, float] = {}
+        self.stats = GovernorStats()
+
+    @contextlib.asynccontextmanager
+    async def permit(self, key: SendKey, *, max_wait: float | None = None) -> AsyncIterator[float]:
+        """Hold a permit for one request: enter right before sending, leave once answered.
+
+        Args:
+            key: The send's channel, tenant and conversation.
+            max_wait: The longest to wait in process; ``max_wait_seconds`` when omitted.
+
+        Yields:
+            The seconds waited.
+
+        Raises:
+            RateLimitedError: The send would have to wait longer; nothing was counted.
+        """
+        scopes, waited = await self._acquire(key, max_wait)
+        try:
+            yield waited
+        finally:
+            self._release(key, scopes)
+
+    async def throttled(self, key: SendKey, retry_after: float | None) -> None:
+        """Report a 429 answer: block the conversation for ``retry_after`` and the tenant
+        (here and, through the shared record, in every instance) for at most the channel's
+        ``tenant_block_cap_seconds``.
+
+        Args:
+            key: The send that was answered 429.
+            retry_after: The answer's ``Retry-After`` in seconds (1 s when it had none).
+        """
+        self.stats.throttled += 1
+        if not self.config.enabled:
+            return
+        seconds = retry_after if retry_after is not None and math.isfinite(retry_after) else 1.0
+        seconds = max(seconds, 0.0)
+        now = self._clock()
+        if key.conversation_id:
+            self._extend_block(_conversation_scope(key), now + seconds)
+        tenant_seconds = min(seconds, self._channel(key.channel_id).limits.tenant_block_cap_seconds)
+        if tenant_seconds <= 0:
+            return
+        self._extend_block(_tenant_scope(key), now + tenant_seconds)
+        if self._records is not None:
+            until = self._wall_clock() + timedelta(seconds=tenant_seconds)
+            await self._records.record(key.channel_id, key.tenant_id, until)
+
+    async def _acquire(
+        self, key: SendKey, max_wait: float | None
+    ) -> tuple[tuple[Hashable | None, Hashable | None], float]:
+        """Wait for the send's turn and windows; returns the scopes it now counts in and the
+        seconds it waited."""
+        config = self.config
+        if not config.enabled:
+            self.stats.granted += 1
+            return (None, None), 0.0
+        started = self._clock()
+        deadline = started + (config.max_wait_seconds if max_wait is None else max_wait)
+        channel = self._channel(key.channel_id)
+        tenant_scope = _tenant_scope(key)
+        conversation_scope = _conversation_scope(key) if key.conversation_id else None
+        shared = await self._shared_block(key)
+        waits = 0
+        async with self._turn(conversation_scope):
+            floor = max(shared, self._block(tenant_scope), self._block(conversation_scope))
+            if conversation_scope is not None and channel.conversations is not None:
+                waits += await self._wait(
+                    channel.conversations, conversation_scope, floor, deadline
+                )
+            elif floor > self._clock():
+                waits += await self._wait(None, None, floor, deadline)
+            async with self._turn(tenant_scope):
+                if channel.tenants is not None:
+                    waits += await self._wait(channel.tenants, tenant_scope, 0.0, deadline)
+                    channel.tenants.begin(tenant_scope)
+                if conversation_scope is not None and channel.conversations is not None:
+                    channel.conversations.begin(conversation_scope)
+        self.stats.granted += 1
+        waited = self._clock() - started if waits else 0.0
+        if waits:
+            self.stats.waited += 1
+            self.stats.wait_seconds += waited
+        scopes = (
+            conversation_scope if channel.conversations is not None else None,
+            tenant_scope if channel.tenants is not None else None,
+        )
+        return scopes, waited
+
+    async def _wait(
+        self,
+        limiter: WindowLimiter | None,
+        scope: Hashable | None,
+        floor: float,
+        deadline: float,
+    ) -> int:
+        """Wait until ``scope`` may send (not before ``floor``); returns how often it slept.
+
+        Raises:
+            RateLimitedError: That is after ``deadline``.
+        """
+        slept = 0
+        while True:
+            now = self._clock()
+            start = max(now, floor)
+            ready = limiter.earliest(scope, start) if limiter is not None else start
+            if ready is None:
+                # Sends in flight fill a window: only an answer makes room.
+                if now >= deadline:
+                    raise self._deferred(SATURATED_RETRY_SECONDS)
+                await self._answer(scope, deadline - now)
+                slept += 1
+                continue
+            if ready <= now:
+                return slept
+            if ready > deadline:
+                raise self._deferred(ready - now)
+            await self._sleep(ready - now)
+            slept += 1
+
+    async def _answer(self, scope: Hashable, seconds: float) -> None:
+        """Wait until a send of ``scope`` is answered, or ``seconds`` pass."""
+        event = self._answered.get(scope)
+        if event is None:
+            event = self._answered[scope] = asyncio.Event()
+        waiter = asyncio.ensure_future(event.wait())
+        waiting: set[asyncio.Future[Any]] = {waiter}
+        if math.isfinite(seconds):
+            # The injected sleep, not asyncio.timeout: tests run this on virtual time.
+            waiting.add(asyncio.ensure_future(self._sleep(seconds)))
+        try:
+            await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for pending in waiting:
+                pending.cancel()
+            # Only the holder of the scope's turn waits here: the event is its alone.
+            self._answered.pop(scope, None)
+
+    def _release(self, key: SendKey, scopes: tuple[Hashable | None, Hashable | None]) -> None:
+        channel = self._channels.get(key.channel_id)
+        if channel is None:
+            return
+        now = self._clock()
+        conversation_scope, tenant_scope = scopes
+        for limiter, scope in (
+            (channel.conversations, conversation_scope),
+            (channel.tenants, tenant_scope),
+        ):
+            if limiter is None or scope is None:
+                continue
+            limiter.end(scope, now)
+            event = self._answered.get(scope)
+            if event is not None:
+                event.set()
+
+    def _deferred(self, retry_after: float) -> RateLimitedError:
+        self.stats.deferred += 1
+        return RateLimitedError(retry_after)
+
+    def _channel(self, channel_id: str) -> _ChannelState:
+        state = self._channels.get(channel_id)
+        if state is None:
+            limits = self.config.limits_for(channel_id)
+            margin = self.config.margin_seconds
+            state = self._channels[channel_id] = _ChannelState(
+                limits,
+                WindowLimiter(limits.conversation, margin) if limits.conversation else None,
+                WindowLimiter(limits.tenant, margin) if limits.tenant else None,
+            )
+        return state
+
+    async def _shared_block(self, key: SendKey) -> float:
+        """The shared record's ``until`` as a monotonic time (0 when there is none)."""
+        if self._records is None:
+            return 0.0
+        until = await self._records.until(key.channel_id, key.tenant_id)
+        if until is None:
+            return 0.0
+        remaining = (until - self._wall_clock()).total_seconds()
+        return self._clock() + remaining if remaining > 0 else 0.0
+
+    def _block(self, scope: Hashable | None) -> float:
+        if scope is None:
+            return 0.0
+        until = self._blocked.get(scope)
+        if until is None:
+            return 0.0
+        if until <= self._clock():
+            del self._blocked[scope]
+            return 0.0
+        return until
+
+    def _extend_block(self, scope: Hashable, until: float) -> None:
+        if until > self._blocked.get(scope, 0.0):
+            self._blocked[scope] = until
+        if len(self._blocked) > 4096:
+            now = self._clock()
+            for expired in [name for name, end in self._blocked.items() if end <= now]:
+                del self._blocked[expired]
+
+    @contextlib.asynccontextmanager
+    async def _turn(self, scope: Hashable | None) -> AsyncIterator[None]:
+        if scope is None:
+            yield
+            return
+        turn = self._turns.get(scope)
+        if turn is None:
+            turn = self._turns[scope] = _Turn()
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._turns[scope]
+
+
+def _tenant_scope(key: SendKey) -> Hashable:
+    return ("tenant", key.channel_id, key.tenant_id)
+
+
+def _conversation_scope(key: SendKey) -> Hashable:
+    return ("conversation", key.channel_id, key.tenant_id, key.conversation_id)
+
+
+def _create_governor() -> RateGovernor:
+    return RateGovernor()
+
+
+rate_governor: ProcessClient[RateGovernor] = ProcessClient(_create_governor)
+"""The process-wide governor: ``rate_governor.get()``."""
