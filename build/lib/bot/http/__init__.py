@@ -1,1 +1,0 @@
-"""HTTP route handlers: each takes an ``azure.functions.HttpRequest`` and answers JSON."""

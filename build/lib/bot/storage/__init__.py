@@ -1,1 +1,0 @@
-"""Where the bot keeps things: Cosmos DB containers and Azure Storage queues."""
