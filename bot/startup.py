@@ -32,6 +32,7 @@ import azure.functions as func
 
 from bot.http.responses import json_response
 from bot.settings import AZURE_MARKERS, SettingsError
+from bot.traced_app import TracedApp
 
 logger = logging.getLogger(__name__)
 
@@ -162,7 +163,7 @@ def failing_trigger(
     return misconfigured
 
 
-class StartupCheckedApp(func.FunctionApp):
+class StartupCheckedApp(TracedApp):
     """A ``FunctionApp`` whose functions all stand in for a :class:`StartupFailure`, if any.
 
     Args:
