@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -20,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from dev.channel import ChannelControl
-from dev.stack import REPOSITORY_ROOT, HostProcess, LocalStack, free_port
+from dev.stack import HostProcess, LocalStack, free_port
+from tests.e2e.producer import enqueue_with_command
 from tests.e2e.security_tokens import get_json, post_to_bot
 from tests.e2e.side_hosts import isolated_environment, startup_log
 
@@ -39,25 +39,6 @@ async def wait_for_text(log_file: Path, text: str) -> None:
             return
         await asyncio.sleep(0.1)
     raise AssertionError(f"{text!r} did not appear in {log_file}")
-
-
-async def enqueue(environment: dict[str, str], message: dict[str, object]) -> None:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot.proactive",
-        "-",
-        "--connection-string",
-        environment["AzureWebJobsStorage"],
-        "--queue",
-        environment["PROACTIVE_QUEUE_NAME"],
-        cwd=REPOSITORY_ROOT,
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await process.communicate(json.dumps(message).encode())
-    assert process.returncode == 0, err.decode()
 
 
 async def test_an_unresolved_key_vault_reference_answers_503_and_loses_no_message(
@@ -84,7 +65,7 @@ async def test_an_unresolved_key_vault_reference_answers_503_and_loses_no_messag
         send = await post_to_bot(
             host.url + "/api/sendactivity", json.dumps(message).encode(), authorization=None
         )
-        await enqueue(broken, message)
+        await enqueue_with_command(broken, message)
         # The trigger ran and failed at once: the message is back on the queue for later.
         await wait_for_text(log_file, "MisconfiguredError")
     finally:
