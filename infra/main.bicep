@@ -321,8 +321,9 @@ module rbac './app/rbac.bicep' = {
     userPrincipalId: principalId
     userPrincipalType: principalType
     proactiveQueueName: proactiveQueueName
-    // A comma list, so that azd (a ${VARIABLE} string) and main.bicepparam pass it alike.
-    queueSenderPrincipalIds: filter(map(split(queueSenderPrincipalIds, ','), id => trim(id)), id => !empty(id))
+    // A comma list, so that azd (a ${VARIABLE} string) and main.bicepparam pass it alike;
+    // rbac.bicep skips blank entries.
+    queueSenderPrincipalIds: empty(queueSenderPrincipalIds) ? [] : split(queueSenderPrincipalIds, ',')
   }
 }
 

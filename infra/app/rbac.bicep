@@ -176,12 +176,13 @@ resource operatorCosmosDataContributor 'Microsoft.DocumentDB/databaseAccounts/sq
 // --account-url`, or `az storage message put --auth-mode login`): storage shared keys are off,
 // so this role is their only way in. Send only, on the proactive queue only: they cannot read,
 // delete or peek at anyone's messages, nor reach the poison and fan-out queues.
-resource senderQueueMessageSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for senderId in queueSenderPrincipalIds: {
-  name: guid(proactiveQueue.id, senderId, storageQueueDataMessageSender)
+// Blank entries (a trailing comma) are skipped; spaces around an id are not part of it.
+resource senderQueueMessageSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for senderId in queueSenderPrincipalIds: if (!empty(trim(senderId))) {
+  name: guid(proactiveQueue.id, trim(senderId), storageQueueDataMessageSender)
   scope: proactiveQueue
   properties: {
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSender)
-    principalId: senderId
+    principalId: trim(senderId)
     principalType: 'ServicePrincipal'
   }
 }]
