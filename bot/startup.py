@@ -26,6 +26,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import azure.functions as func
@@ -71,7 +72,7 @@ class StartupFailure:
         if isinstance(error, SettingsError):
             return cls(tuple(SettingProblem(name, problem) for name, problem in error.problems))
         if isinstance(error, SkillConfigError):
-            return cls((SettingProblem("SKILLS_CONFIG_PATH", str(error)),))
+            return cls((SettingProblem(_file_setting(error.file), str(error)),))
         return cls((SettingProblem("", str(error)),))
 
     @property
@@ -90,6 +91,20 @@ class StartupFailure:
                 "settings": [{"name": p.name, "problem": p.problem} for p in self.problems],
             },
         }
+
+
+def _file_setting(file: Path) -> str:
+    """The setting that names the assistant's configuration ``file`` (the settings loaded)."""
+    from bot.settings import get_settings
+
+    settings = get_settings()
+    for name, value in (
+        ("EVENTS_CONFIG_PATH", settings.events_config_path),
+        ("CALENDAR_SOURCE_PATH", settings.calendar_source_path),
+    ):
+        if Path(value).name == file.name:
+            return name
+    return "SKILLS_CONFIG_PATH"
 
 
 class MisconfiguredError(RuntimeError):

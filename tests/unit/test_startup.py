@@ -124,3 +124,27 @@ def test_a_well_configured_app_runs_its_functions() -> None:
 
     assert (answer.status_code, answer.get_body()) == (200, b"ok")
     assert asyncio.run(functions["sender"].get_user_function()(None)) is None
+
+
+def test_a_wrong_assistant_file_is_named_by_its_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import get_settings
+    from bot.skills.errors import ConfigProblem, SkillConfigError
+
+    for name, value in {
+        "MicrosoftAppId": "app",
+        "MicrosoftAppPassword": "password",
+        "COSMOS_ENDPOINT": "https://cosmos",
+        "AzureWebJobsStorage": "UseDevelopmentStorage=true",
+        "KEY_HASH_SECRET": "k" * 40,
+        "EVENTS_CONFIG_PATH": "config/my-events.json",
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    try:
+        events = SkillConfigError("/app/config/my-events.json", [ConfigProblem("", "not JSON")])
+        skills = SkillConfigError("/app/config/skills.json", [ConfigProblem("", "not JSON")])
+
+        assert StartupFailure.from_error(events).problems[0].name == "EVENTS_CONFIG_PATH"
+        assert StartupFailure.from_error(skills).problems[0].name == "SKILLS_CONFIG_PATH"
+    finally:
+        get_settings.cache_clear()
