@@ -59,3 +59,26 @@ def test_a_berlin_schedule_is_accepted_and_fires_at_nine_berlin_time() -> None:
 
     assert summer == datetime(2026, 7, 1, 7, tzinfo=UTC)  # 09:00 CEST
     assert winter.astimezone(UTC) == datetime(2026, 12, 2, 8, tzinfo=UTC)  # 09:00 CET
+
+
+@pytest.mark.parametrize("name", ["Mars/Olympus", "../etc/passwd", "", "x" * 5000])
+def test_a_name_that_is_no_zone_is_none_even_too_long_for_a_file_name(name: str) -> None:
+    # Looked up in the tzdata package, a name longer than a file name can be raises OSError.
+    from bot.time_zones import find_zone
+
+    assert find_zone(name) is None
+
+
+def test_a_schedule_in_an_impossible_zone_is_a_400_not_a_crash() -> None:
+    from bot.schedules.service import ScheduleRequestError
+
+    with pytest.raises(ScheduleRequestError, match="unknown IANA time zone") as refused:
+        validate_fields(
+            {
+                "conversation": {"channelId": "msteams", "conversationId": "a:1"},
+                "cron": "0 0 9 * * *",
+                "timeZone": "x" * 5000,
+                "activities": [{"type": "message", "text": "hi"}],
+            }
+        )
+    assert refused.value.status == 400

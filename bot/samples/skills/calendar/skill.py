@@ -17,7 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -37,6 +36,7 @@ from bot.samples.skills.calendar.wording import clock_time, day_and_time, time_u
 from bot.samples.skills.settings import load_assistant_settings
 from bot.skills import Skill, SkillManifest
 from bot.skills.parameters import TIMEZONE
+from bot.time_zones import find_zone
 from bot.turn import TurnContext, handles_event
 
 logger = logging.getLogger(__name__)
@@ -171,12 +171,7 @@ class CalendarSkill(Skill):
 
     def _zone(self, context: TurnContext) -> tzinfo:
         name = self.parameter(context, TIMEZONE)
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                pass
-        return UTC
+        return (find_zone(name) if name else None) or UTC
 
 
 def _next(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
