@@ -87,7 +87,8 @@ def guarded(action: ApiAction, handler: Handler) -> Handler:
 class CallerPolicyApp(StartupCheckedApp):
     """A ``FunctionApp`` whose HTTP routes get the caller policy by their route template.
 
-    On a misconfigured app (:mod:`bot.startup`) every function answers for the failure first.
+    On a misconfigured app (:mod:`bot.startup`) every function answers for the failure first,
+    and every function runs in its invocation's trace context (:mod:`bot.traced_app`).
 
     Raises:
         ValueError: At registration, for a route in neither :data:`ROUTE_ACTIONS` nor
