@@ -24,6 +24,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,19 +137,27 @@ def check_startup(*checks: Callable[[], object]) -> StartupFailure | None:
     Raises:
         Exception: Outside Azure, the first check's error as it was: the host does not start.
     """
-    from bot.skills.errors import SkillConfigError
-
     try:
         for check in checks:
             check()
-    except (SettingsError, SkillConfigError, ValueError) as error:
-        if not running_in_azure():
+    except Exception as error:
+        if not _is_configuration_error(error) or not running_in_azure():
             raise
         failure = StartupFailure.from_error(error)
         # The first line of the worker's log: what is wrong, and that the app stays up to say so.
         logger.error("%s; every function answers 503 or fails until it is fixed", failure.message)
         return failure
     return None
+
+
+def _is_configuration_error(error: Exception) -> bool:
+    if isinstance(error, (SettingsError, ValueError)):
+        return True
+    # Not imported here: bot.skills costs ~0.4 s of cold start, and a SkillConfigError can only
+    # have been raised once its module was imported.
+    skills_errors = sys.modules.get("bot.skills.errors")
+    skill_config_error = getattr(skills_errors, "SkillConfigError", None)
+    return skill_config_error is not None and isinstance(error, skill_config_error)
 
 
 HttpHandler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
