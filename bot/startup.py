@@ -98,7 +98,10 @@ def _file_setting(file: Path) -> str:
     """The setting that names the assistant's configuration ``file`` (the settings loaded)."""
     from bot.settings import get_settings
 
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except SettingsError:
+        return "SKILLS_CONFIG_PATH"
     for name, value in (
         ("EVENTS_CONFIG_PATH", settings.events_config_path),
         ("CALENDAR_SOURCE_PATH", settings.calendar_source_path),

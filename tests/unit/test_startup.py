@@ -148,3 +148,24 @@ def test_a_wrong_assistant_file_is_named_by_its_setting(monkeypatch: pytest.Monk
         assert StartupFailure.from_error(skills).problems[0].name == "SKILLS_CONFIG_PATH"
     finally:
         get_settings.cache_clear()
+
+
+def test_in_azure_a_wrong_skills_file_is_a_failure_and_a_bug_still_raises(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.skills.errors import ConfigProblem, SkillConfigError
+
+    monkeypatch.setenv("WEBSITE_INSTANCE_ID", "instance")
+
+    def wrong_file() -> None:
+        raise SkillConfigError("/app/config/skills.json", [ConfigProblem("", "not JSON")])
+
+    def bug() -> None:
+        raise RuntimeError("a bug, not a setting")
+
+    failure = check_startup(wrong_file)
+
+    assert failure is not None
+    assert "not JSON" in failure.message
+    with pytest.raises(RuntimeError, match="a bug"):
+        check_startup(bug)
