@@ -47,10 +47,8 @@ async def daily_briefing(now: datetime, zone_name: str | None = None) -> str:
     from bot.samples.skills.calendar.skill import UNREADABLE_TEXT, today_text
     from bot.samples.skills.settings import load_assistant_settings
 
-    zone: tzinfo
-    try:
-        zone = ZoneInfo(zone_name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    zone: tzinfo | None = find_zone(zone_name or "UTC")
+    if zone is None:
         zone, zone_name = UTC, "UTC"
     local = now.astimezone(zone)
     try:
