@@ -2,12 +2,16 @@
 
 A fault applies to one conversation or to all, optionally to one operation, for a number of
 requests or until cleared. It can also delay the answer (alone, or before the error) or
-answer a 3xx redirect. Conversation faults are used before global ones, oldest first.
+answer a 3xx redirect. A fault may hold only for a window of time measured from when it was
+set (``afterSeconds``, ``forSeconds``), so one request sets a whole outage: 503 for 10 s, then
+502 for 5 s, then 504. Conversation faults are used before global ones, oldest first.
 """
 
 from __future__ import annotations
 
 import itertools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +65,9 @@ class Fault:
         location: ``Location`` of a 3xx answer.
         conversation_id: The conversation it applies to; None for every request.
         operation: The Connector operation it applies to; None for every operation.
+        after_seconds: It applies only once this long has passed since it was set.
+        for_seconds: Then it applies this long at most, and is removed; None for no limit.
+        set_at: When it was set (the channel's monotonic clock).
         used: How many requests it has answered.
     """
 
@@ -74,12 +81,25 @@ class Fault:
     location: str | None = None
     conversation_id: str | None = None
     operation: str | None = None
+    after_seconds: float = 0.0
+    for_seconds: float | None = None
+    set_at: float = 0.0
     used: int = field(default=0)
 
     @property
     def exhausted(self) -> bool:
         """It has answered ``times`` requests."""
         return self.times is not None and self.used >= self.times
+
+    def started(self, now: float) -> bool:
+        """Its window has begun at ``now``."""
+        return now - self.set_at >= self.after_seconds
+
+    def ended(self, now: float) -> bool:
+        """Its window is over at ``now``: it will never apply again."""
+        return self.for_seconds is not None and (
+            now - self.set_at >= self.after_seconds + self.for_seconds
+        )
 
     def error_code(self) -> str | None:
         """The code to answer with, defaulted from the status."""
@@ -105,16 +125,23 @@ class Fault:
             "location": self.location,
             "conversationId": self.conversation_id,
             "operation": self.operation,
+            "afterSeconds": self.after_seconds,
+            "forSeconds": self.for_seconds,
             "used": self.used,
         }
 
 
 class FaultPlan:
-    """The active faults, consumed as requests arrive."""
+    """The active faults, consumed as requests arrive.
 
-    def __init__(self) -> None:
+    Args:
+        clock: Monotonic seconds (the faults' time windows are measured on it).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._faults: list[Fault] = []
         self._ids = itertools.count(1)
+        self._clock = clock
 
     def add(
         self,
@@ -128,6 +155,8 @@ class FaultPlan:
         location: str | None = None,
         conversation_id: str | None = None,
         operation: str | None = None,
+        after_seconds: float = 0.0,
+        for_seconds: float | None = None,
     ) -> Fault:
         """Add a fault; see :class:`Fault` for the arguments.
 
@@ -146,6 +175,10 @@ class FaultPlan:
             raise ValueError("delaySeconds must be between 0 and 120")
         if status is not None and 300 <= status < 400 and not location:
             raise ValueError("a redirect needs a location")
+        if not 0 <= after_seconds <= 3600:
+            raise ValueError("afterSeconds must be between 0 and 3600")
+        if for_seconds is not None and not 0 < for_seconds <= 3600:
+            raise ValueError("forSeconds must be more than 0 and at most 3600 (or null)")
         fault = Fault(
             id=f"fault-{next(self._ids)}",
             status=status,
@@ -157,17 +190,23 @@ class FaultPlan:
             location=location,
             conversation_id=conversation_id,
             operation=operation,
+            after_seconds=after_seconds,
+            for_seconds=for_seconds,
+            set_at=self._clock(),
         )
         self._faults.append(fault)
         return fault
 
     def take(self, conversation_id: str | None, operation: str) -> Fault | None:
         """The fault that answers this request, counted as used; None when none applies."""
+        now = self._clock()
+        self._faults = [fault for fault in self._faults if not fault.ended(now)]
         candidates = [
             fault
             for fault in self._faults
             if fault.operation in (None, operation)
             and fault.conversation_id in (None, conversation_id)
+            and fault.started(now)
         ]
         candidates.sort(key=lambda fault: fault.conversation_id is None)
         if not candidates:
@@ -179,8 +218,9 @@ class FaultPlan:
         return fault
 
     def faults(self) -> list[Fault]:
-        """The faults still active."""
-        return list(self._faults)
+        """The faults still active (or whose window is still to come)."""
+        now = self._clock()
+        return [fault for fault in self._faults if not fault.ended(now)]
 
     def remove(self, fault_id: str) -> bool:
         """Remove one fault; False when there is none with this id."""
