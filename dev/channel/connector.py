@@ -9,7 +9,6 @@ rate limits (429 ``Throttled``), then do the operation and record it. Activity i
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import json
 import logging
@@ -325,7 +324,7 @@ async def _answer(request: web.Request) -> web.Response:
     if fault is not None:
         if fault.delay_seconds:
             # The delay is the injected fault itself: the bot must cope with a slow service.
-            await asyncio.sleep(fault.delay_seconds)
+            await fault.hold()
         if fault.status is not None:
             return _fault_response(exchange, fault)
 

@@ -5,10 +5,15 @@ requests or until cleared. It can also delay the answer (alone, or before the er
 answer a 3xx redirect. A fault may hold only for a window of time measured from when it was
 set (``afterSeconds``, ``forSeconds``), so one request sets a whole outage: 503 for 10 s, then
 502 for 5 s, then 504. Conversation faults are used before global ones, oldest first.
+
+Removing or clearing a fault ends the delays it is holding at once: a long delay cleared on
+cue holds requests open exactly as long as a test needs (the bot killed with POSTs in flight).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Callable
@@ -85,6 +90,13 @@ class Fault:
     for_seconds: float | None = None
     set_at: float = 0.0
     used: int = field(default=0)
+    released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    """Set when the fault is removed or cleared: its delays end."""
+
+    async def hold(self) -> None:
+        """Wait ``delay_seconds``, or less if the fault is removed or cleared meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.released.wait(), self.delay_seconds)
 
     @property
     def exhausted(self) -> bool:
@@ -140,6 +152,8 @@ class FaultPlan:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._faults: list[Fault] = []
+        self._unreleased: list[Fault] = []
+        """Every fault not removed or cleared yet (an exhausted one may still be delaying)."""
         self._ids = itertools.count(1)
         self._clock = clock
 
@@ -195,12 +209,15 @@ class FaultPlan:
             set_at=self._clock(),
         )
         self._faults.append(fault)
+        self._unreleased.append(fault)
         return fault
 
     def take(self, conversation_id: str | None, operation: str) -> Fault | None:
         """The fault that answers this request, counted as used; None when none applies."""
         now = self._clock()
-        self._faults = [fault for fault in self._faults if not fault.ended(now)]
+        for fault in [fault for fault in self._faults if fault.ended(now)]:
+            self._faults.remove(fault)
+            self._release(fault)
         candidates = [
             fault
             for fault in self._faults
@@ -223,13 +240,21 @@ class FaultPlan:
         return [fault for fault in self._faults if not fault.ended(now)]
 
     def remove(self, fault_id: str) -> bool:
-        """Remove one fault; False when there is none with this id."""
+        """Remove one fault, ending its delays; False when there is none with this id."""
         for fault in self._faults:
             if fault.id == fault_id:
                 self._faults.remove(fault)
+                self._release(fault)
                 return True
         return False
 
     def clear(self) -> None:
-        """Remove every fault."""
+        """Remove every fault, ending every delay."""
         self._faults.clear()
+        for fault in list(self._unreleased):
+            self._release(fault)
+
+    def _release(self, fault: Fault) -> None:
+        fault.released.set()
+        if fault in self._unreleased:
+            self._unreleased.remove(fault)

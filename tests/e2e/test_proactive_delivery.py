@@ -71,7 +71,8 @@ class Api:
 
     async def enqueue(self, *messages: dict[str, Any]) -> None:
         """Run the producer's command line (another process) with the messages on stdin."""
-        environment = self.stack.host_environment
+        # The running host's queue: a test may have restarted it on a queue of its own.
+        environment = self.stack.host.environment
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -96,7 +97,7 @@ class Api:
 
         from bot.storage.queues import expand_connection_string
 
-        environment = self.stack.host_environment
+        environment = self.stack.host.environment
         async with QueueClient.from_connection_string(
             expand_connection_string(environment["AzureWebJobsStorage"]),
             environment["PROACTIVE_QUEUE_NAME"],

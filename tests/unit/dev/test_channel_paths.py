@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 import pytest
@@ -97,6 +98,20 @@ def test_faults_in_time_windows_make_an_outage_of_phases() -> None:
     assert [at(t) for t in (0, 9.9, 10, 14.9, 15, 19.9, 20)] == [503, 503, 502, 502, 504, 504, None]
     assert plan.faults() == []
     assert [unavailable.used, bad_gateway.used, timeout.used] == [2, 2, 2]
+
+
+async def test_removing_or_clearing_a_fault_ends_its_delays() -> None:
+    plan = FaultPlan()
+    removed = plan.add(delay_seconds=120, times=None)
+    exhausted = plan.add(delay_seconds=120, times=1, conversation_id="c")
+    assert plan.take("c", "sendToConversation") is exhausted  # used up, still delaying
+    holding = [asyncio.create_task(fault.hold()) for fault in (removed, exhausted)]
+
+    assert plan.remove(removed.id)
+    await asyncio.wait_for(holding[0], 5)
+    assert not holding[1].done()
+    plan.clear()
+    await asyncio.wait_for(holding[1], 5)
 
 
 def test_fault_arguments_are_checked() -> None:
