@@ -45,6 +45,8 @@ class FaultRequest(_Body):
     location: str | None = None
     conversation_id: str | None = None
     operation: str | None = None
+    after_seconds: float = 0.0
+    for_seconds: float | None = None
 
 
 class RateLimitRequest(_Body):
@@ -172,6 +174,10 @@ async def _activities(request: web.Request) -> web.Response:
 async def _requests(request: web.Request) -> web.Response:
     conversation_id = request.query.get("conversationId")
     return json_response(_records(_state(request).recorder.requests(conversation_id)))
+
+
+async def _in_flight(request: web.Request) -> web.Response:
+    return json_response({"count": _state(request).recorder.in_flight})
 
 
 async def _wait(request: web.Request) -> web.Response:
@@ -403,6 +409,7 @@ def add_control_routes(app: web.Application) -> None:
         ("GET", "/activities", _activities),
         ("GET", "/activities/wait", _wait),
         ("GET", "/requests", _requests),
+        ("GET", "/requests/in-flight", _in_flight),
         ("POST", "/clear", _clear),
         ("POST", "/reset", _reset),
         ("GET", "/faults", _list_faults),

@@ -120,6 +120,10 @@ class ChannelControl:
         body = await self._call("GET", "/requests", params=params)
         return list(body["activities"])
 
+    async def in_flight(self) -> int:
+        """How many Connector requests arrived and are not answered yet."""
+        return int((await self._call("GET", "/requests/in-flight"))["count"])
+
     async def wait_for_activities(
         self,
         conversation_id: str | None,
@@ -164,9 +168,13 @@ class ChannelControl:
         location: str | None = None,
         conversation_id: str | None = None,
         operation: str | None = None,
+        after_seconds: float = 0.0,
+        for_seconds: float | None = None,
     ) -> dict[str, Any]:
         """Inject a fault (see :class:`dev.channel.faults.Fault`); returns it with its id."""
         body = {
+            "afterSeconds": after_seconds,
+            "forSeconds": for_seconds,
             "status": status,
             "code": code,
             "message": message,
