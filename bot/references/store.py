@@ -41,8 +41,10 @@ from bot.references.records import (
     ReferenceKey,
     ReferencePage,
     StoredReference,
+    aad_user_index_id,
     user_index_id,
 )
+from bot.references.teams import TeamsPlace, root_reference
 from bot.schema.reference import ConversationReference
 from bot.settings import get_settings
 from bot.storage.containers import REFERENCES
@@ -109,14 +111,19 @@ class ReferenceStore:
         claims: Mapping[str, object] | None = None,
         *,
         now: datetime,
+        place: TeamsPlace | None = None,
     ) -> CaptureOutcome:
         """Store the reference of an inbound turn, writing only when that changes something.
+
+        A Teams channel thread's reference is stored as its channel's
+        (:mod:`bot.references.teams`).
 
         Args:
             reference: The turn's conversation reference.
             claims: The caller's identity claims; only :data:`~bot.references.documents.
                 PERSISTED_CLAIMS` are kept.
             now: When the turn was received: it orders this capture among parallel ones.
+            place: The Teams team and channel the activity names, kept with the reference.
 
         Returns:
             What was done.
@@ -125,6 +132,7 @@ class ReferenceStore:
             ValueError: The reference lacks ``channelId`` or ``conversation.id``.
             ReferenceConflictError: Writers kept conflicting for ``max_attempts`` rounds.
         """
+        reference = root_reference(reference)
         key = ReferenceKey.of(reference)
         wire = reference_wire(reference)
         kept_claims = filter_claims(claims)
@@ -135,19 +143,20 @@ class ReferenceStore:
         container = self._container()
         for _ in range(self._max_attempts):
             existing = await self._read(container, document_id)
-            outcome = plan_capture(existing, new_fingerprint, now, self._refresh_interval)
+            outcome = plan_capture(existing, new_fingerprint, now, self._refresh_interval, place)
             if outcome is CaptureOutcome.STALE:
                 return outcome
             if outcome is CaptureOutcome.UNCHANGED:
                 self._recent.remember(document_id, new_fingerprint, now)
                 return outcome
-            body = captured_document(existing, key, wire, kept_claims, now, self._ttl())
+            body = captured_document(existing, key, wire, kept_claims, now, self._ttl(), place)
             written = await self._write(container, body, existing)
             if written is None:
                 continue
             self._recent.remember(document_id, new_fingerprint, now)
-            if written["personal"] and written["userId"]:
-                await self._index_user(container, written)
+            if written["personal"]:
+                for index_id in _user_index_ids(written):
+                    await self._index_user(container, index_id, written)
             return outcome
         raise ReferenceConflictError(f"capture gave up after {self._max_attempts} conflicts")
 
@@ -229,8 +238,17 @@ class ReferenceStore:
 
     async def get_for_user(self, channel_id: str, user_id: str) -> StoredReference | None:
         """The user's latest personal (1:1) conversation on a channel: two point reads."""
+        return await self._indexed(user_index_id(channel_id, user_id))
+
+    async def get_for_aad_user(
+        self, channel_id: str, tenant_id: str, aad_object_id: str
+    ) -> StoredReference | None:
+        """A tenant's user's latest personal conversation, by Entra object id: two point reads."""
+        return await self._indexed(aad_user_index_id(channel_id, tenant_id, aad_object_id))
+
+    async def _indexed(self, index_id: str) -> StoredReference | None:
         container = self._container()
-        index = await self._read(container, user_index_id(channel_id, user_id))
+        index = await self._read(container, index_id)
         if index is None or not isinstance(index.get("conversationKey"), str):
             return None
         return await self._read_record(container, index["conversationKey"])
@@ -313,8 +331,9 @@ class ReferenceStore:
         except CosmosResourceNotFoundError:
             return False
         self.stats.writes += 1
-        if existing is not None and existing.get("userId"):
-            await self._unindex_user(container, existing)
+        if existing is not None:
+            for index_id in _user_index_ids(existing):
+                await self._unindex_user(container, index_id, existing)
         return True
 
     def _ttl(self) -> int:
@@ -322,8 +341,9 @@ class ReferenceStore:
             return self._ttl_seconds
         return get_settings().reference_ttl_days * 86_400
 
-    async def _index_user(self, container: ContainerProxy, conversation: dict[str, Any]) -> None:
-        index_id = user_index_id(conversation["channelId"], conversation["userId"])
+    async def _index_user(
+        self, container: ContainerProxy, index_id: str, conversation: dict[str, Any]
+    ) -> None:
         for _ in range(self._max_attempts):
             existing = await self._read(container, index_id)
             if not plan_user_index(existing, conversation):
@@ -333,14 +353,15 @@ class ReferenceStore:
                 return
         raise ReferenceConflictError(f"user index gave up after {self._max_attempts} conflicts")
 
-    async def _unindex_user(self, container: ContainerProxy, conversation: dict[str, Any]) -> None:
+    async def _unindex_user(
+        self, container: ContainerProxy, index_id: str, conversation: dict[str, Any]
+    ) -> None:
         from azure.core import MatchConditions
         from azure.cosmos.exceptions import (
             CosmosAccessConditionFailedError,
             CosmosResourceNotFoundError,
         )
 
-        index_id = user_index_id(conversation["channelId"], conversation["userId"])
         index = await self._read(container, index_id)
         if index is None or index.get("conversationKey") != conversation["id"]:
             return
@@ -414,6 +435,18 @@ class ReferenceStore:
         # Parameterized: a value is never part of the query text (no injection).
         items = container.query_items(query=query, parameters=_parameters(parameters))
         return [to_record(document) async for document in items]
+
+
+def _user_index_ids(conversation: Mapping[str, Any]) -> builtins.list[str]:
+    """The user index documents that may name a personal conversation document."""
+    channel_id = conversation["channelId"]
+    ids: builtins.list[str] = []
+    if conversation.get("userId"):
+        ids.append(user_index_id(channel_id, conversation["userId"]))
+    aad_object_id = conversation.get("userAadObjectId")
+    if aad_object_id and conversation.get("tenantId"):
+        ids.append(aad_user_index_id(channel_id, conversation["tenantId"], aad_object_id))
+    return ids
 
 
 def _parameters(values: Mapping[str, object]) -> builtins.list[dict[str, object]]:

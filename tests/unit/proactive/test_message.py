@@ -128,7 +128,7 @@ class TestInvalid:
     )
     def test_exactly_one_target(self, targets: dict[str, Any]) -> None:
         [text] = problems(message(**targets)).values()
-        assert "exactly one of conversation, user, reference" in text
+        assert "exactly one of conversation, user, teamsChannel, reference" in text
 
     def test_claims_only_with_reference(self) -> None:
         [text] = problems(message(claims={"aud": "x"})).values()
@@ -196,6 +196,7 @@ def test_the_schema_requires_exactly_one_target() -> None:
     assert [branch["required"] for branch in schema["oneOf"]] == [
         ["conversation"],
         ["user"],
+        ["teamsChannel"],
         ["reference"],
     ]
     assert schema["properties"]["id"]["pattern"] == "^[A-Za-z0-9._:-]{1,128}$"
