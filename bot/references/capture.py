@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
-from bot.references.records import CaptureOutcome, InactiveReason
+from bot.references.records import CaptureOutcome, InactiveReason, ReferenceKey
 from bot.references.store import ReferenceStore
+from bot.references.teams import TeamsPlace
 from bot.schema.activity import Activity
 from bot.schema.addressing import is_continuation_activity
+from bot.schema.channels import Channels
 from bot.schema.enums import ActivityTypes, InstallationUpdateActions
 from bot.turn.context import TurnContext
 from bot.turn.middleware import NextStep
@@ -39,6 +41,17 @@ conversation was retired for. Absent when the turn was not captured (or capture 
 _REMOVE_ACTIONS = frozenset(
     {InstallationUpdateActions.REMOVE, InstallationUpdateActions.REMOVE_UPGRADE}
 )
+_RETIRING_EVENTS = {
+    "teamDeleted": InactiveReason.TEAM_DELETED,
+    "teamArchived": InactiveReason.TEAM_ARCHIVED,
+    "channelDeleted": InactiveReason.CHANNEL_DELETED,
+}
+"""Teams ``conversationUpdate`` events that retire conversations, and the reason they get."""
+_REVIVING_EVENTS = frozenset({"teamRestored", "teamUnarchived"})
+_TEAM_REASONS = frozenset({InactiveReason.TEAM_DELETED, InactiveReason.TEAM_ARCHIVED})
+"""What a restored or unarchived team revives: only what its deletion or archiving retired."""
+_BOT_REASONS = frozenset({InactiveReason.BOT_REMOVED, InactiveReason.UNINSTALLED})
+"""What the bot added to a team again revives."""
 
 
 def _utc_now() -> datetime:
@@ -90,11 +103,39 @@ class ReferenceCapture:
         activity = context.activity
         if not _capturable(activity):
             return None
-        reason = _retirement(activity)
+        place = TeamsPlace.of(activity.channel_data) if _teams(activity) else None
+        event = _team_event(activity) if place is not None else None
+        reason = _retirement(activity, event)
+        tenant_id = (
+            context.reference.conversation.tenant_id if context.reference.conversation else None
+        )
+        if place is not None and place.team_id is not None:
+            revives = _revives(activity, event)
+            if revives:
+                for stored in await self._store.list_team(tenant_id, place.team_id):
+                    await self._store.revive(stored, revives, now=received)
+                return await self._store.capture(
+                    context.reference, context.identity.claims, now=received, place=place
+                )
+            if reason is not None and reason is not InactiveReason.CHANNEL_DELETED:
+                # The whole team: every channel the bot stored, and the team itself.
+                for stored in await self._store.list_team(tenant_id, place.team_id):
+                    await self._store.mark_inactive(stored, reason, now=received)
+                await self._store.mark_inactive(
+                    ReferenceKey(Channels.MSTEAMS, place.team_id, tenant_id), reason, now=received
+                )
+                return reason
+            if reason is InactiveReason.CHANNEL_DELETED:
+                if place.channel_id is not None:
+                    key = ReferenceKey(Channels.MSTEAMS, place.channel_id, tenant_id)
+                    await self._store.mark_inactive(key, reason, now=received)
+                return reason
         if reason is not None:
             await self._store.mark_inactive(context.reference, reason, now=received)
             return reason
-        return await self._store.capture(context.reference, context.identity.claims, now=received)
+        return await self._store.capture(
+            context.reference, context.identity.claims, now=received, place=place
+        )
 
 
 def _capturable(activity: Activity) -> bool:
@@ -111,7 +152,37 @@ def _capturable(activity: Activity) -> bool:
     )
 
 
-def _retirement(activity: Activity) -> InactiveReason | None:
+def _revives(activity: Activity, event: str | None) -> frozenset[str]:
+    """What a team event makes active again: a restored team what its deletion retired, the
+    bot added (or installed) again what its removal retired."""
+    if event in _REVIVING_EVENTS:
+        return _TEAM_REASONS
+    added = activity.type == ActivityTypes.INSTALLATION_UPDATE and activity.action in (
+        InstallationUpdateActions.ADD,
+        InstallationUpdateActions.ADD_UPGRADE,
+    )
+    if activity.type == ActivityTypes.CONVERSATION_UPDATE and activity.recipient is not None:
+        bot_id = activity.recipient.id
+        added = bool(bot_id) and any(member.id == bot_id for member in activity.members_added or [])
+    return _BOT_REASONS if added else frozenset()
+
+
+def _teams(activity: Activity) -> bool:
+    return activity.channel_id == Channels.MSTEAMS
+
+
+def _team_event(activity: Activity) -> str | None:
+    """The ``channelData.eventType`` of a Teams ``conversationUpdate``."""
+    if activity.type != ActivityTypes.CONVERSATION_UPDATE:
+        return None
+    data = activity.channel_data
+    event = data.get("eventType") if isinstance(data, Mapping) else None
+    return event if isinstance(event, str) else None
+
+
+def _retirement(activity: Activity, event: str | None = None) -> InactiveReason | None:
+    if event in _RETIRING_EVENTS:
+        return _RETIRING_EVENTS[event]
     if activity.type == ActivityTypes.INSTALLATION_UPDATE and activity.action in _REMOVE_ACTIONS:
         return InactiveReason.UNINSTALLED
     if activity.type == ActivityTypes.CONVERSATION_UPDATE and activity.recipient is not None:

@@ -224,6 +224,18 @@ def inactive_document(existing: Mapping[str, Any], reason: str, now: datetime) -
     return document
 
 
+def revived_document(existing: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The conversation document made active again at ``now`` (a team restored or unarchived).
+
+    ``lastSeen`` moves to ``now`` so an older retirement arriving late changes nothing.
+    """
+    document = _body(existing)
+    document.update(
+        {"active": True, "reason": None, "inactiveAt": None, "lastSeen": to_timestamp(now)}
+    )
+    return document
+
+
 def plan_user_index(existing: Mapping[str, Any] | None, conversation: Mapping[str, Any]) -> bool:
     """Whether the user index must be written to point at ``conversation`` (a personal one).
 

@@ -29,6 +29,7 @@ from bot.references.documents import (
     plan_inactive,
     plan_user_index,
     reference_wire,
+    revived_document,
     to_record,
     user_index_document,
 )
@@ -49,6 +50,7 @@ from bot.schema.reference import ConversationReference
 from bot.settings import get_settings
 from bot.storage.containers import REFERENCES
 from bot.storage.cosmos import container as named_container
+from bot.storage.timestamps import from_timestamp
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -201,6 +203,62 @@ class ReferenceStore:
             # A capture running alongside may have remembered the active state meanwhile.
             self._recent.forget(key.id)
         raise ReferenceConflictError(f"mark_inactive gave up after {self._max_attempts} conflicts")
+
+    async def revive(
+        self, target: ReferenceTarget, reasons: frozenset[str], *, now: datetime
+    ) -> StoredReference | None:
+        """Make a conversation retired for one of ``reasons`` active again (``teamRestored``).
+
+        A conversation retired for another reason (the bot removed, a user's block) stays
+        retired, and so does one retired after ``now``.
+
+        Returns:
+            The stored reference afterwards, or ``None`` when none is stored.
+
+        Raises:
+            ReferenceConflictError: Writers kept conflicting for ``max_attempts`` rounds.
+        """
+        key = _key_of(target)
+        container = self._container()
+        self._recent.forget(key.id)
+        for _ in range(self._max_attempts):
+            existing = await self._read(container, key.id)
+            if existing is None:
+                return None
+            inactive_at = existing.get("inactiveAt")
+            if (
+                existing.get("active") is not False
+                or existing.get("reason") not in reasons
+                or (inactive_at is not None and from_timestamp(inactive_at) > now)
+            ):
+                return to_record(existing)
+            written = await self._write(container, revived_document(existing, now), existing)
+            if written is not None:
+                return to_record(written)
+        raise ReferenceConflictError(f"revive gave up after {self._max_attempts} conflicts")
+
+    async def list_team(
+        self, tenant_id: str | None, team_id: str
+    ) -> builtins.list[StoredReference]:
+        """Every stored conversation of a Teams team: its channels (General is the team's id)."""
+        conditions = "c.kind = @kind AND c.channelId = @channelId AND c.teamId = @teamId"
+        parameters: dict[str, object] = {
+            "@kind": CONVERSATION_KIND,
+            "@channelId": "msteams",
+            "@teamId": team_id,
+        }
+        if tenant_id:
+            conditions += " AND c.tenantId = @tenantId"
+            parameters["@tenantId"] = tenant_id
+        # Only the fixed fragments above go into the text; every value is a parameter.
+        query = "SELECT * FROM c WHERE " + conditions  # noqa: S608
+        matches = await self._query(self._container(), query, parameters)
+        general = ReferenceKey("msteams", team_id, tenant_id)
+        if all(match.key != general for match in matches):
+            stored = await self.get_by_key(general)
+            if stored is not None:
+                matches.append(stored)
+        return matches
 
     async def get(
         self, channel_id: str, conversation_id: str, tenant_id: str | None = None

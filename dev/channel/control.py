@@ -23,6 +23,7 @@ from dev.channel.page_guard import cross_site_refusal
 from dev.channel.recorder import RecordedRequest
 from dev.channel.responses import error_response, json_response
 from dev.channel.state import STATE_KEY, ChannelState
+from dev.channel.teams import add_team_routes
 from dev.channel.user_client import BotResponse
 
 PREFIX = "/_channel"
@@ -396,3 +397,4 @@ def add_control_routes(app: web.Application) -> None:
     ]
     for method, path, handler in routes:
         app.router.add_route(method, PREFIX + path, handler)
+    add_team_routes(app, PREFIX)

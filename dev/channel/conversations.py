@@ -98,6 +98,9 @@ class Conversation:
         conversation_type: ``personal``, ``groupChat`` or ``channel``.
         members: Users and the bot.
         started: The bot has been sent the conversationUpdate that adds it.
+        team_id: The team of a Teams channel.
+        name: A channel's name.
+        threads: The root message ids of a channel's threads.
     """
 
     id: str
@@ -106,6 +109,9 @@ class Conversation:
     conversation_type: str = "personal"
     members: list[Member] = field(default_factory=list)
     started: bool = False
+    team_id: str | None = None
+    name: str | None = None
+    threads: list[str] = field(default_factory=list)
 
     @property
     def is_group(self) -> bool:
@@ -138,15 +144,85 @@ class Conversation:
         return account
 
 
+THREAD_MARKER = ";messageid="
+"""Teams names a channel's thread ``<channel id>;messageid=<root message id>``."""
+
+
+@dataclass
+class Team:
+    """A Teams team: its General channel's id is the team's id.
+
+    Attributes:
+        id: The team id (``19:...@thread.tacv2``).
+        name: Display name.
+        tenant_id: The tenant.
+        channels: Its channels, General first.
+        bot_installed: The bot is added to the team.
+    """
+
+    id: str
+    name: str
+    tenant_id: str
+    channels: list[Conversation] = field(default_factory=list)
+    bot_installed: bool = False
+
+    @property
+    def members(self) -> list[Member]:
+        """The team's users (the General channel's)."""
+        return self.channels[0].users if self.channels else []
+
+    def channel_data(self, channel: Conversation | None = None) -> dict[str, Any]:
+        """A channel activity's ``channelData`` (team, channel, tenant)."""
+        data: dict[str, Any] = {
+            "team": {"id": self.id, "name": self.name},
+            "tenant": {"id": self.tenant_id},
+        }
+        if channel is not None:
+            data["channel"] = {"id": channel.id, "name": channel.name}
+        return data
+
+
+def new_channel_id() -> str:
+    """A Teams-like channel (or team) id."""
+    return f"19:{secrets.token_hex(16)}@thread.tacv2"
+
+
 class ConversationDirectory:
-    """Every conversation the channel knows, by id."""
+    """Every conversation (and team) the channel knows, by id."""
 
     def __init__(self) -> None:
         self._conversations: dict[str, Conversation] = {}
+        self.teams: dict[str, Team] = {}
 
     def get(self, conversation_id: str) -> Conversation | None:
-        """The conversation with this id, if known."""
-        return self._conversations.get(conversation_id)
+        """The conversation with this id, if known (a thread's id names its channel)."""
+        root, _, thread = conversation_id.partition(THREAD_MARKER)
+        conversation = self._conversations.get(root)
+        if thread and (conversation is None or conversation.conversation_type != "channel"):
+            return None
+        return conversation
+
+    def remove(self, conversation_id: str) -> None:
+        """Forget a conversation (a deleted channel)."""
+        self._conversations.pop(conversation_id, None)
+
+    def add_team(self, team: Team) -> Team:
+        """Register a team and its channels."""
+        self.teams[team.id] = team
+        for channel in team.channels:
+            self.add(channel)
+        return team
+
+    def find_user(self, tenant_id: str, user_id: str) -> Member | None:
+        """A known user of the tenant by ``29:`` id or Entra object id."""
+        wanted = user_id.lower()
+        for conversation in self._conversations.values():
+            if conversation.tenant_id != tenant_id:
+                continue
+            for user in conversation.users:
+                if user.id == user_id or (user.aad_object_id or "").lower() == wanted:
+                    return user
+        return None
 
     def add(self, conversation: Conversation) -> Conversation:
         """Register a conversation (replacing one with the same id)."""
@@ -171,5 +247,6 @@ class ConversationDirectory:
         )
 
     def clear(self) -> None:
-        """Forget every conversation."""
+        """Forget every conversation and team."""
         self._conversations.clear()
+        self.teams.clear()
