@@ -1,0 +1,261 @@
+"""Reaching anyone in Teams through the real host (auth ON), against the local channel playing
+Teams: users by Entra object id who never wrote, channels and their threads, and the bot's
+lifecycle in a team (docs/targets.md).
+
+Teams are made on the local channel with the bot added, so the bot captures the team through
+the real ``/api/messages`` pipeline; sends go through ``POST /api/sendactivity`` and the
+proactive queue trigger.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import pytest
+
+from dev.channel import ChannelControl
+from dev.stack import LocalStack
+from tests.e2e.test_hostile_input import put_and_read_poison
+from tests.e2e.test_proactive_delivery import Api
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+async def api(e2e_stack: LocalStack) -> AsyncIterator[Api]:
+    async with aiohttp.ClientSession() as session:
+        yield Api(e2e_stack, session)
+
+
+def send_body(target: dict[str, Any], text: str, **fields: Any) -> dict[str, Any]:
+    return {**target, "activity": {"type": "message", "text": text}, **fields}
+
+
+def aad_user(team: dict[str, Any], index: int) -> dict[str, Any]:
+    member = team["members"][index]
+    return {
+        "user": {
+            "channelId": "msteams",
+            "tenantId": team["tenantId"],
+            "aadObjectId": member["aadObjectId"],
+        }
+    }
+
+
+def channel_target(team: dict[str, Any], index: int, reply_to: str | None = None) -> dict[str, Any]:
+    target = {
+        "tenantId": team["tenantId"],
+        "teamId": team["id"],
+        "channelId": team["channels"][index]["id"],
+    }
+    if reply_to is not None:
+        target["replyToId"] = reply_to
+    return {"teamsChannel": target}
+
+
+async def creations(channel: ChannelControl) -> list[dict[str, Any]]:
+    return [r for r in await channel.requests() if r["operation"] == "createConversation"]
+
+
+async def test_a_user_who_never_wrote_is_reached_by_object_id_in_one_new_chat(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Reach", members=2)
+    assert team["installed"]["status"] < 300
+    member = team["members"][0]
+    before = len(await creations(channel))
+
+    status, _, first = await api.call(
+        "POST", "/api/sendactivity", send_body(aad_user(team, 0), "first")
+    )
+    assert status == 200, first
+    assert first["conversationCreated"] is True
+    conversation_id = first["conversationId"]
+    [record] = await channel.activities(conversation_id)
+    assert record["activity"]["text"] == "first"
+    assert record["authorized"] is True
+    chat = next(c for c in await channel.conversations() if c["id"] == conversation_id)
+    assert chat["conversationType"] == "personal"
+    assert member["id"] in [account["id"] for account in chat["members"]]
+
+    status, _, second = await api.call(
+        "POST", "/api/sendactivity", send_body(aad_user(team, 0), "second")
+    )
+    assert status == 200, second
+    assert second["conversationId"] == conversation_id
+    assert "conversationCreated" not in second
+    assert len(await creations(channel)) == before + 1
+
+
+async def test_the_same_message_three_times_twice_at_once_creates_one_chat_and_sends_once(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Once", members=1)
+    before = len(await creations(channel))
+    message = {
+        "version": 1,
+        "id": f"e2e-aad-{uuid.uuid4().hex}",
+        **aad_user(team, 0),
+        "activities": [{"type": "message", "text": "exactly once"}],
+    }
+    await asyncio.gather(api.enqueue(message), api.enqueue(message))
+    receipt = await api.final_receipt(message["id"])
+    await api.enqueue(message)
+    await api.queue_drained()
+
+    assert receipt["status"] == "Delivered", receipt
+    sent = [
+        r for r in await channel.activities() if (r["activity"] or {}).get("text") == "exactly once"
+    ]
+    assert len(sent) == 1
+    assert len(await creations(channel)) == before + 1
+
+
+async def test_a_channel_gets_a_new_thread_and_a_reply_goes_into_its_thread(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Threads", channels=["Announcements"])
+    announcements = team["channels"][1]["id"]
+
+    status, _, posted = await api.call(
+        "POST", "/api/sendactivity", send_body(channel_target(team, 1), "new thread")
+    )
+    assert status == 200, posted
+    [root] = await channel.activities(announcements)
+    assert root["operation"] == "sendToConversation"
+    root_id = posted["activityIds"][0]
+
+    status, _, replied = await api.call(
+        "POST", "/api/sendactivity", send_body(channel_target(team, 1, root_id), "a reply")
+    )
+    assert status == 200, replied
+    thread = f"{announcements};messageid={root_id}"
+    [reply] = await channel.activities(thread)
+    assert reply["activity"]["text"] == "a reply"
+    assert replied["conversationId"] == thread
+
+
+async def test_threads_the_bot_is_mentioned_in_are_stored_as_their_channel(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Mentions", channels=["Support"])
+    support = team["channels"][1]["id"]
+    threads = [await channel.channel_message(team["id"], support, f"hi {n}") for n in range(3)]
+    assert all(thread["bot"]["status"] < 300 for thread in threads)
+
+    stored = await api.reference(support)
+    assert stored["conversationType"] == "channel"
+    assert stored["reference"]["conversation"]["id"] == support
+    for thread in threads:
+        status, _, body = await api.call(
+            "GET",
+            "/api/references?channelId=msteams&conversationId="
+            + quote(thread["conversationId"], safe=""),
+        )
+        assert status == 404, body
+
+
+async def test_a_deleted_channel_and_a_removed_bot_fail_at_once_and_re_adding_revives(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Lifecycle", channels=["Gone", "Kept"])
+    gone, kept = team["channels"][1]["id"], team["channels"][2]["id"]
+    await channel.channel_message(team["id"], gone, "hello")
+    await channel.channel_message(team["id"], kept, "hello")
+
+    await channel.team_event(team["id"], "channelDeleted", channel_id=gone)
+    requests_before = len(await channel.requests(gone))
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(channel_target(team, 1), "to a deleted channel")
+    )
+    assert status == 403, body
+    assert (body["error"]["code"], body["error"]["reason"]) == (
+        "ConversationInactive",
+        "ChannelDeleted",
+    )
+    assert len(await channel.requests(gone)) == requests_before
+
+    await channel.team_event(team["id"], "botRemoved")
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(channel_target(team, 2), "after removal")
+    )
+    assert status == 403, body
+    assert body["error"]["reason"] == "BotRemoved"
+    assert await channel.activities(kept) == []
+
+    await channel.team_event(team["id"], "botAdded")
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(channel_target(team, 2), "back again")
+    )
+    assert status == 200, body
+
+
+async def test_a_deleted_team_retires_its_channels_and_a_restored_one_revives_them(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Restore", channels=["News"])
+    news = team["channels"][1]["id"]
+    await channel.channel_message(team["id"], news, "hello")
+
+    await channel.team_event(team["id"], "teamDeleted")
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(channel_target(team, 1), "deleted")
+    )
+    assert (status, body["error"]["reason"]) == (403, "TeamDeleted")
+
+    await channel.team_event(team["id"], "teamRestored")
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(channel_target(team, 1), "restored")
+    )
+    assert status == 200, body
+
+
+@pytest.mark.parametrize(
+    ("target", "named"),
+    [
+        ({"user": {"channelId": "msteams", "aadObjectId": str(uuid.uuid4())}}, "tenantId"),
+        (
+            {"user": {"channelId": "msteams", "tenantId": "t", "aadObjectId": "not-a-guid"}},
+            "aadObjectId",
+        ),
+        ({"teamsChannel": {"tenantId": "t", "channelId": "19:c@thread.tacv2"}}, "teamId"),
+        (
+            {
+                "conversationId": "a:1",
+                "teamsChannel": {"tenantId": "t", "teamId": "x", "channelId": "y"},
+            },
+            "conversationId, teamsChannel",
+        ),
+    ],
+)
+async def test_missing_or_conflicting_target_fields_are_refused_naming_the_field(
+    api: Api, e2e_stack: LocalStack, target: dict[str, Any], named: str
+) -> None:
+    status, _, body = await api.call("POST", "/api/sendactivity", send_body(target, "x"))
+    assert status == 400, body
+    details = body["error"]["details"]
+    assert any(named in d["field"] or named in d["message"] for d in details), details
+
+    marker = f"e2e-bad-{uuid.uuid4().hex}"
+    message = {
+        "version": 1,
+        "id": marker,
+        **({"conversation": {"conversationId": "a:1"}} if "conversationId" in target else {}),
+        **{key: value for key, value in target.items() if key != "conversationId"},
+        "activities": [{"type": "message", "text": "x"}],
+    }
+    host = e2e_stack.host
+    poisoned = await put_and_read_poison(
+        host, host.environment["PROACTIVE_QUEUE_NAME"], json.dumps(message), marker
+    )
+    reason = poisoned["reason"]
+    assert reason["code"] == "InvalidMessage", reason
+    assert reason["dequeueCount"] == 1
+    expected = "conversation, teamsChannel" if "conversationId" in target else named
+    assert expected in reason["message"], reason
