@@ -330,6 +330,7 @@ class ReferenceStore:
         active: bool | None = None,
         page_size: int = 100,
         continuation: str | None = None,
+        conversation_types: builtins.list[str] | None = None,
     ) -> ReferencePage:
         """One page of stored references, filtered.
 
@@ -337,6 +338,7 @@ class ReferenceStore:
             channel_id: Only this channel's.
             tenant_id: Only this tenant's.
             active: Only active (``True``) or inactive (``False``) ones.
+            conversation_types: Only these (Teams ``personal``, ``groupChat``, ``channel``).
             page_size: At most this many (1 to 1,000).
             continuation: The ``continuation`` of the previous page.
 
@@ -355,6 +357,9 @@ class ReferenceStore:
             if value is not None:
                 conditions.append(f"c.{field} = {name}")
                 parameters[name] = value
+        if conversation_types is not None:
+            conditions.append("ARRAY_CONTAINS(@types, c.conversationType)")
+            parameters["@types"] = conversation_types
         # Only the fixed fragments above go into the text; every value is a parameter.
         query = "SELECT * FROM c WHERE " + " AND ".join(conditions)  # noqa: S608
         from azure.core.async_paging import AsyncPageIterator

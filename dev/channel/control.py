@@ -302,7 +302,9 @@ async def _talk(
         if conversation is None:
             name = body.user_name or "Ada Lovelace"
             first_user = (
-                Member(
+                # A user the channel knows (a team's member) keeps their object id.
+                state.directory.find_user(users.tenant_id, body.user_id)
+                or Member(
                     id=body.user_id,
                     name=name,
                     aad_object_id=str(uuid.uuid4()),

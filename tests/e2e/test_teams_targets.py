@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -25,6 +26,8 @@ from tests.e2e.test_hostile_input import put_and_read_poison
 from tests.e2e.test_proactive_delivery import Api
 
 pytestmark = pytest.mark.e2e
+
+BROADCAST_DEADLINE_SECONDS = 120.0
 
 
 @pytest.fixture
@@ -259,3 +262,84 @@ async def test_missing_or_conflicting_target_fields_are_refused_naming_the_field
     assert reason["dequeueCount"] == 1
     expected = "conversation, teamsChannel" if "conversationId" in target else named
     assert expected in reason["message"], reason
+
+
+async def finished_broadcast(api: Api, operation_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + BROADCAST_DEADLINE_SECONDS
+    progress: Any = None
+    while time.monotonic() < deadline:
+        status, _, progress = await api.call("GET", f"/api/broadcasts/{operation_id}")
+        assert status == 200, progress
+        if progress["status"] == "Completed":
+            return dict(progress)
+        await asyncio.sleep(1)  # each look counts the outcomes: not too often
+    raise AssertionError(f"broadcast {operation_id} did not complete: {progress}")
+
+
+async def test_a_team_audience_reaches_every_member_once_one_to_one_without_a_429(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Everyone", members=30)
+    members = team["members"]
+    # One member already has a chat with the bot: it is reused, the others are started.
+    reused = await channel.start_conversation(user_id=members[0]["id"])
+    audience = {"channelId": "msteams", "tenantId": team["tenantId"], "teamId": team["id"]}
+    body = {"audience": audience, "activity": {"type": "message", "text": "to the team"}}
+
+    status, _, dry = await api.call("POST", "/api/broadcasts", {**body, "dryRun": True})
+    assert (status, dry["total"]) == (200, 30), dry
+
+    before = len(await creations(channel))
+    await channel.set_rate_limits(True, reset=True)
+    try:
+        status, _, started = await api.call("POST", "/api/broadcasts", body)
+        assert status == 202, started
+        progress = await finished_broadcast(api, started["operationId"])
+    finally:
+        await channel.set_rate_limits(False, reset=True)
+
+    assert (progress["sent"], progress["failed"]) == (30, 0), progress
+    sent = [
+        r for r in await channel.activities() if (r["activity"] or {}).get("text") == "to the team"
+    ]
+    # A started chat names the user by object id, a captured one by 29: id: both are them.
+    recipients = sorted(
+        (r["activity"]["recipient"].get("aadObjectId") or r["activity"]["recipient"]["id"]).lower()
+        for r in sent
+    )
+    by_id = {member["id"]: member["aadObjectId"] for member in members}
+    recipients = sorted(by_id.get(recipient, recipient) for recipient in recipients)
+    assert recipients == sorted(member["aadObjectId"] for member in members)
+    assert reused["conversationId"] in [r["conversationId"] for r in sent]
+    assert len(await creations(channel)) == before + 29
+    assert [r for r in await channel.requests() if r["status"] == 429] == []
+
+
+async def test_a_channel_audience_posts_once_per_channel_however_many_threads(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Broadcast", channels=["One", "Two"])
+    one, two = team["channels"][1]["id"], team["channels"][2]["id"]
+    for channel_id in (one, one, one, two):
+        await channel.channel_message(team["id"], channel_id, "mention")
+    audience = {
+        "channelId": "msteams",
+        "tenantId": team["tenantId"],
+        "conversationTypes": ["channel"],
+    }
+    text = f"to every channel {uuid.uuid4().hex}"
+    status, _, started = await api.call(
+        "POST",
+        "/api/broadcasts",
+        {"audience": audience, "activity": {"type": "message", "text": text}},
+    )
+    assert status == 202, started
+    await finished_broadcast(api, started["operationId"])
+
+    sent = [r for r in await channel.activities() if (r["activity"] or {}).get("text") == text]
+    targets = [r["conversationId"] for r in sent]
+    assert sorted(t for t in targets if t in (one, two, team["id"])) == sorted(
+        [one, two, team["id"]]
+    )
+    assert all(";messageid=" not in target for target in targets)
+    assert all(r["activity"]["conversation"]["conversationType"] == "channel" for r in sent)
