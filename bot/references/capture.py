@@ -20,14 +20,16 @@ import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 
 from bot.references.records import CaptureOutcome, InactiveReason, ReferenceKey
 from bot.references.store import ReferenceStore
-from bot.references.teams import TeamsPlace
+from bot.references.teams import TeamsPlace, root_reference
 from bot.schema.activity import Activity
 from bot.schema.addressing import is_continuation_activity
 from bot.schema.channels import Channels
 from bot.schema.enums import ActivityTypes, InstallationUpdateActions
+from bot.schema.reference import ConversationReference
 from bot.turn.context import TurnContext
 from bot.turn.middleware import NextStep
 from bot.turn.state import StateKey
@@ -58,6 +60,13 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+class TeamChannels(Protocol):
+    """Lists a team's channel ids through the Connector of ``reference`` (the composition
+    root wires :meth:`bot.connector.client.ConnectorClient.get_team_channels`)."""
+
+    async def __call__(self, reference: ConversationReference, team_id: str) -> list[str]: ...
+
+
 class ReferenceCapture:
     """Captures (or retires) the conversation reference of each inbound turn.
 
@@ -66,6 +75,8 @@ class ReferenceCapture:
             process so its memory of recent captures saves reads.
         clock: The current time; a turn's capture is ordered by when it was received.
         timeout_seconds: Longest a capture may hold up the turn.
+        team_channels: Lists a team's channels, to store them all when the bot is added to a
+            team; without it only the channels the bot hears from are stored.
     """
 
     def __init__(
@@ -74,10 +85,12 @@ class ReferenceCapture:
         *,
         clock: Callable[[], datetime] = _utc_now,
         timeout_seconds: float = 5.0,
+        team_channels: TeamChannels | None = None,
     ) -> None:
         self._store = store or ReferenceStore()
         self._clock = clock
         self._timeout_seconds = timeout_seconds
+        self._team_channels = team_channels
 
     async def on_turn(self, context: TurnContext, next: NextStep, /) -> None:
         """Capture the turn's reference, then run the rest of the turn."""
@@ -114,9 +127,12 @@ class ReferenceCapture:
             if revives:
                 for stored in await self._store.list_team(tenant_id, place.team_id):
                     await self._store.revive(stored, revives, now=received)
-                return await self._store.capture(
+                outcome = await self._store.capture(
                     context.reference, context.identity.claims, now=received, place=place
                 )
+                if revives is _BOT_REASONS:
+                    await self._store_channels(context, place.team_id, received)
+                return outcome
             if reason is not None and reason is not InactiveReason.CHANNEL_DELETED:
                 # The whole team: every channel the bot stored, and the team itself.
                 for stored in await self._store.list_team(tenant_id, place.team_id):
@@ -136,6 +152,27 @@ class ReferenceCapture:
         return await self._store.capture(
             context.reference, context.identity.claims, now=received, place=place
         )
+
+    async def _store_channels(self, context: TurnContext, team_id: str, received: datetime) -> None:
+        """Store every channel of a team the bot was just added to, so a send to a channel (or
+        a broadcast to channels) finds it before anyone mentions the bot there."""
+        if self._team_channels is None:
+            return
+        channel_ids = await self._team_channels(context.reference, team_id)
+        for channel_id in channel_ids:
+            channel = root_reference(context.reference).model_copy(deep=True)
+            channel.user = None
+            if channel.conversation is None:
+                return
+            channel.conversation.id = channel_id
+            channel.conversation.conversation_type = "channel"
+            channel.conversation.is_group = True
+            await self._store.capture(
+                channel,
+                context.identity.claims,
+                now=received,
+                place=TeamsPlace(team_id, channel_id),
+            )
 
 
 def _capturable(activity: Activity) -> bool:

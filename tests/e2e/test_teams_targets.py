@@ -343,3 +343,45 @@ async def test_a_channel_audience_posts_once_per_channel_however_many_threads(
     )
     assert all(";messageid=" not in target for target in targets)
     assert all(r["activity"]["conversation"]["conversationType"] == "channel" for r in sent)
+
+
+async def test_adding_the_bot_to_a_team_stores_the_team_and_every_channel_at_once(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Stored", channels=["Quiet", "Busy"])
+
+    for listed in team["channels"]:
+        stored = await api.reference(listed["id"])
+        assert stored["active"] is True
+        assert stored["conversationType"] == "channel"
+        assert stored["reference"]["conversation"]["id"] == listed["id"]
+    fetched = [
+        r for r in await channel.requests(team["id"]) if r["operation"] == "fetchChannelList"
+    ]
+    assert len(fetched) == 1
+
+
+async def test_a_personal_uninstall_retires_the_chat_and_a_reinstall_revives_it(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Personal", members=1)
+    status, _, first = await api.call(
+        "POST", "/api/sendactivity", send_body(aad_user(team, 0), "hello")
+    )
+    assert status == 200, first
+    chat = first["conversationId"]
+
+    await channel.installation(chat, "remove")
+    requests_before = len(await channel.requests(chat))
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(aad_user(team, 0), "after uninstall")
+    )
+    assert (status, body["error"]["reason"]) == (403, "Uninstalled"), body
+    assert len(await channel.requests(chat)) == requests_before
+
+    await channel.installation(chat, "add")
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(aad_user(team, 0), "after reinstall")
+    )
+    assert status == 200, body
+    assert body["conversationId"] == chat
