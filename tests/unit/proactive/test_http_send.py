@@ -148,7 +148,7 @@ class TestBodies:
             "TeamsChannelTarget",
         ]
         # Object ids are held in lower case: one user, one index entry, one payload hash.
-        assert getattr(targets[2], "aad_object_id") == _AAD
+        assert targets[2].aad_object_id == _AAD
 
     def test_a_reference_needs_a_service_url(self) -> None:
         body = {
