@@ -22,7 +22,7 @@ from bot.proactive.errors import (
     UnknownConversationError,
 )
 from bot.proactive.failures import classify
-from bot.proactive.message import ConversationTarget
+from bot.proactive.message import ConversationTarget, UserTarget
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 TARGET = ConversationTarget(channel_id="msteams", conversation_id="a:1")
@@ -148,7 +148,9 @@ class TestBodies:
             "TeamsChannelTarget",
         ]
         # Object ids are held in lower case: one user, one index entry, one payload hash.
-        assert targets[2].aad_object_id == _AAD
+        by_object_id = targets[2]
+        assert isinstance(by_object_id, UserTarget)
+        assert by_object_id.aad_object_id == _AAD
 
     def test_a_reference_needs_a_service_url(self) -> None:
         body = {
