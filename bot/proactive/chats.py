@@ -14,7 +14,7 @@ Teams needs the bot's app to be installed for the user; otherwise it answers 403
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +32,7 @@ from bot.schema import (
     ConversationAccount,
     ConversationParameters,
     ConversationReference,
+    ConversationResourceResponse,
 )
 from bot.throttling.governor import SendKey
 from bot.throttling.sender import send_permit
@@ -39,6 +40,8 @@ from bot.turn.identity import ClaimsIdentity
 
 TEAMS_BOT_ID_PREFIX = "28:"
 """Teams names bots ``28:<app id>``."""
+NOT_INSTALLED_STATUS = 403
+"""Teams' answer to a chat with a user who does not have the bot's app installed."""
 
 
 class ChatStartError(Exception):
@@ -66,6 +69,9 @@ class ChatStarter:
         service_urls: Returns the serviceUrl allow-list.
         app_id: Returns the bot's app id.
         clock: The current time.
+        installer: Installs the bot's Teams app for a user (tenant id, object id) when Teams
+            refuses to start a chat because it is not installed; ``None``: not installed, the
+            refusal stands.
     """
 
     def __init__(
@@ -76,12 +82,28 @@ class ChatStarter:
         service_urls: Callable[[], ServiceUrlPolicy],
         app_id: Callable[[], str],
         clock: Callable[[], datetime] = _utc_now,
+        installer: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self._store = store
         self._connector = connector
         self._service_urls = service_urls
         self._app_id = app_id
         self._clock = clock
+        self._installer = installer
+
+    async def _create(
+        self,
+        channel_id: str,
+        tenant_id: str | None,
+        service_url: str,
+        parameters: ConversationParameters,
+    ) -> ConversationResourceResponse:
+        try:
+            # Creating a conversation counts against the tenant's limit.
+            async with send_permit(SendKey(channel_id, tenant_id or "")):
+                return await self._connector().create_conversation(service_url, parameters)
+        except (ConnectorError, ServiceUrlNotAllowed, TokenAcquisitionError) as error:
+            raise ChatStartError(classify(error)) from None
 
     def bot_account(self, channel_id: str) -> ChannelAccount:
         """The bot's account on a channel (Teams: ``28:<app id>``)."""
@@ -162,11 +184,23 @@ class ChatStarter:
             channel_data=channel_data,
         )
         try:
-            # Creating a conversation counts against the tenant's limit.
-            async with send_permit(SendKey(channel_id, tenant_id or "")):
-                created = await self._connector().create_conversation(service_url, parameters)
-        except (ConnectorError, ServiceUrlNotAllowed, TokenAcquisitionError) as error:
-            raise ChatStartError(classify(error)) from None
+            created = await self._create(channel_id, tenant_id, service_url, parameters)
+        except ChatStartError as error:
+            installable = (
+                self._installer is not None
+                and teams
+                and error.failure.status == NOT_INSTALLED_STATUS
+                and account.aad_object_id is not None
+            )
+            if not installable or self._installer is None or account.aad_object_id is None:
+                raise
+            # Teams refuses a chat with a user who does not have the bot's app: install it
+            # for them (Graph), then ask once more.
+            try:
+                await self._installer(tenant_id or "", account.aad_object_id)
+            except (ConnectorError, TokenAcquisitionError) as install_error:
+                raise ChatStartError(classify(install_error)) from None
+            created = await self._create(channel_id, tenant_id, service_url, parameters)
         if not created.id:
             raise ChatStartError(
                 Failure(Verdict.FAIL, "InvalidResponse", "the Connector named no conversation id")

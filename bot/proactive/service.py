@@ -22,7 +22,7 @@ app id: claims a caller passes along with a reference are never used for the tok
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -221,8 +221,9 @@ class ProactiveService:
         app_id: Returns the bot's app id, the identity the bot acts under.
         backoff: Retry timing and the attempt limit of deliveries.
         clock: The current time.
-        users: Finds users by user principal name (Microsoft Graph); the configured one by
-            default (none when ``GRAPH_ENDPOINT`` is unset).
+        users: Finds users by user principal name; Microsoft Graph by default.
+        installer: Installs the bot's Teams app for a user when Teams refuses their chat for
+            that; Microsoft Graph when ``GRAPH_INSTALL_APP`` is on, else none.
     """
 
     def __init__(
@@ -238,6 +239,7 @@ class ProactiveService:
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = _utc_now,
         users: UserDirectory | None = None,
+        installer: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store if store is not None else _shared_store()
         self.ledger = ledger or _configured_ledger()
@@ -255,8 +257,11 @@ class ProactiveService:
             service_urls=service_urls,
             app_id=app_id,
             clock=clock,
+            installer=installer if installer is not None else _configured_installer(),
         )
-        self.resolver = TargetResolver(self.store, service_urls, chats=self.chats, users=users)
+        self.resolver = TargetResolver(
+            self.store, service_urls, chats=self.chats, users=users or _GraphUsers()
+        )
         self.deliverer = Deliverer(
             resolver=self.resolver,
             sender=self._sender,
@@ -595,6 +600,27 @@ def _conversation_of(target: Target) -> str | None:
     if isinstance(target, ConversationReference) and target.conversation is not None:
         return target.conversation.id
     return None
+
+
+class _GraphUsers:
+    """Names to object ids through the process-wide Graph client (created on first use)."""
+
+    async def object_id(self, tenant_id: str, user_principal_name: str) -> str:
+        from bot.graph.client import graph_client
+
+        return await graph_client.get().object_id(tenant_id, user_principal_name)
+
+
+def _configured_installer() -> Callable[[str, str], Awaitable[None]] | None:
+    if not get_settings().graph_install_app:
+        return None
+
+    async def install(tenant_id: str, user_object_id: str) -> None:
+        from bot.graph.client import graph_client
+
+        await graph_client.get().install_app(tenant_id, user_object_id)
+
+    return install
 
 
 def _application_adapter() -> tuple[BotAdapter, TurnLogic]:

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.auth.errors import ServiceUrlNotAllowed
+from bot.auth.errors import ServiceUrlNotAllowed, TokenAcquisitionError
 from bot.auth.service_url import ServiceUrlPolicy
-from bot.proactive.chats import ChatStarter
+from bot.connector.errors import ConnectorError
+from bot.proactive.chats import ChatStarter, ChatStartError
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.errors import (
     AmbiguousConversationError,
@@ -35,6 +36,7 @@ from bot.proactive.errors import (
     ServiceUrlRefusedError,
     UnknownConversationError,
 )
+from bot.proactive.failures import classify
 from bot.proactive.message import (
     TEAMS_CHANNEL_ID,
     ConversationTarget,
@@ -168,13 +170,22 @@ class TargetResolver:
     async def _aad_user(self, target: UserTarget, create: bool) -> ResolvedTarget | None:
         tenant_id = target.tenant_id or ""
         aad_object_id = target.aad_object_id
+        if aad_object_id is None and not create:
+            # Checked without a lookup: the name is resolved (and refused if unknown) when a
+            # send is made.
+            return None
         if aad_object_id is None:
             if self._users is None:
                 raise InvalidTargetError(
-                    "user.userPrincipalName: looking users up by name needs Microsoft Graph, "
-                    "which is not configured (GRAPH_ENDPOINT); name the aadObjectId"
+                    "user.userPrincipalName: no user directory is configured; name the aadObjectId"
                 )
-            aad_object_id = await self._users.object_id(tenant_id, target.user_principal_name or "")
+            try:
+                aad_object_id = await self._users.object_id(
+                    tenant_id, target.user_principal_name or ""
+                )
+            except (ConnectorError, TokenAcquisitionError) as error:
+                # Graph refused or failed: retried when transient, like a Connector answer.
+                raise ChatStartError(classify(error)) from None
         stored = await self._store.get_for_aad_user(target.channel_id, tenant_id, aad_object_id)
         if stored is not None:
             return self._usable(stored)

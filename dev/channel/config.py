@@ -25,6 +25,9 @@ BOT_FRAMEWORK_AUDIENCE = "https://api.botframework.com"
 """``aud`` of the bot's outbound tokens (what the Connector accepts)."""
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
+"""``aud`` of the Graph tokens the token endpoint issues."""
+GRAPH_SCOPE = GRAPH_AUDIENCE + "/.default"
 """The only scope the token endpoint grants, as Entra for the Bot Connector."""
 
 BOT_FRAMEWORK_TENANT = "botframework.com"
@@ -55,6 +58,7 @@ PORT_VARIABLES = {
     "connector_port": "LOCAL_CHANNEL_PORT",
     "issuer_port": "LOCAL_ISSUER_PORT",
     "token_port": "LOCAL_TOKEN_PORT",
+    "graph_port": "LOCAL_GRAPH_PORT",
 }
 """Environment variables that pin a server to a port; unset or 0 means a free port."""
 
@@ -87,6 +91,7 @@ class ChannelConfig:
         connector_port: Port of the Bot Connector and control API, 0 for a free one.
         issuer_port: Port of the OpenID issuer, 0 for a free one.
         token_port: Port of the HTTPS token endpoint, 0 for a free one.
+        graph_port: Port of the HTTPS Microsoft Graph, 0 for a free one.
         service_path: Path of the serviceUrl, ``/`` or a prefix like ``/teams/`` as Teams uses.
         work_dir: Where certificates are written; a temporary directory (removed at stop)
             when not given.
@@ -109,6 +114,7 @@ class ChannelConfig:
     connector_port: int = 0
     issuer_port: int = 0
     token_port: int = 0
+    graph_port: int = 0
     service_path: str = "/"
     work_dir: Path | None = None
     keys: ChannelKeys | None = field(default=None, repr=False)

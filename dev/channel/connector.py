@@ -224,6 +224,13 @@ def _create_conversation(exchange: _Exchange) -> web.Response:
         # chat rather than creating a second one.
         known = state.directory.find_user(tenant_id, str(members[0]["id"]))
         if known is not None:
+            installed = (known.aad_object_id or "").lower() in state.personal_installs
+            if not installed and not state.directory.bot_reaches(tenant_id, known):
+                return exchange.fail(
+                    403,
+                    "Forbidden",
+                    "The bot is not installed for the user (personal scope or a shared team).",
+                )
             members = [known.channel_account()]
         conversation = state.directory.find_personal(tenant_id, str(members[0]["id"]))
     if conversation is None:

@@ -30,6 +30,13 @@ class Member:
     role: str = "user"
     aad_object_id: str | None = None
     tenant_id: str | None = None
+    user_principal_name: str | None = None
+
+    @property
+    def upn(self) -> str:
+        """The user's principal name (made up from the name when not set)."""
+        given = self.name.partition(" ")[0]
+        return self.user_principal_name or f"{given.lower() or 'user'}@contoso.example"
 
     def channel_account(self) -> dict[str, Any]:
         """As ``from``/``recipient``/``membersAdded`` in an activity."""
@@ -50,8 +57,8 @@ class Member:
                 {
                     "givenName": given,
                     "surname": surname,
-                    "email": f"{given.lower() or 'user'}@contoso.example",
-                    "userPrincipalName": f"{given.lower() or 'user'}@contoso.example",
+                    "email": self.upn,
+                    "userPrincipalName": self.upn,
                     "tenantId": self.tenant_id,
                     "userRole": "user",
                 }
@@ -72,11 +79,13 @@ class Member:
 
 def new_user(name: str = "Ada Lovelace", tenant_id: str | None = None) -> Member:
     """A Teams-like user with a fresh ``29:`` id and Entra object id."""
+    given = name.partition(" ")[0].lower() or "user"
     return Member(
         id="29:1" + secrets.token_urlsafe(24),
         name=name,
         aad_object_id=str(uuid.uuid4()),
         tenant_id=tenant_id,
+        user_principal_name=f"{given}.{secrets.token_hex(4)}@contoso.example",
     )
 
 
@@ -214,15 +223,28 @@ class ConversationDirectory:
         return team
 
     def find_user(self, tenant_id: str, user_id: str) -> Member | None:
-        """A known user of the tenant by ``29:`` id or Entra object id."""
+        """A known user of the tenant by ``29:`` id, Entra object id or principal name."""
         wanted = user_id.lower()
         for conversation in self._conversations.values():
             if conversation.tenant_id != tenant_id:
                 continue
             for user in conversation.users:
-                if user.id == user_id or (user.aad_object_id or "").lower() == wanted:
+                if user.id == user_id or wanted in ((user.aad_object_id or "").lower(), user.upn):
                     return user
         return None
+
+    def bot_reaches(self, tenant_id: str, user: Member) -> bool:
+        """Whether the bot's app is there for the user: a chat with the bot, or a team with
+        the bot that the user is in (Teams' rule for starting a 1:1 chat)."""
+        for conversation in self._conversations.values():
+            if conversation.tenant_id != tenant_id or conversation.member(user.id) is None:
+                continue
+            team = self.teams.get(conversation.team_id or "")
+            if team is None and conversation.conversation_type != "channel":
+                return True
+            if team is not None and team.bot_installed:
+                return True
+        return False
 
     def add(self, conversation: Conversation) -> Conversation:
         """Register a conversation (replacing one with the same id)."""

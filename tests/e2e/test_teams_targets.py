@@ -22,6 +22,7 @@ import pytest
 
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
+from tests.e2e.side_hosts import side_host
 from tests.e2e.test_hostile_input import put_and_read_poison
 from tests.e2e.test_proactive_delivery import Api
 
@@ -385,3 +386,115 @@ async def test_a_personal_uninstall_retires_the_chat_and_a_reinstall_revives_it(
     )
     assert status == 200, body
     assert body["conversationId"] == chat
+
+
+def by_name(team: dict[str, Any], index: int) -> dict[str, Any]:
+    member = team["members"][index]
+    return {
+        "user": {
+            "channelId": "msteams",
+            "tenantId": team["tenantId"],
+            "userPrincipalName": member["userPrincipalName"].upper(),
+        }
+    }
+
+
+async def operations(channel: ChannelControl, name: str) -> list[dict[str, Any]]:
+    return [r for r in await channel.requests() if r["operation"] == name]
+
+
+async def test_a_user_by_name_is_looked_up_once_and_reached_in_one_new_chat(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Names", members=1)
+    lookups = len(await operations(channel, "graphGetUser"))
+    created = len(await creations(channel))
+
+    answers = []
+    for text in ("by name", "by name again"):
+        status, _, body = await api.call(
+            "POST", "/api/sendactivity", send_body(by_name(team, 0), text)
+        )
+        assert status == 200, body
+        answers.append(body)
+
+    assert answers[0]["conversationId"] == answers[1]["conversationId"]
+    graph = await operations(channel, "graphGetUser")
+    assert len(graph) == lookups + 1
+    assert (graph[-1]["authorizationScheme"], graph[-1]["authorized"]) == ("Bearer", True)
+    assert len(await creations(channel)) == created + 1
+
+
+async def test_an_unknown_name_is_a_404_and_a_poisoned_message(
+    channel: ChannelControl, api: Api, e2e_stack: LocalStack
+) -> None:
+    unknown = {
+        "user": {
+            "channelId": "msteams",
+            "tenantId": (await channel.info())["tenantId"],
+            "userPrincipalName": f"nobody-{uuid.uuid4().hex[:8]}@contoso.example",
+        }
+    }
+    status, _, body = await api.call("POST", "/api/sendactivity", send_body(unknown, "x"))
+    assert (status, body["error"]["code"]) == (404, "UserNotFound"), body
+
+    marker = f"e2e-unknown-{uuid.uuid4().hex}"
+    message = {
+        "version": 1,
+        "id": marker,
+        **unknown,
+        "activities": [{"type": "message", "text": "x"}],
+    }
+    host = e2e_stack.host
+    poisoned = await put_and_read_poison(
+        host, host.environment["PROACTIVE_QUEUE_NAME"], json.dumps(message), marker
+    )
+    assert poisoned["reason"]["code"] == "UserNotFound", poisoned
+
+
+async def test_without_the_app_and_the_install_setting_off_the_receipt_says_why_once(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="NoApp", members=1, install_bot=False)
+    message = {
+        "version": 1,
+        "id": f"e2e-noapp-{uuid.uuid4().hex}",
+        **aad_user(team, 0),
+        "activities": [{"type": "message", "text": "never arrives"}],
+    }
+    installs = len(await operations(channel, "graphInstallApp"))
+    await api.enqueue(message)
+    receipt = await api.final_receipt(message["id"])
+
+    assert receipt["status"] == "Failed", receipt
+    assert receipt["lastError"]["code"] == "Forbidden"
+    assert receipt["attempts"] == 1
+    member = team["members"][0]["aadObjectId"]
+    refused = [
+        r
+        for r in await creations(channel)
+        if r["status"] == 403 and r["activity"]["members"][0]["id"] == member
+    ]
+    assert len(refused) == 1  # refused once, never retried
+    assert len(await operations(channel, "graphInstallApp")) == installs
+
+
+async def test_without_the_app_and_the_install_setting_on_it_is_installed_and_arrives(
+    channel: ChannelControl, e2e_stack: LocalStack
+) -> None:
+    team = await channel.create_team(name="InstallMe", members=1, install_bot=False)
+    installs = len(await operations(channel, "graphInstallApp"))
+    changes = {"GRAPH_INSTALL_APP": "true", "TEAMS_APP_CATALOG_ID": "local-teams-app"}
+    with side_host(e2e_stack, "graph-install", changes) as host:
+        async with aiohttp.ClientSession() as session, session.post(
+            host.url + "/api/sendactivity",
+            json=send_body(by_name(team, 0), "installed for you"),
+            timeout=aiohttp.ClientTimeout(30),
+        ) as response:
+            status, body = response.status, await response.json()
+
+    assert status == 200, body
+    assert body["conversationCreated"] is True
+    [record] = await channel.activities(body["conversationId"])
+    assert record["activity"]["text"] == "installed for you"
+    assert len(await operations(channel, "graphInstallApp")) == installs + 1
