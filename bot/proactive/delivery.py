@@ -301,6 +301,7 @@ class Deliverer:
             return _refused(refusal, receipt)
         except ChatStartError as error:
             return await self._start_failed_claimed(claim, error.failure, expires_at)
+        claim.note_target(resolved.conversation_id, created=resolved.created)
         while (index := claim.next_index) is not None:
             if self._expired(expires_at):
                 return await self._expire(claim, resolved)

@@ -114,6 +114,8 @@ async def test_the_same_message_three_times_twice_at_once_creates_one_chat_and_s
     await api.queue_drained()
 
     assert receipt["status"] == "Delivered", receipt
+    assert receipt["conversationCreated"] is True
+    assert receipt["conversationId"].startswith("a:")
     sent = [
         r for r in await channel.activities() if (r["activity"] or {}).get("text") == "exactly once"
     ]
@@ -486,11 +488,14 @@ async def test_without_the_app_and_the_install_setting_on_it_is_installed_and_ar
     installs = len(await operations(channel, "graphInstallApp"))
     changes = {"GRAPH_INSTALL_APP": "true", "TEAMS_APP_CATALOG_ID": "local-teams-app"}
     with side_host(e2e_stack, "graph-install", changes) as host:
-        async with aiohttp.ClientSession() as session, session.post(
-            host.url + "/api/sendactivity",
-            json=send_body(by_name(team, 0), "installed for you"),
-            timeout=aiohttp.ClientTimeout(30),
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(
+                host.url + "/api/sendactivity",
+                json=send_body(by_name(team, 0), "installed for you"),
+                timeout=aiohttp.ClientTimeout(30),
+            ) as response,
+        ):
             status, body = response.status, await response.json()
 
     assert status == 200, body
