@@ -272,6 +272,8 @@ def _conversation_json(conversation: Conversation) -> dict[str, Any]:
         "channelId": conversation.channel_id,
         "members": [member.channel_account() for member in conversation.members],
         "started": conversation.started,
+        "name": conversation.name,
+        "teamId": conversation.team_id,
     }
 
 

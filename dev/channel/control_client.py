@@ -341,6 +341,10 @@ class ChannelControl:
         result: dict[str, Any] = await self._call("POST", "/teams", json=body)
         return result
 
+    async def teams(self) -> list[dict[str, Any]]:
+        """The teams the channel knows (as :meth:`create_team` answers them)."""
+        return list((await self._call("GET", "/teams"))["teams"])
+
     async def team_event(
         self, team_id: str, event_type: str, *, channel_id: str | None = None
     ) -> dict[str, Any]:
