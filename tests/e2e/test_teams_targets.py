@@ -503,3 +503,57 @@ async def test_without_the_app_and_the_install_setting_on_it_is_installed_and_ar
     [record] = await channel.activities(body["conversationId"])
     assert record["activity"]["text"] == "installed for you"
     assert len(await operations(channel, "graphInstallApp")) == installs + 1
+
+
+async def test_schedules_take_the_new_targets_and_start_the_chat_at_the_first_occurrence(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Scheduled", channels=["Daily"], members=1)
+    text_user, text_channel = f"standup {uuid.uuid4().hex[:6]}", f"digest {uuid.uuid4().hex[:6]}"
+    created: list[str] = []
+    for target, text in ((by_name(team, 0), text_user), (channel_target(team, 1), text_channel)):
+        body = {
+            **target,
+            "cron": "* * * * * *",
+            "activities": [{"type": "message", "text": text}],
+        }
+        status, _, schedule = await api.call("POST", "/api/schedules", body)
+        assert status == 201, schedule
+        created.append(schedule["id"])
+    daily = team["channels"][1]["id"]
+    try:
+        await channel.wait_for_activities(daily, 1)
+        deadline = time.monotonic() + BROADCAST_DEADLINE_SECONDS
+        while time.monotonic() < deadline:
+            sent = [
+                r
+                for r in await channel.activities()
+                if (r["activity"] or {}).get("text") == text_user
+            ]
+            if sent:
+                break
+            await asyncio.sleep(0.5)
+        assert sent, "the user's occurrence did not arrive"
+        chat = next(
+            c for c in await channel.conversations() if c["id"] == sent[0]["conversationId"]
+        )
+        assert chat["conversationType"] == "personal"
+    finally:
+        for schedule_id in created:
+            assert (await api.call("DELETE", f"/api/schedules/{schedule_id}"))[0] == 204
+    posts = await channel.activities(daily)
+    assert {r["activity"]["text"] for r in posts} == {text_channel}
+    assert all(r["conversationId"] == daily for r in posts)  # each occurrence a new thread
+
+
+async def test_a_schedule_for_an_unknown_channel_target_field_is_refused_naming_it(
+    api: Api,
+) -> None:
+    body = {
+        "teamsChannel": {"tenantId": "t", "channelId": "19:x@thread.tacv2"},
+        "cron": "0 0 9 * * *",
+        "activities": [{"type": "message", "text": "x"}],
+    }
+    status, _, error = await api.call("POST", "/api/schedules", body)
+    assert status == 400, error
+    assert "teamId" in error["error"]["message"]
