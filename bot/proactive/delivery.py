@@ -355,6 +355,21 @@ class Deliverer:
             if claim.next_index is None:
                 # It was the last activity: the delivery is over, unconfirmed.
                 return _from_receipt(receipt, resolved, failure)
+        return await self._settle(
+            claim, failure, resolved, expires_at, possible_duplicate=index if resend else None
+        )
+
+    async def _settle(
+        self,
+        claim: Claim,
+        failure: Failure,
+        resolved: ResolvedTarget | None,
+        expires_at: datetime | None,
+        *,
+        possible_duplicate: int | None = None,
+    ) -> DeliveryOutcome:
+        """After a failure: retry later (transient, attempts left, before ``expiresAt``), or
+        end the delivery ``Failed`` (``Refused`` by policy)."""
         if failure.verdict is Verdict.RETRY:
             if self._backoff.exhausted(claim.attempt):
                 error = DeliveryError(
@@ -371,7 +386,7 @@ class Deliverer:
                 failure.error,
                 retry_at,
                 now=now,
-                possible_duplicate=index if resend else None,
+                possible_duplicate=possible_duplicate,
             )
             return DeliveryOutcome(
                 Outcome.RETRY,
@@ -408,25 +423,7 @@ class Deliverer:
         failure is retried like an unsent activity.
         """
         _log_failure(claim.id, failure)
-        if failure.verdict is Verdict.RETRY and not self._backoff.exhausted(claim.attempt):
-            now = self._clock()
-            retry_at = retry_time(now, self._backoff.delay(claim.attempt, failure.retry_after))
-            if expires_at is not None and retry_at >= expires_at:
-                return await self._expire(claim, None, failure)
-            receipt = await self._ledger.record_retry(claim, failure.error, retry_at, now=now)
-            return DeliveryOutcome(
-                Outcome.RETRY,
-                tuple(receipt.activity_ids),
-                failure.error,
-                failure=failure,
-                retry_at=retry_at,
-                receipt=receipt,
-            )
-        status = (
-            DeliveryStatus.REFUSED if failure.verdict is Verdict.REFUSE else DeliveryStatus.FAILED
-        )
-        receipt = await self._ledger.fail(claim, failure.error, status)
-        return _from_receipt(receipt, None, failure)
+        return await self._settle(claim, failure, None, expires_at)
 
     async def _expire(
         self, claim: Claim, resolved: ResolvedTarget | None, failure: Failure | None = None

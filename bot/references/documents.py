@@ -224,6 +224,17 @@ def inactive_document(existing: Mapping[str, Any], reason: str, now: datetime) -
     return document
 
 
+def revivable(existing: Mapping[str, Any], reasons: frozenset[str], now: datetime) -> bool:
+    """Whether an event at ``now`` revives a conversation: only one retired for one of
+    ``reasons``, and not after ``now``."""
+    inactive_at = existing.get("inactiveAt")
+    return (
+        existing.get("active") is False
+        and existing.get("reason") in reasons
+        and (inactive_at is None or from_timestamp(inactive_at) <= now)
+    )
+
+
 def revived_document(existing: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """The conversation document made active again at ``now`` (a team restored or unarchived).
 

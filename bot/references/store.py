@@ -29,6 +29,7 @@ from bot.references.documents import (
     plan_inactive,
     plan_user_index,
     reference_wire,
+    revivable,
     revived_document,
     to_record,
     user_index_document,
@@ -50,7 +51,6 @@ from bot.schema.reference import ConversationReference
 from bot.settings import get_settings
 from bot.storage.containers import REFERENCES
 from bot.storage.cosmos import container as named_container
-from bot.storage.timestamps import from_timestamp
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -183,26 +183,18 @@ class ReferenceStore:
         Raises:
             ReferenceConflictError: Writers kept conflicting for ``max_attempts`` rounds.
         """
+
+        def retire(existing: dict[str, Any]) -> dict[str, Any] | None:
+            if plan_inactive(existing, reason, now) != "write":
+                return None
+            return inactive_document(existing, reason, now)
+
         key = _key_of(target)
-        container = self._container()
-        self._recent.forget(key.id)
         try:
-            for _ in range(self._max_attempts):
-                existing = await self._read(container, key.id)
-                plan = plan_inactive(existing, reason, now)
-                if existing is None:
-                    return None
-                if plan != "write":
-                    return to_record(existing)
-                written = await self._write(
-                    container, inactive_document(existing, reason, now), existing
-                )
-                if written is not None:
-                    return to_record(written)
+            return await self._rewrite(key, retire, "mark_inactive")
         finally:
             # A capture running alongside may have remembered the active state meanwhile.
             self._recent.forget(key.id)
-        raise ReferenceConflictError(f"mark_inactive gave up after {self._max_attempts} conflicts")
 
     async def revive(
         self, target: ReferenceTarget, reasons: frozenset[str], *, now: datetime
@@ -218,24 +210,37 @@ class ReferenceStore:
         Raises:
             ReferenceConflictError: Writers kept conflicting for ``max_attempts`` rounds.
         """
-        key = _key_of(target)
+
+        def revive(existing: dict[str, Any]) -> dict[str, Any] | None:
+            if not revivable(existing, reasons, now):
+                return None
+            return revived_document(existing, now)
+
+        return await self._rewrite(_key_of(target), revive, "revive")
+
+    async def _rewrite(
+        self,
+        key: ReferenceKey,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+        what: str,
+    ) -> StoredReference | None:
+        """Read, decide and write a stored conversation under its etag until no one interferes.
+
+        ``change`` gives the new document, or ``None`` to leave the stored one as it is.
+        """
         container = self._container()
         self._recent.forget(key.id)
         for _ in range(self._max_attempts):
             existing = await self._read(container, key.id)
             if existing is None:
                 return None
-            inactive_at = existing.get("inactiveAt")
-            if (
-                existing.get("active") is not False
-                or existing.get("reason") not in reasons
-                or (inactive_at is not None and from_timestamp(inactive_at) > now)
-            ):
+            body = change(existing)
+            if body is None:
                 return to_record(existing)
-            written = await self._write(container, revived_document(existing, now), existing)
+            written = await self._write(container, body, existing)
             if written is not None:
                 return to_record(written)
-        raise ReferenceConflictError(f"revive gave up after {self._max_attempts} conflicts")
+        raise ReferenceConflictError(f"{what} gave up after {self._max_attempts} conflicts")
 
     async def list_team(
         self, tenant_id: str | None, team_id: str

@@ -23,6 +23,7 @@ import pytest
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
 from tests.e2e.side_hosts import side_host
+from tests.e2e.test_broadcast import finished
 from tests.e2e.test_hostile_input import put_and_read_poison
 from tests.e2e.test_proactive_delivery import Api
 
@@ -61,6 +62,21 @@ def channel_target(team: dict[str, Any], index: int, reply_to: str | None = None
     if reply_to is not None:
         target["replyToId"] = reply_to
     return {"teamsChannel": target}
+
+
+async def poisoned(stack: LocalStack, target: dict[str, Any]) -> Any:
+    """Put a message to ``target`` on the session host's queue; its poison message."""
+    marker = f"e2e-poison-{uuid.uuid4().hex}"
+    message = {
+        "version": 1,
+        "id": marker,
+        **target,
+        "activities": [{"type": "message", "text": "x"}],
+    }
+    host = stack.host
+    return await put_and_read_poison(
+        host, host.environment["PROACTIVE_QUEUE_NAME"], json.dumps(message), marker
+    )
 
 
 async def creations(channel: ChannelControl) -> list[dict[str, Any]]:
@@ -248,19 +264,10 @@ async def test_missing_or_conflicting_target_fields_are_refused_naming_the_field
     details = body["error"]["details"]
     assert any(named in d["field"] or named in d["message"] for d in details), details
 
-    marker = f"e2e-bad-{uuid.uuid4().hex}"
-    message = {
-        "version": 1,
-        "id": marker,
-        **({"conversation": {"conversationId": "a:1"}} if "conversationId" in target else {}),
-        **{key: value for key, value in target.items() if key != "conversationId"},
-        "activities": [{"type": "message", "text": "x"}],
-    }
-    host = e2e_stack.host
-    poisoned = await put_and_read_poison(
-        host, host.environment["PROACTIVE_QUEUE_NAME"], json.dumps(message), marker
-    )
-    reason = poisoned["reason"]
+    queued = {key: value for key, value in target.items() if key != "conversationId"}
+    if "conversationId" in target:
+        queued["conversation"] = {"conversationId": "a:1"}
+    reason = (await poisoned(e2e_stack, queued))["reason"]
     assert reason["code"] == "InvalidMessage", reason
     assert reason["dequeueCount"] == 1
     expected = "conversation, teamsChannel" if "conversationId" in target else named
@@ -268,15 +275,7 @@ async def test_missing_or_conflicting_target_fields_are_refused_naming_the_field
 
 
 async def finished_broadcast(api: Api, operation_id: str) -> dict[str, Any]:
-    deadline = time.monotonic() + BROADCAST_DEADLINE_SECONDS
-    progress: Any = None
-    while time.monotonic() < deadline:
-        status, _, progress = await api.call("GET", f"/api/broadcasts/{operation_id}")
-        assert status == 200, progress
-        if progress["status"] == "Completed":
-            return dict(progress)
-        await asyncio.sleep(1)  # each look counts the outcomes: not too often
-    raise AssertionError(f"broadcast {operation_id} did not complete: {progress}")
+    return await finished(api.session, api.stack, operation_id)
 
 
 async def test_a_team_audience_reaches_every_member_once_one_to_one_without_a_429(
@@ -440,18 +439,8 @@ async def test_an_unknown_name_is_a_404_and_a_poisoned_message(
     status, _, body = await api.call("POST", "/api/sendactivity", send_body(unknown, "x"))
     assert (status, body["error"]["code"]) == (404, "UserNotFound"), body
 
-    marker = f"e2e-unknown-{uuid.uuid4().hex}"
-    message = {
-        "version": 1,
-        "id": marker,
-        **unknown,
-        "activities": [{"type": "message", "text": "x"}],
-    }
-    host = e2e_stack.host
-    poisoned = await put_and_read_poison(
-        host, host.environment["PROACTIVE_QUEUE_NAME"], json.dumps(message), marker
-    )
-    assert poisoned["reason"]["code"] == "UserNotFound", poisoned
+    poison = await poisoned(e2e_stack, unknown)
+    assert poison["reason"]["code"] == "UserNotFound", poison
 
 
 async def test_without_the_app_and_the_install_setting_off_the_receipt_says_why_once(
