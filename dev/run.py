@@ -14,6 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
+from bot.samples.catalog import SAMPLES
 from bot.settings import read_local_values
 from dev.services import DEFAULT_DATA_DIR, ServicesError, services_status
 from dev.stack import REPOSITORY_ROOT, StackError, start_stack
@@ -28,6 +29,21 @@ def _ensure_local_settings() -> Path:
         shutil.copyfile(SAMPLE_SETTINGS, LOCAL_SETTINGS)
         print(f"created {LOCAL_SETTINGS.name} from {SAMPLE_SETTINGS.name}")
     return LOCAL_SETTINGS
+
+
+def sample_lines(running: str) -> list[str]:
+    """What ``make run`` says about the sample: which one runs, how to start another.
+
+    The environment wins over ``local.settings.json`` (as with ``func start``), so a variable
+    on the command line is enough; ``make`` passes it on either way.
+    """
+    other = "echo" if running == "assistant" else "assistant"
+    return [
+        f"  sample bot             {running} (BOT_SAMPLE; one of {', '.join(SAMPLES)})",
+        f"Another sample: stop with Ctrl-C, then `BOT_SAMPLE={other} make run` (or set BOT_SAMPLE",
+        "in local.settings.json). The car scenario: BOT_SAMPLE=assistant, then DeviceStart from",
+        "the playground's event form.",
+    ]
 
 
 def main() -> int:
@@ -61,6 +77,7 @@ def main() -> int:
         print(f"  health                 {stack.host.url}/api/health")
         print(f"  local channel          {stack.channel.connector_url}/_channel/info")
         print(f"  logs                   {stack.work_dir}")
+        print("\n".join(sample_lines(stack.bot_sample)))
         print("Press Ctrl-C to stop.")
         stop_requested.wait()
         print("stopping...")

@@ -24,16 +24,42 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.settings import (
+    LOCAL_SETTINGS_FILE,
+    LOCAL_SETTINGS_PATH_VARIABLE,
+    SettingsError,
+    read_local_values,
+)
 from dev.channel import ChannelProcess
 from dev.services import RunningServices, start_services
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SAMPLE = "echo"
+"""``BOT_SAMPLE`` when neither the environment nor ``local.settings.json`` sets it."""
 HOST_READY_TIMEOUT_SECONDS = 60.0
 POLL_INTERVAL_SECONDS = 0.05
 
 
 class StackError(Exception):
     """A part of the local stack failed to start; the message says which and why."""
+
+
+def resolve_bot_sample(environment: Mapping[str, str]) -> str:
+    """The sample a host started with ``environment`` runs, resolved as the host does.
+
+    ``BOT_SAMPLE`` from the environment wins over ``local.settings.json`` (``LOCAL_SETTINGS_PATH``
+    or the one in the repository), as with Core Tools; ``echo`` when neither sets it. The host
+    checks the value at start-up; this only names it (for ``make run`` and the playground).
+    """
+    if environment.get("BOT_SAMPLE"):
+        return environment["BOT_SAMPLE"]
+    configured = environment.get(LOCAL_SETTINGS_PATH_VARIABLE)
+    path = Path(configured) if configured else REPOSITORY_ROOT / LOCAL_SETTINGS_FILE
+    try:
+        values = read_local_values(path)
+    except SettingsError:  # an unreadable file stops the host itself, with the reason
+        return DEFAULT_SAMPLE
+    return values.get("BOT_SAMPLE") or DEFAULT_SAMPLE
 
 
 def free_port() -> int:
@@ -128,6 +154,9 @@ class LocalStack:
         host: The function host process.
         work_dir: Where logs and state files go.
         host_environment: The environment the host runs with (without the port).
+        bot_sample: The sample the stack started the host with (``BOT_SAMPLE``), also shown by
+            the playground; a :meth:`restart_host` with another ``BOT_SAMPLE`` (tests) does
+            not change the playground's label.
     """
 
     services: RunningServices
@@ -135,6 +164,7 @@ class LocalStack:
     host: HostProcess
     work_dir: Path
     host_environment: dict[str, str] = field(default_factory=dict)
+    bot_sample: str = DEFAULT_SAMPLE
 
     @property
     def messages_url(self) -> str:
@@ -202,12 +232,13 @@ def start_stack(
             for name in ("AzureWebJobsStorage", "PROACTIVE_QUEUE_NAME")
             if layered.get(name)
         }
+        sample = resolve_bot_sample(layered)
         channel = ChannelProcess.start(
             work_dir / "channel.json",
             bot_url=f"http://127.0.0.1:{port}/api/messages",
             app_id=app_id,
             app_password=app_password,
-            extra_arguments=channel_arguments,
+            extra_arguments=(*channel_arguments, "--bot-sample", sample),
             environ={**os.environ, **queue_settings},
             output=work_dir / "channel.log",
         )
@@ -220,4 +251,4 @@ def start_stack(
         }
         host = HostProcess.start(environment, port=port, log_file=work_dir / "host.log")
         cleanup.pop_all()
-    return LocalStack(services, channel, host, work_dir, environment)
+    return LocalStack(services, channel, host, work_dir, environment, sample)

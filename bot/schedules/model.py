@@ -86,7 +86,7 @@ def zone_of(name: str) -> ZoneInfo | None:
         return None
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(
             f"unknown IANA time zone {name!r} (for example Europe/Berlin, America/New_York, UTC)"
         ) from None

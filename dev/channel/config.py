@@ -25,10 +25,12 @@ BOT_FRAMEWORK_AUDIENCE = "https://api.botframework.com"
 """``aud`` of the bot's outbound tokens (what the Connector accepts)."""
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
+"""The scope the token endpoint grants for the Bot Connector, as Entra does."""
+
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 """``aud`` of the Graph tokens the token endpoint issues."""
 GRAPH_SCOPE = GRAPH_AUDIENCE + "/.default"
-"""The only scope the token endpoint grants, as Entra for the Bot Connector."""
+"""The token endpoint's other scope: Microsoft Graph (:mod:`dev.channel.graph`)."""
 
 BOT_FRAMEWORK_TENANT = "botframework.com"
 """Multi-tenant bots ask ``login.microsoftonline.com/botframework.com`` for tokens."""
@@ -99,6 +101,8 @@ class ChannelConfig:
         queue_connection: The bot's storage connection string (``AzureWebJobsStorage``), with
             which the playground puts messages on the proactive queue; None turns that off.
         queue_name: The bot's proactive queue (``PROACTIVE_QUEUE_NAME``).
+        bot_sample: Which sample the bot runs (``BOT_SAMPLE``, as the stack that started the
+            bot resolved it), for the playground to show; None when not known.
     """
 
     app_id: str = field(default_factory=_new_app_id)
@@ -120,6 +124,7 @@ class ChannelConfig:
     keys: ChannelKeys | None = field(default=None, repr=False)
     queue_connection: str | None = field(default=None, repr=False)
     queue_name: str = DEFAULT_QUEUE_NAME
+    bot_sample: str | None = None
 
     def __post_init__(self) -> None:
         if not self.service_path.startswith("/") or not self.service_path.endswith("/"):

@@ -134,6 +134,7 @@ async def _info(request: web.Request) -> web.Response:
             "channelId": config.channel_id,
             "tenantId": config.tenant_id,
             "botUrl": config.bot_url,
+            "botSample": config.bot_sample,
             "authRequired": config.auth_required,
             "rateLimits": state.limiter.enabled,
             "connectorUrl": state.connector_url,

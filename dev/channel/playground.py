@@ -1,10 +1,13 @@
 """The playground: a web page, served by the local channel, to chat with the bot.
 
 ``http://127.0.0.1:<connector port>/playground/`` (``/`` redirects there) plays users in
-conversations with the bot, shows the bot's answers and its proactive messages as they arrive
-(``/_channel/events``), and shows the bot's side of a conversation through the bot's own
-routes (``/_channel/bot/...``): the stored reference, the schedules, the delivery receipts of
-messages the page put on the real proactive queue (``/_channel/enqueue``).
+conversations with the bot, sends device events as the current user (``/_channel/event``:
+``DeviceStart`` from a car, or any name with a JSON value), shows the bot's answers and its
+proactive messages as they arrive (``/_channel/events``), shows which sample the bot runs
+(``botSample`` of ``/_channel/info``, as the stack started it), and shows the bot's side of a
+conversation through the bot's own routes (``/_channel/bot/...``): the stored reference, the
+schedules, the delivery receipts of messages the page put on the real proactive queue
+(``/_channel/enqueue``).
 
 The page is plain HTML, CSS and JavaScript in ``dev/channel/playground/``, served file by
 file from a fixed list (no directory listing, no path from the request reaches the disk). The

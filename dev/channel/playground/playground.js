@@ -310,20 +310,22 @@
 
   // ---------------------------------------------------------------- talking
 
-  async function say(text) {
+  // Posts what the current user does (a message, an event) to the channel, in the open
+  // conversation or a new 1:1 chat, and follows the conversation it landed in. Returns the
+  // channel's answer, or null when it refused (the error is in the result given to onError).
+  async function talk(route, fields, button, what, onError) {
     const user = currentUser();
-    const body = { text, userName: user.name };
+    const body = { ...fields, userName: user.name };
     if (state.currentConversationId) body.conversationId = state.currentConversationId;
     if (user.id) body.userId = user.id;
     if (TIMEZONE) body.timezone = TIMEZONE;
     const before = state.currentConversationId;
-    const send = $("composer-send");
-    send.disabled = true;
-    const result = await call("POST", `${CHANNEL}/say`, body);
-    send.disabled = false;
+    button.disabled = true;
+    const result = await call("POST", `${CHANNEL}/${route}`, body);
+    button.disabled = false;
     if (!result.ok) {
-      logNote(`Not sent: ${describeError(result)}`, true);
-      return;
+      onError(result);
+      return null;
     }
     const answer = result.body;
     if (answer.conversationId !== before || answer.userId !== state.currentUserId) {
@@ -337,8 +339,43 @@
       await loadConversations();
     }
     reportBotAnswer(answer.started, "the conversation update");
-    reportBotAnswer(answer.response, "your message");
+    reportBotAnswer(answer.response, what);
     refreshInspector();
+    return answer;
+  }
+
+  async function say(text) {
+    await talk("say", { text }, $("composer-send"), "your message",
+      (result) => logNote(`Not sent: ${describeError(result)}`, true));
+  }
+
+  // An event activity from the user's client (DeviceStart from a car), as the current user in
+  // the open conversation (or a new 1:1 chat). The value is JSON, or nothing.
+  async function sendEvent(event) {
+    event.preventDefault();
+    const status = $("event-status");
+    const name = $("event-name").value.trim();
+    if (!name) {
+      setStatus(status, "Name the event.", "bad");
+      return;
+    }
+    const raw = $("event-value").value.trim();
+    let value = null;
+    if (raw) {
+      try {
+        value = JSON.parse(raw);
+      } catch (error) {
+        setStatus(status, `The value is not JSON: ${error.message}`, "bad");
+        return;
+      }
+    }
+    const sender = currentUser().name;
+    const answer = await talk("event", { name, value }, $("event-submit"), `the event ${name}`,
+      (result) => setStatus(status, `Not sent: ${describeError(result)}`, "bad"));
+    if (!answer) return;
+    const code = answer.response ? answer.response.status : "?";
+    setStatus(status, `Sent ${name} as ${sender}; the bot answered HTTP ${code}.`,
+      answer.response && answer.response.status < 300 ? "ok" : "bad");
   }
 
   function reportBotAnswer(answer, what) {
@@ -413,6 +450,7 @@
       select.append(el("option", { value: id, selected: id === me.id }, name));
     }
     $("composer-user").textContent = me.name;
+    $("event-user").textContent = me.name;
     renderConversationList();
   }
 
@@ -500,6 +538,13 @@
             .filter((member) => member.role !== "bot" && member.id !== activity.recipient?.id)
             .map((member) => member.name || member.id);
           return note(`${joined.join(", ") || "Someone"} joined the conversation`);
+        }
+        if (activity.type === "event") {
+          const value = activity.value === undefined || activity.value === null
+            ? "" : ` ${JSON.stringify(activity.value)}`;
+          const item = note(`${activity.from?.name || "A user"}'s device sent the event ${activity.name || "(no name)"}${value}`);
+          item.dataset.event = activity.name || "";
+          return item;
         }
         return note(`${activity.from?.name || "A user"} sent a ${activity.type} activity`);
       case "bot":
@@ -1114,6 +1159,10 @@
     else if (state.info.authRequired) setStatus(auth, "Channel: signed tokens", "ok");
     else setStatus(auth, "Channel: no auth (BOT_AUTH_DISABLED)", "warn");
     auth.title = state.info ? `Bot endpoint ${state.info.botUrl}; channel ${state.info.channelId}` : "";
+    const sample = $("status-sample");
+    if (state.info && state.info.botSample) setStatus(sample, `Sample: ${state.info.botSample}`, "ok");
+    else setStatus(sample, "Sample: unknown", null);
+    sample.dataset.sample = state.info?.botSample || "";
     const queue = $("status-queue");
     if (!state.queue) setStatus(queue, "Queue: unknown", null);
     else if (state.queue.configured) setStatus(queue, `Queue: ${state.queue.queueName}`, "ok");
@@ -1154,6 +1203,7 @@
     $("enqueue-form").addEventListener("submit", enqueue);
     $("enqueue-form").addEventListener("change", renderEnqueueAvailability);
     $("new-team").addEventListener("click", newTeam);
+    $("event-form").addEventListener("submit", sendEvent);
     $("schedule-form").addEventListener("submit", createSchedule);
     $("receipts-refresh").addEventListener("click", refreshReceipts);
     $("schedules-refresh").addEventListener("click", refreshSchedules);

@@ -146,9 +146,12 @@ class InMemoryQueue:
 class AssistantWorld:
     """The assistant's edges for one test: calendar file, clock, queue and schedules."""
 
-    def __init__(self, calendar: Path, *, now: datetime = NOW) -> None:
+    def __init__(
+        self, calendar: Path, *, now: datetime = NOW, reminder_lead: timedelta = REMINDER_LEAD
+    ) -> None:
         self.calendar = calendar
         self.now = now
+        self.reminder_lead = reminder_lead
         self.queue = InMemoryQueue()
         self.schedules = InMemorySchedules(lambda: self.now)
         self.extra_skills: list[Callable[[], Skill]] = []
@@ -163,7 +166,7 @@ class AssistantWorld:
             CalendarSkill(
                 manifests["calendar"],
                 source_path=self.calendar,
-                reminder_lead=REMINDER_LEAD,
+                reminder_lead=self.reminder_lead,
                 enqueue=self.queue.enqueue,
                 clock=self.clock,
             ),
