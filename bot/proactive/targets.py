@@ -142,12 +142,18 @@ class TargetResolver:
 
     async def _resolve(self, target: Target, *, create: bool) -> ResolvedTarget | None:
         if isinstance(target, ConversationTarget):
-            stored = await self._find_conversation(target)
+            try:
+                return self._usable(await self._find_conversation(target))
+            except UnknownConversationError:
+                if THREAD_MARKER not in target.conversation_id:
+                    raise
+            # A channel thread is stored as its channel (bot.references.teams): reply in the
+            # thread, under the thread's own key (a gone thread retires nothing).
+            root = channel_root(target.conversation_id)
+            stored = await self._find_conversation(
+                target.model_copy(update={"conversation_id": root})
+            )
             resolved = self._usable(stored)
-            if THREAD_MARKER not in target.conversation_id:
-                return resolved
-            # A thread of a stored channel: reply in it, under the thread's own key (a gone
-            # thread retires nothing).
             resolved.reference.conversation = (
                 resolved.reference.conversation or ConversationAccount()
             )
@@ -237,8 +243,6 @@ class TargetResolver:
         return ResolvedTarget(self._usable_reference(reference, key).reference, key, channel)
 
     async def _find_conversation(self, target: ConversationTarget) -> StoredReference:
-        # A channel thread is stored as its channel (bot.references.teams).
-        target = target.model_copy(update={"conversation_id": channel_root(target.conversation_id)})
         if target.channel_id:
             try:
                 stored = await self._store.get(

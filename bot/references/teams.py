@@ -56,9 +56,15 @@ def channel_root(conversation_id: str) -> str:
 
 
 def root_reference(reference: ConversationReference) -> ConversationReference:
-    """The reference of the channel itself when ``reference`` names one of its threads."""
+    """The reference of the channel itself when ``reference`` names one of its threads
+    (a Teams ``channel`` conversation; any other id is kept as it is)."""
     conversation = reference.conversation
-    if conversation is None or not conversation.id or THREAD_MARKER not in conversation.id:
+    if (
+        conversation is None
+        or conversation.conversation_type != "channel"
+        or not conversation.id
+        or THREAD_MARKER not in conversation.id
+    ):
         return reference
     root = reference.model_copy(deep=True)
     assert root.conversation is not None

@@ -204,10 +204,13 @@ class ConversationDirectory:
         self.teams: dict[str, Team] = {}
 
     def get(self, conversation_id: str) -> Conversation | None:
-        """The conversation with this id, if known (a thread's id names its channel)."""
+        """The conversation with this id, if known (a channel thread's id names its channel)."""
+        exact = self._conversations.get(conversation_id)
         root, _, thread = conversation_id.partition(THREAD_MARKER)
+        if exact is not None or not thread:
+            return exact
         conversation = self._conversations.get(root)
-        if thread and (conversation is None or conversation.conversation_type != "channel"):
+        if conversation is None or conversation.conversation_type != "channel":
             return None
         return conversation
 
