@@ -134,12 +134,12 @@ class ReferenceCapture:
                     await self._store_channels(context, place.team_id, received)
                 return outcome
             if reason is not None and reason is not InactiveReason.CHANNEL_DELETED:
-                # The whole team: every channel the bot stored, and the team itself.
+                # The whole team: every channel the bot stored, and the team itself. One already
+                # retired keeps its own reason (a deleted channel stays deleted when the team
+                # comes back).
                 for stored in await self._store.list_team(tenant_id, place.team_id):
-                    await self._store.mark_inactive(stored, reason, now=received)
-                await self._store.mark_inactive(
-                    ReferenceKey(Channels.MSTEAMS, place.team_id, tenant_id), reason, now=received
-                )
+                    if stored.active:
+                        await self._store.mark_inactive(stored, reason, now=received)
                 return reason
             if reason is InactiveReason.CHANNEL_DELETED:
                 if place.channel_id is not None:
