@@ -127,10 +127,33 @@ class GraphClient:
     async def _request(
         self, operation: str, method: str, tenant_id: str, path: str, body: Any
     ) -> Any:
+        tokens = self._tokens(tenant_id)
+        token = await tokens.get_token()
+        status, raw, retry_after = await self._send(operation, method, path, body, token)
+        if status == 401 and token is not None:
+            # A token Graph refuses (revoked, a rotated secret) is replaced once.
+            token = await tokens.get_token(force_refresh=True, rejected_token=token)
+            status, raw, retry_after = await self._send(operation, method, path, body, token)
+        if 200 <= status < 300:
+            try:
+                return json.loads(raw) if raw else None
+            except ValueError:
+                return None
+        code, message = error_code_and_message(raw)
+        logger.warning("graph: %s answered %d %s", operation, status, code or "")
+        raise ConnectorError(
+            status,
+            code or "HttpError",
+            message or f"Graph answered HTTP {status}",
+            retry_after=retry_after,
+            operation=operation,
+        )
+
+    async def _send(
+        self, operation: str, method: str, path: str, body: Any, token: str | None
+    ) -> tuple[int, bytes, float | None]:
         import aiohttp
 
-        settings = self._settings()
-        token = await self._tokens(tenant_id).get_token()
         headers = {"Accept": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
@@ -138,7 +161,7 @@ class GraphClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
             data = json.dumps(body).encode("utf-8")
-        url = settings.graph_endpoint.rstrip("/") + path
+        url = self._settings().graph_endpoint.rstrip("/") + path
         try:
             async with self._session().request(
                 method, url, data=data, headers=headers, allow_redirects=False
@@ -157,20 +180,7 @@ class GraphClient:
                 f"Graph could not be reached ({type(error).__name__})",
                 operation=operation,
             ) from None
-        if 200 <= status < 300:
-            try:
-                return json.loads(raw) if raw else None
-            except ValueError:
-                return None
-        code, message = error_code_and_message(raw)
-        logger.warning("graph: %s answered %d %s", operation, status, code or "")
-        raise ConnectorError(
-            status,
-            code or "HttpError",
-            message or f"Graph answered HTTP {status}",
-            retry_after=retry_after,
-            operation=operation,
-        )
+        return status, raw, retry_after
 
     def _tenant_tokens(self, tenant_id: str) -> TokenSource:
         settings = self._settings()

@@ -179,11 +179,6 @@ class UserTarget(RequestModel):
             raise ValueError(f"channelId: {named[0]} is only supported on {TEAMS_CHANNEL_ID}")
         return self
 
-    @property
-    def by_channel_id(self) -> bool:
-        """Named by the channel's user id (the conversation must be stored)."""
-        return self.user_id is not None
-
 
 def _no_thread(value: str) -> str:
     if THREAD_MARKER in value:

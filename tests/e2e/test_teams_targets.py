@@ -292,6 +292,7 @@ async def test_a_team_audience_reaches_every_member_once_one_to_one_without_a_42
     assert (status, dry["total"]) == (200, 30), dry
 
     before = len(await creations(channel))
+    since = max((r["sequence"] for r in await channel.requests()), default=0)
     await channel.set_rate_limits(True, reset=True)
     try:
         status, _, started = await api.call("POST", "/api/broadcasts", body)
@@ -314,7 +315,17 @@ async def test_a_team_audience_reaches_every_member_once_one_to_one_without_a_42
     assert recipients == sorted(member["aadObjectId"] for member in members)
     assert reused["conversationId"] in [r["conversationId"] for r in sent]
     assert len(await creations(channel)) == before + 29
-    assert [r for r in await channel.requests() if r["status"] == 429] == []
+    # Zero 429s for this broadcast: its chats, and the creations (other tests' late retries
+    # may still meet the limits elsewhere).
+    chats = {r["conversationId"] for r in sent}
+    throttled = [
+        r
+        for r in await channel.requests()
+        if r["sequence"] > since
+        and r["status"] == 429
+        and (r["conversationId"] in chats or r["operation"] == "createConversation")
+    ]
+    assert throttled == []
 
 
 async def test_a_channel_audience_posts_once_per_channel_however_many_threads(
@@ -546,3 +557,24 @@ async def test_a_schedule_for_an_unknown_channel_target_field_is_refused_naming_
     status, _, error = await api.call("POST", "/api/schedules", body)
     assert status == 400, error
     assert "teamId" in error["error"]["message"]
+
+
+async def test_a_graph_token_the_graph_refuses_is_replaced_once(
+    channel: ChannelControl, api: Api
+) -> None:
+    team = await channel.create_team(name="Revoked", members=1)
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(by_name(team, 0), "warm")
+    )
+    assert status == 200, body
+    other = await channel.create_team(name="Revoked2", members=1)
+    await channel.revoke_tokens()
+    since = max((r["sequence"] for r in await channel.requests()), default=0)
+
+    status, _, body = await api.call(
+        "POST", "/api/sendactivity", send_body(by_name(other, 0), "after")
+    )
+
+    assert status == 200, body
+    lookups = [r for r in await operations(channel, "graphGetUser") if r["sequence"] > since]
+    assert [r["status"] for r in lookups] == [401, 200]

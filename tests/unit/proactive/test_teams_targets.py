@@ -41,7 +41,7 @@ class TestUsers:
             {"channelId": "msteams", "tenantId": TENANT, "aadObjectId": AAD}
         )
         assert user.aad_object_id == AAD.lower()
-        assert not user.by_channel_id
+        assert user.user_id is None
 
     def test_the_same_user_in_either_case_hashes_alike(self) -> None:
         activities = [Activity(type="message", text="hi")]
