@@ -15,16 +15,19 @@ from bot.auth.api_callers import get_api_caller_settings
 from bot.http.caller_policy import CallerPolicyApp
 from bot.samples.catalog import validate_sample
 from bot.settings import get_settings
+from bot.startup import check_startup
 
-# Fail at start-up, naming the setting, rather than at the first request.
-get_settings()
-get_api_caller_settings()
-# And the chosen sample's configuration must load (the assistant's skills and event map).
-validate_sample(get_settings().bot_sample)
+# Check at start-up, naming the setting, rather than at the first request: the settings, the
+# management API's, and the chosen sample's configuration (the assistant's skills and event
+# map). Locally a problem stops the host; in Azure every function still registers and says
+# what is wrong (503 on every route, queue and timer invocations fail and retry): bot/startup.py.
+startup_failure = check_startup(
+    get_settings, get_api_caller_settings, lambda: validate_sample(get_settings().bot_sample)
+)
 
 # Every route but messages and health: the function key, and the caller policy (an Entra ID app
 # role per action when PROACTIVE_API_AUDIENCE is set), applied by the app to each route.
-app = CallerPolicyApp(http_auth_level=func.AuthLevel.FUNCTION)
+app = CallerPolicyApp(http_auth_level=func.AuthLevel.FUNCTION, startup_failure=startup_failure)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)

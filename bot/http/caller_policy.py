@@ -25,6 +25,7 @@ import azure.functions as func
 
 from bot.auth.api_callers import ApiAction
 from bot.http.responses import error_response
+from bot.startup import StartupCheckedApp
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +84,11 @@ def guarded(action: ApiAction, handler: Handler) -> Handler:
     return check_then_handle
 
 
-class CallerPolicyApp(func.FunctionApp):
+class CallerPolicyApp(StartupCheckedApp):
     """A ``FunctionApp`` whose HTTP routes get the caller policy by their route template.
+
+    On a misconfigured app (:mod:`bot.startup`) every function answers for the failure first,
+    and every function runs in its invocation's trace context (:mod:`bot.traced_app`).
 
     Raises:
         ValueError: At registration, for a route in neither :data:`ROUTE_ACTIONS` nor

@@ -33,7 +33,7 @@ import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, field_serializer, field_validator, model_validator
 
@@ -47,6 +47,7 @@ from bot.proactive.message import (
     UserTarget,
 )
 from bot.schema import WireModel
+from bot.time_zones import find_zone
 
 SCHEDULE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """A schedule id: it is part of the queue message id, so only characters valid there."""
@@ -84,12 +85,12 @@ def zone_of(name: str) -> ZoneInfo | None:
     """
     if name == UTC_ZONE:
         return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    zone = find_zone(name)
+    if zone is None:
         raise ValueError(
             f"unknown IANA time zone {name!r} (for example Europe/Berlin, America/New_York, UTC)"
-        ) from None
+        )
+    return zone
 
 
 class ScheduleFields(WireModel):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel
 
 from bot.skills import Skill, SkillManifest
 from bot.skills.parameters import TIMEZONE, USER_NAME
+from bot.time_zones import find_zone
 from bot.turn import TurnContext, handles_event
 
 BRIEFING_TEXT = "{greeting}{name}! It's {moment} ({zone})."
@@ -65,10 +65,8 @@ class BriefingSkill(Skill):
     def briefing(self, context: TurnContext) -> str:
         """The greeting, in the user's zone."""
         zone_name = self.parameter(context, TIMEZONE) or "UTC"
-        zone: tzinfo
-        try:
-            zone = ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
+        zone: tzinfo | None = find_zone(zone_name)
+        if zone is None:
             zone, zone_name = UTC, "UTC"
         local = self._clock().astimezone(zone)
         user_name = self.parameter(context, USER_NAME)

@@ -19,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -39,6 +38,7 @@ from bot.samples.skills.calendar.wording import clock_time, day_and_time, time_u
 from bot.samples.skills.settings import load_assistant_settings
 from bot.skills import Skill, SkillManifest
 from bot.skills.parameters import TIMEZONE
+from bot.time_zones import find_zone
 from bot.turn import TurnContext, handles_event
 
 logger = logging.getLogger(__name__)
@@ -174,12 +174,7 @@ class CalendarSkill(Skill):
 
     def _zone(self, context: TurnContext) -> tzinfo:
         name = self.parameter(context, TIMEZONE)
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                pass
-        return UTC
+        return (find_zone(name) if name else None) or UTC
 
 
 def _next(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
