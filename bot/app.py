@@ -61,8 +61,15 @@ def _create_application() -> BotApplication:
 async def _team_channel_ids(reference: ConversationReference, team_id: str) -> list[str]:
     """The channel ids of a team, read through the Connector of the team's reference."""
     from bot.connector.client import connector_client
+    from bot.throttling.governor import SendKey
+    from bot.throttling.sender import send_permit
 
-    channels = await connector_client.get().get_team_channels(reference.service_url or "", team_id)
+    # Counted against the tenant's limit like every Connector request of the bot.
+    tenant_id = reference.conversation.tenant_id if reference.conversation else None
+    async with send_permit(SendKey(reference.channel_id or "", tenant_id or "")):
+        channels = await connector_client.get().get_team_channels(
+            reference.service_url or "", team_id
+        )
     return [channel.id for channel in channels if channel.id]
 
 

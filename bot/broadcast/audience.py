@@ -29,6 +29,8 @@ from bot.references import ReferenceKey, ReferenceStore
 from bot.references.records import CONVERSATION_KIND
 from bot.storage.containers import REFERENCES
 from bot.storage.cosmos import container as named_container
+from bot.throttling.governor import SendKey
+from bot.throttling.sender import send_permit
 
 if TYPE_CHECKING:
     from azure.cosmos.aio import ContainerProxy
@@ -164,12 +166,14 @@ class AudienceReader:
             )
         if not team.active:
             raise ConversationInactiveError(team.reason)
-        page = await self._connector().get_conversation_paged_members(
-            team.reference.service_url or "",
-            team_id,
-            page_size=page_size,
-            continuation_token=cursor,
-        )
+        # A roster read counts against the tenant's limit like a send: it waits for the governor.
+        async with send_permit(SendKey(TEAMS_CHANNEL_ID, tenant_id)):
+            page = await self._connector().get_conversation_paged_members(
+                team.reference.service_url or "",
+                team_id,
+                page_size=page_size,
+                continuation_token=cursor,
+            )
         recipients = [
             Recipient(
                 TEAMS_CHANNEL_ID, tenant_id=tenant_id, aad_object_id=member.aad_object_id.lower()
