@@ -78,6 +78,14 @@ async def delivery_receipt(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req)
 
 
+@app.route(route="deliveries/{id}", methods=["PATCH", "DELETE"])
+async def delivery_edit(req: func.HttpRequest) -> func.HttpResponse:
+    """Edit (PATCH) or recall (DELETE) what a delivery sent (send role)."""
+    from bot.http.deliveries import edit_delivery as handle
+
+    return await handle(req)
+
+
 @app.queue_trigger(
     arg_name="msg", queue_name="%PROACTIVE_QUEUE_NAME%", connection="AzureWebJobsStorage"
 )
@@ -100,6 +108,22 @@ async def broadcasts(req: func.HttpRequest) -> func.HttpResponse:
 async def broadcast(req: func.HttpRequest) -> func.HttpResponse:
     """The progress of a broadcast: total, sent, failed, pending (read role)."""
     from bot.http.broadcasts import get_broadcast as handle
+
+    return await handle(req)
+
+
+@app.route(route="broadcasts/{operationId}", methods=["PATCH", "DELETE"])
+async def broadcast_edit(req: func.HttpRequest) -> func.HttpResponse:
+    """Edit (PATCH) or recall (DELETE) every recipient's message of a broadcast (send role)."""
+    from bot.http.broadcasts import edit_broadcast as handle
+
+    return await handle(req)
+
+
+@app.route(route="broadcasts/{operationId}/cancel", methods=["POST"])
+async def broadcast_cancel(req: func.HttpRequest) -> func.HttpResponse:
+    """Cancel a running broadcast: pending recipients are not sent (send role)."""
+    from bot.http.broadcasts import cancel_broadcast as handle
 
     return await handle(req)
 

@@ -213,6 +213,8 @@ class Settings(BaseSettings):
     """The assistant's skills file."""
     events_config_path: str = Field("config/events.json", alias="EVENTS_CONFIG_PATH")
     """The assistant's event map file."""
+    card_templates_path: str = Field("config/cards", alias="CARD_TEMPLATES_PATH")
+    """The folder of Adaptive Card templates a message names by ``templateId``."""
     calendar_source_path: str = Field("config/calendar.sample.json", alias="CALENDAR_SOURCE_PATH")
     """The calendar skill's meetings, ``.json`` or ``.ics``."""
     calendar_reminder_lead_minutes: int = Field(

@@ -145,6 +145,15 @@ class Receipt:
     """The conversation the target resolved to, once it was resolved."""
     conversation_created: bool = False
     """Resolving the target started that conversation (a user's new 1:1 chat)."""
+    versions: tuple[dict[str, Any], ...] = ()
+    """Edits and recalls applied after the send, oldest first (:mod:`bot.delivery.versions`)."""
+    address: dict[str, Any] | None = field(default=None, repr=False)
+    """Where the activities went (a wire ConversationReference); never in :meth:`to_json`."""
+
+    @property
+    def recalled(self) -> bool:
+        """A recall (``delete``) deleted the delivery's activities."""
+        return any(version.get("operation") == "delete" for version in self.versions)
 
     @property
     def possible_duplicate(self) -> bool:
@@ -181,6 +190,17 @@ class Receipt:
             "retryAt": _optional_timestamp(self.retry_at),
             "conversationId": self.conversation_id,
             "conversationCreated": self.conversation_created,
+            "versions": [self._first_version(), *self.versions],
+            "recalled": self.recalled,
+        }
+
+    def _first_version(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "operation": "send",
+            "operationId": self.id,
+            "activityIds": self.activity_ids,
+            "at": _optional_timestamp(self.completed_at),
         }
 
     @classmethod
@@ -208,6 +228,10 @@ class Receipt:
             delivery=stored_mode(document),
             conversation_id=_target(document).get("conversationId"),
             conversation_created=_target(document).get("created") is True,
+            versions=tuple(
+                item for item in document.get("versions") or () if isinstance(item, dict)
+            ),
+            address=document.get("address") if isinstance(document.get("address"), dict) else None,
         )
 
 

@@ -165,8 +165,17 @@ def taken_over(
     return body
 
 
-def begun(document: Mapping[str, Any], *, lease_seconds: float, now: datetime) -> dict[str, Any]:
+def begun(
+    document: Mapping[str, Any],
+    *,
+    lease_seconds: float,
+    now: datetime,
+    facts: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The document with the first pending activity in flight and the lease renewed.
+
+    ``facts`` (top-level fields, such as where the delivery goes) are stored where the
+    document does not hold them yet.
 
     Raises:
         ValueError: No activity is pending.
@@ -175,6 +184,8 @@ def begun(document: Mapping[str, Any], *, lease_seconds: float, now: datetime) -
     index = _first_pending(body)
     if index is None:
         raise ValueError("no activity is pending")
+    for name, value in (facts or {}).items():
+        body.setdefault(name, copy.deepcopy(value))
     body["inFlight"] = index
     body["leaseUntil"] = to_timestamp(now + timedelta(seconds=lease_seconds))
     body["updatedAt"] = to_timestamp(now)

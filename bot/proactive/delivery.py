@@ -305,7 +305,8 @@ class Deliverer:
         while (index := claim.next_index) is not None:
             if self._expired(expires_at):
                 return await self._expire(claim, resolved)
-            await self._ledger.begin(claim)
+            # Where it went is stored with the first write, for later edits and recalls.
+            await self._ledger.begin(claim, facts={"address": resolved.reference.to_wire()})
             try:
                 response = await self.send_one(resolved, activities[index])
             except Exception as error:

@@ -42,6 +42,7 @@ from bot.delivery import DeliveryMode
 from bot.proactive.message import (
     MAX_ACTIVITIES,
     ConversationTarget,
+    ProactiveEvent,
     SendableActivity,
     TeamsChannelTarget,
     UserTarget,
@@ -108,7 +109,12 @@ class ScheduleFields(WireModel):
     teams_channel: TeamsChannelTarget | None = None
     cron: str
     time_zone: str = UTC_ZONE
-    activities: Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)]
+    activities: (
+        Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)] | None
+    ) = None
+    event: ProactiveEvent | None = None
+    """Instead of ``activities``: each occurrence runs a proactive turn with this event, which
+    computes what to send when it fires (:mod:`bot.proactive.event_turns`)."""
     enabled: bool = True
     delivery: DeliveryMode | None = None
     """Each occurrence's message's ``delivery`` (docs/delivery.md); absent: ``atLeastOnce``."""
@@ -140,7 +146,11 @@ class ScheduleFields(WireModel):
 
     @field_validator("activities")
     @classmethod
-    def _fits_a_queue_message(cls, value: list[SendableActivity]) -> list[SendableActivity]:
+    def _fits_a_queue_message(
+        cls, value: list[SendableActivity] | None
+    ) -> list[SendableActivity] | None:
+        if value is None:
+            return None
         size = len(json.dumps([activity.to_wire() for activity in value]).encode("utf-8"))
         if size > MAX_ACTIVITIES_JSON_BYTES:
             raise ValueError(
@@ -157,6 +167,8 @@ class ScheduleFields(WireModel):
             raise ValueError(
                 f"conversation/user/teamsChannel: exactly one target is required (found: {found})"
             )
+        if (self.activities is None) == (self.event is None):
+            raise ValueError("activities/event: give exactly one")
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             raise ValueError("endAt: must be later than startAt")
         for key in self.model_extra or {}:
@@ -181,7 +193,8 @@ class ScheduleFields(WireModel):
     def fields_wire(self) -> dict[str, Any]:
         """The client's fields as JSON (unknown ones included, ``None`` left out)."""
         wire = self.to_wire()
-        wire["activities"] = [activity.to_wire() for activity in self.activities]
+        if self.activities is not None:
+            wire["activities"] = [activity.to_wire() for activity in self.activities]
         return wire
 
 

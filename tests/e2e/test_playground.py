@@ -444,3 +444,46 @@ async def test_an_event_value_that_is_not_json_is_refused_on_the_page(
     assert await page.locator("#message-log .system-note[data-event='Custom.Event']").count() == 0
     async with ChannelControl(assistant_stack.channel.connector_url) as control:
         assert len(await control.conversations()) == before  # nothing reached the channel
+
+
+async def test_a_card_button_in_the_playground_changes_the_card(
+    browser: Browser, e2e_stack: LocalStack
+) -> None:
+    page = await open_page(browser, e2e_stack.channel.connector_url + "/playground/")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # The page's files (the renderer among them) all load; the bot routes it probes may 404.
+    page.on(
+        "response",
+        lambda response: (
+            errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 and "/playground/" in response.url
+            else None
+        ),
+    )
+    await new_user(page, f"Katherine {uuid.uuid4().hex[:4]}")
+    await bot_message(page, "Welcome!", proactive=False).wait_for()
+
+    await say(page, "alert")
+
+    card = page.locator(
+        "#message-log .message[data-kind='bot'] [data-renderer='adaptivecards']",
+        has_text="Disk almost full",
+    )
+    await card.wait_for()
+    # Rendered by Microsoft's renderer, not the page's fallback.
+    await card.locator(".ac-adaptiveCard").wait_for()
+    await card.get_by_role("button", name="Acknowledge").click()
+
+    acknowledged = page.locator(
+        "#message-log .message[data-kind='bot'] [data-renderer='adaptivecards']",
+        has_text="Acknowledged by Katherine",
+    )
+    await acknowledged.first.wait_for()
+    # The bot also updated the message for everyone: it shows as edited, without the button.
+    edited = page.locator("#message-log .message", has_text="Acknowledged by Katherine")
+    await edited.locator(".edited").first.wait_for()
+    assert await edited.get_by_role("button", name="Acknowledge").count() == 0
+    await assert_not_reloaded(page)
+    await screenshot(page, "playground-card.png")
+    assert errors == []

@@ -71,7 +71,8 @@ class Api:
 
     async def enqueue(self, *messages: dict[str, Any]) -> None:
         """Run the producer's command line (another process) with the messages on stdin."""
-        await enqueue_with_command(self.stack.host_environment, *messages)
+        # The running host's queue: a test may have restarted it on a queue of its own.
+        await enqueue_with_command(self.stack.host.environment, *messages)
 
     async def queue_drained(self) -> None:
         """Wait until the proactive queue holds no message, visible or not."""
@@ -79,7 +80,7 @@ class Api:
 
         from bot.storage.queues import expand_connection_string
 
-        environment = self.stack.host_environment
+        environment = self.stack.host.environment
         async with QueueClient.from_connection_string(
             expand_connection_string(environment["AzureWebJobsStorage"]),
             environment["PROACTIVE_QUEUE_NAME"],

@@ -615,7 +615,9 @@
     if (text || attachments.length === 0) {
       item.append(el("div", { class: "bubble" }, text || "(an empty message)"));
     }
-    for (const attachment of attachments) item.append(attachmentElement(attachment));
+    for (const attachment of attachments) {
+      item.append(attachmentElement(attachment, item.dataset.activityId || ""));
+    }
   }
 
   function applyUpdate(entry, log) {
@@ -644,13 +646,15 @@
 
   // ---------------------------------------------------------------- cards
 
-  function attachmentElement(attachment) {
+  function attachmentElement(attachment, activityId) {
     const type = attachment.contentType || "";
     const content = attachment.content || {};
     if (type === "application/vnd.microsoft.card.hero" || type === "application/vnd.microsoft.card.thumbnail") {
       return heroCard(content, type.endsWith("thumbnail") ? "Thumbnail card" : "Hero card");
     }
-    if (type === "application/vnd.microsoft.card.adaptive") return adaptiveCard(content);
+    if (type === "application/vnd.microsoft.card.adaptive") {
+      return renderedAdaptiveCard(content, activityId) || adaptiveCard(content);
+    }
     const name = attachment.name ? ` “${attachment.name}”` : "";
     const link = safeUrl(attachment.contentUrl);
     return el("div", { class: "card" },
@@ -672,6 +676,66 @@
       card.append(el("div", { class: "actions" }, ...content.buttons.map(actionElement)));
     }
     return card;
+  }
+
+  // Microsoft's renderer (the adaptivecards package), as Teams renders cards. Action.Execute
+  // sends the invoke Teams sends and shows the card the bot answers, for this user only; the
+  // bot's update for everyone arrives through the feed as an "update" entry.
+  function renderedAdaptiveCard(content, activityId) {
+    const library = window.AdaptiveCards;
+    if (!library) return null;
+    const holder = el("div", { class: "card adaptive-card", dataset: { renderer: "adaptivecards" } });
+    try {
+      const card = new library.AdaptiveCard();
+      card.hostConfig = new library.HostConfig({ fontFamily: "inherit" });
+      card.onExecuteAction = (action) => executeCardAction(action, holder, activityId);
+      card.parse(content);
+      const rendered = card.render();
+      if (!rendered) return null;
+      holder.append(rendered);
+    } catch {
+      return null;
+    }
+    return holder;
+  }
+
+  async function executeCardAction(action, holder, activityId) {
+    const type = action.getJsonTypeName();
+    if (type === "Action.OpenUrl") {
+      const link = safeUrl(action.url);
+      if (link) window.open(link, "_blank", "noopener,noreferrer");
+      return;
+    }
+    if (type !== "Action.Execute") {
+      logNote(`${type} is not sent by the local channel; use Action.Execute`, true);
+      return;
+    }
+    const user = currentUser();
+    const data = action.data && typeof action.data === "object" ? action.data : {};
+    const body = {
+      conversationId: state.currentConversationId,
+      name: "adaptiveCard/action",
+      value: { action: { type: "Action.Execute", verb: action.verb, data }, trigger: "manual" },
+      replyToId: activityId || undefined,
+      userName: user.name,
+    };
+    if (user.id) body.userId = user.id;
+    holder.dataset.state = "pending";
+    const result = await call("POST", `${CHANNEL}/invoke`, body);
+    delete holder.dataset.state;
+    const answer = result.ok ? result.body?.response?.body : null;
+    if (!answer || typeof answer !== "object") {
+      logNote(`The card action failed: ${describeError(result)}`, true);
+      return;
+    }
+    if (answer.type === "application/vnd.microsoft.card.adaptive" && answer.value) {
+      const replacement = renderedAdaptiveCard(answer.value, activityId);
+      if (replacement) holder.replaceWith(replacement);
+    } else if (answer.type === "application/vnd.microsoft.activity.message") {
+      logNote(String(answer.value || ""));
+    } else {
+      logNote(`The bot answered the card action with an error: ${answer.value?.message || answer.statusCode}`, true);
+    }
   }
 
   function adaptiveCard(content) {

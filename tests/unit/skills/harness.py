@@ -127,7 +127,7 @@ class InMemoryQueue:
         assert isinstance(target, ConversationTarget)
 
         async def send(context: TurnContext) -> None:
-            await context.send_activities(list(message.activities))
+            await context.send_activities(list(message.activity_list))
 
         reference = ConversationReference(
             channel_id=target.channel_id,

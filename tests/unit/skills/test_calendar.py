@@ -164,7 +164,7 @@ def test_a_reminder_is_due_the_lead_before_the_meeting_and_expires_when_it_start
     assert message.not_before == MEETING.start - timedelta(minutes=10)
     assert message.expires_at == MEETING.start
     assert message.conversation == TARGET
-    assert [activity.text for activity in message.activities] == [
+    assert [activity.text for activity in message.activity_list] == [
         "Reminder: 'Design review' starts at 11:00 (in 10 minutes)."
     ]
     assert parse_message(message.to_json()) == message  # a valid queue message on the wire
@@ -231,9 +231,9 @@ def test_a_reminder_whose_lead_has_passed_is_due_now_and_says_what_is_left() -> 
     on_time = reminder_message(TARGET, MEETING, timedelta(minutes=3), UTC, now)
 
     assert late.not_before is None
-    assert late.activities[0].text == "Reminder: 'Design review' starts at 10:00 (in 4 minutes)."
+    assert late.activity_list[0].text == "Reminder: 'Design review' starts at 10:00 (in 4 minutes)."
     assert on_time.not_before == MEETING.start - timedelta(minutes=3)
-    assert on_time.activities[0].text == (
+    assert on_time.activity_list[0].text == (
         "Reminder: 'Design review' starts at 10:00 (in 3 minutes)."
     )
     assert parse_message(late.to_json()) == late

@@ -189,6 +189,11 @@ def _next(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
     )
 
 
+def today_text(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
+    """The rest of today's meetings, one a line (or that there are none)."""
+    return _today(meetings, now, zone)
+
+
 def _today(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
     today = now.astimezone(zone).date()
     rest = [
