@@ -415,11 +415,15 @@ async def operations(channel: ChannelControl, name: str) -> list[dict[str, Any]]
     return [r for r in await channel.requests() if r["operation"] == name]
 
 
+async def answered_lookups(channel: ChannelControl) -> list[dict[str, Any]]:
+    return [r for r in await operations(channel, "graphGetUser") if r["authorized"]]
+
+
 async def test_a_user_by_name_is_looked_up_once_and_reached_in_one_new_chat(
     channel: ChannelControl, api: Api
 ) -> None:
     team = await channel.create_team(name="Names", members=1)
-    lookups = len(await operations(channel, "graphGetUser"))
+    lookups = len(await answered_lookups(channel))
     created = len(await creations(channel))
 
     answers = []
@@ -431,7 +435,9 @@ async def test_a_user_by_name_is_looked_up_once_and_reached_in_one_new_chat(
         answers.append(body)
 
     assert answers[0]["conversationId"] == answers[1]["conversationId"]
-    graph = await operations(channel, "graphGetUser")
+    # Lookups Graph answered: a Graph token cached before an earlier test revoked the issuer's
+    # keys is refused once and replaced, which is not a second lookup.
+    graph = await answered_lookups(channel)
     assert len(graph) == lookups + 1
     assert (graph[-1]["authorizationScheme"], graph[-1]["authorized"]) == ("Bearer", True)
     assert len(await creations(channel)) == created + 1
