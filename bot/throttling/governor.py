@@ -9,6 +9,9 @@ request (``async with governor.permit(key): send``). It keeps, per channel
   O(windows) per send (:mod:`bot.throttling.sliding_log`); a send counts from its permit until
   its answer, so no delay between the two (a first token request, a busy event loop) can make
   the channel see more than a window allows;
+* across instances, the same windows for the whole app: each instance sends in a scope only
+  on the shares of its budget it leased from Cosmos DB (:mod:`bot.throttling.budget_leases`,
+  docs/rate-limits.md), when the governor was given leases;
 * what 429 answers said: the answering conversation is blocked for the whole ``Retry-After``;
   its tenant for at most ``tenant_block_cap_seconds``, in this process and, through a shared
   record in Cosmos DB read before sending (:mod:`bot.throttling.records`), in every instance.
@@ -44,6 +47,7 @@ from typing import Any
 
 from bot.process_client import ProcessClient
 from bot.schema import ConversationReference
+from bot.throttling.budget_leases import BudgetLeases, LeasedBudget
 from bot.throttling.config import GovernorConfig, load_governor_config
 from bot.throttling.limits import ChannelLimits
 from bot.throttling.records import ThrottleRecords
@@ -137,6 +141,8 @@ class RateGovernor:
         clock: Monotonic seconds.
         wall_clock: The current UTC time (the shared records hold wall-clock times).
         sleep: Waits a number of seconds (tests make time pass instantly).
+        leases: Shares of every scope's budget leased across instances; without them the
+            windows hold for this process only.
     """
 
     def __init__(
@@ -148,6 +154,7 @@ class RateGovernor:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        leases: BudgetLeases | None = None,
     ) -> None:
         self.config = config if config is not None else load_governor_config()
         if records is None and shared:
@@ -162,6 +169,8 @@ class RateGovernor:
         self._turns: dict[Hashable, _Turn] = {}
         self._answered: dict[Hashable, asyncio.Event] = {}
         self._blocked: dict[Hashable, float] = {}
+        self._leases = leases
+        self._granted: dict[int, tuple[LeasedBudget, ...]] = {}
         self.stats = GovernorStats()
 
     @contextlib.asynccontextmanager
@@ -178,11 +187,14 @@ class RateGovernor:
         Raises:
             RateLimitedError: The send would have to wait longer; nothing was counted.
         """
-        scopes, waited = await self._acquire(key, max_wait)
+        scopes, waited, budgets = await self._acquire(key, max_wait)
         try:
             yield waited
         finally:
             self._release(key, scopes)
+            now = self._clock()
+            for budget in budgets:
+                budget.end(now)
 
     async def throttled(self, key: SendKey, retry_after: float | None) -> None:
         """Report a 429 answer: block the conversation for ``retry_after`` and the tenant
@@ -211,13 +223,13 @@ class RateGovernor:
 
     async def _acquire(
         self, key: SendKey, max_wait: float | None
-    ) -> tuple[tuple[Hashable | None, Hashable | None], float]:
-        """Wait for the send's turn and windows; returns the scopes it now counts in and the
-        seconds it waited."""
+    ) -> tuple[tuple[Hashable | None, Hashable | None], float, tuple[LeasedBudget, ...]]:
+        """Wait for the send's turn and windows; returns the scopes it now counts in, the
+        seconds it waited and the leased budgets it counts against."""
         config = self.config
         if not config.enabled:
             self.stats.granted += 1
-            return (None, None), 0.0
+            return (None, None), 0.0, ()
         started = self._clock()
         deadline = started + (config.max_wait_seconds if max_wait is None else max_wait)
         channel = self._channel(key.channel_id)
@@ -225,20 +237,41 @@ class RateGovernor:
         conversation_scope = _conversation_scope(key) if key.conversation_id else None
         shared = await self._shared_block(key)
         waits = 0
+        budgets: list[LeasedBudget] = []
         async with self._turn(conversation_scope):
             floor = max(shared, self._block(tenant_scope), self._block(conversation_scope))
             if conversation_scope is not None and channel.conversations is not None:
                 waits += await self._wait(
                     channel.conversations, conversation_scope, floor, deadline
                 )
+                if self._leases is not None:
+                    budget = self._leases.budget(
+                        conversation_scope,
+                        (key.channel_id, key.tenant_id, key.conversation_id or ""),
+                        channel.limits.conversation,
+                        tenant=False,
+                    )
+                    waits += await self._wait_leased(budget, deadline)
+                    budgets.append(budget)
             elif floor > self._clock():
                 waits += await self._wait(None, None, floor, deadline)
             async with self._turn(tenant_scope):
                 if channel.tenants is not None:
                     waits += await self._wait(channel.tenants, tenant_scope, 0.0, deadline)
+                    if self._leases is not None:
+                        budget = self._leases.budget(
+                            tenant_scope,
+                            (key.channel_id, key.tenant_id),
+                            channel.limits.tenant,
+                            tenant=True,
+                        )
+                        waits += await self._wait_leased(budget, deadline)
+                        budgets.append(budget)
                     channel.tenants.begin(tenant_scope)
                 if conversation_scope is not None and channel.conversations is not None:
                     channel.conversations.begin(conversation_scope)
+                for budget in budgets:
+                    budget.begin()
         self.stats.granted += 1
         waited = self._clock() - started if waits else 0.0
         if waits:
@@ -248,7 +281,35 @@ class RateGovernor:
             conversation_scope if channel.conversations is not None else None,
             tenant_scope if channel.tenants is not None else None,
         )
-        return scopes, waited
+        return scopes, waited, tuple(budgets)
+
+    async def _wait_leased(self, budget: LeasedBudget, deadline: float) -> int:
+        """Wait until this instance's shares of ``budget`` allow one more send, taking more
+        shares while it would have to wait; returns how often it slept.
+
+        Raises:
+            RateLimitedError: That is after ``deadline``.
+        """
+        assert self._leases is not None
+        margin = self.config.margin_seconds
+        slept = 0
+        while True:
+            now = self._clock()
+            self._leases.maintain(budget)
+            ready = budget.earliest(now, margin)
+            if ready is not None and ready <= now:
+                return slept
+            if await self._leases.take_share(budget):
+                continue
+            now = self._clock()
+            wake = budget.next_attempt if ready is None else min(ready, budget.next_attempt)
+            wake = max(wake, now)
+            if wake > deadline:
+                raise self._deferred(
+                    SATURATED_RETRY_SECONDS if ready is None else max(ready - now, 0.0)
+                )
+            await self._sleep(wake - now)
+            slept += 1
 
     async def _wait(
         self,
@@ -388,7 +449,13 @@ def _conversation_scope(key: SendKey) -> Hashable:
 
 
 def _create_governor() -> RateGovernor:
-    return RateGovernor()
+    config = load_governor_config()
+    leases = (
+        BudgetLeases(lease_seconds=config.lease_seconds, tenant_shares=config.tenant_shares)
+        if config.enabled and config.lease_seconds > 0
+        else None
+    )
+    return RateGovernor(config, leases=leases)
 
 
 rate_governor: ProcessClient[RateGovernor] = ProcessClient(_create_governor)
