@@ -57,6 +57,9 @@ ACQUIRE_RETRY_SECONDS = 0.25
 """How often an instance that found no free share looks again (per scope)."""
 PROBES_PER_ATTEMPT = 2
 """Shares read per attempt: taking a share stays cheap while the others are held."""
+CONVERSATION_HOLD_CAP_SECONDS = 60.0
+"""A conversation's windows up to this long hold across instances (Teams: 1 s, 2 s, 30 s);
+longer ones (Teams' hour) hold per instance."""
 GUARD_SECONDS = 1.0
 """A share is no longer used this long before its lease ends: a request granted on it must
 reach the channel before another instance may take it (added to the hold as well)."""
@@ -125,6 +128,11 @@ class LeasedBudget:
         # A send granted now must still be covered by the shares it was counted against.
         return ready if ready < usable else None
 
+    def free_in(self, wall: datetime) -> float | None:
+        """Seconds until a share known to be taken by another instance may be taken."""
+        waits = [(until - wall).total_seconds() for until in self.taken_until.values()]
+        return max(0.0, min(waits)) if waits else None
+
     def begin(self) -> None:
         """A send was granted on this budget."""
         self.in_flight += 1
@@ -187,9 +195,9 @@ class BudgetLeases:
             windows = tuple(windows)
             shares = min(self.tenant_shares, *(w.limit for w in windows)) if tenant else 1
             longest = max(window.seconds for window in windows)
-            # A conversation's 30 s and 1 h windows are kept by the owner; holding a lapsed
-            # conversation for an hour would stall it (docs/rate-limits.md).
-            hold = longest if tenant else min(longest, self.lease_seconds)
+            # Holding a lapsed conversation for its hour window would stall it for an hour:
+            # windows up to CONVERSATION_HOLD_CAP hold across instances (docs/rate-limits.md).
+            hold = longest if tenant else min(longest, CONVERSATION_HOLD_CAP_SECONDS)
             budget = self._budgets[scope] = LeasedBudget(tuple(parts), windows, shares, hold)
             if len(self._budgets) > 4096:
                 self._forget_idle()

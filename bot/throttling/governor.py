@@ -305,9 +305,11 @@ class RateGovernor:
             wake = budget.next_attempt if ready is None else min(ready, budget.next_attempt)
             wake = max(wake, now)
             if wake > deadline:
-                raise self._deferred(
-                    SATURATED_RETRY_SECONDS if ready is None else max(ready - now, 0.0)
-                )
+                if ready is not None:
+                    raise self._deferred(max(ready - now, 0.0))
+                # Held elsewhere: come back when the other instance's lease may have lapsed.
+                free_in = None if budget.held else budget.free_in(self._wall_clock())
+                raise self._deferred(max(free_in or 0.0, SATURATED_RETRY_SECONDS))
             await self._sleep(wake - now)
             slept += 1
 

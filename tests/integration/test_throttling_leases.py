@@ -107,7 +107,8 @@ async def test_a_dead_instances_shares_come_back_after_the_lease(proactive: Proa
     deadline = died + LEASE_SECONDS + 1.0 + GUARD_SECONDS + 5.0
     while time.monotonic() < deadline:
         try:
-            async with other.permit(keys[0]):
+            # A conversation the dead instance never sent to: only the tenant's shares matter.
+            async with other.permit(SendKey("msteams", tenant, f"a:{tenant}-fresh")):
                 granted_at = time.monotonic()
             break
         except RateLimitedError:
