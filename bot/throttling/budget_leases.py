@@ -133,11 +133,27 @@ class LeasedBudget:
         waits = [(until - wall).total_seconds() for until in self.taken_until.values()]
         return max(0.0, min(waits)) if waits else None
 
-    def begin(self) -> None:
-        """A send was granted on this budget."""
+    def begin(self, now: float) -> None:
+        """A send was granted on this budget at ``now``.
+
+        Only the shares the send needed are marked used (filled in index order, per window):
+        an instance whose sends fit fewer shares lets the others lapse, for instances that
+        need them.
+        """
+        order = sorted(self.held)
+        if self.shares == 1:
+            for held in self.held.values():
+                held.used = True
+            order = []
+        for window in self.windows:
+            recent = sum(1 for moment in self.answers if moment > now - window.seconds)
+            needed = self.in_flight + recent
+            for index in order:
+                needed -= share_slice(window.limit, self.shares, index)
+                if needed < 0:
+                    self.held[index].used = True
+                    break
         self.in_flight += 1
-        for held in self.held.values():
-            held.used = True
 
     def end(self, now: float) -> None:
         """A send was answered at ``now``."""

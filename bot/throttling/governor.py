@@ -270,8 +270,9 @@ class RateGovernor:
                     channel.tenants.begin(tenant_scope)
                 if conversation_scope is not None and channel.conversations is not None:
                     channel.conversations.begin(conversation_scope)
+                now = self._clock()
                 for budget in budgets:
-                    budget.begin()
+                    budget.begin(now)
         self.stats.granted += 1
         waited = self._clock() - started if waits else 0.0
         if waits:
