@@ -124,9 +124,9 @@ class LeasedBudget:
                 return None
             if len(self.answers) >= room:
                 ready = max(ready, self.answers[-room] + window.seconds + margin)
-        usable = min((held.usable_until for held in self.held.values()), default=now)
-        # A send granted now must still be covered by the shares it was counted against.
-        return ready if ready < usable else None
+        # Past a share's use limit, limits() no longer counts it: a send is only ever granted
+        # on shares usable at that moment (the governor checks again when it wakes).
+        return ready
 
     def free_in(self, wall: datetime) -> float | None:
         """Seconds until a share known to be taken by another instance may be taken."""
