@@ -15,8 +15,9 @@ holder stopped using it, so no share is counted by two instances inside one wind
 slices sum to the limit. See docs/rate-limits.md.
 
 Costs: nothing per send while a share is held; a lease is renewed (one replace) every half
-lease while it is used, and an unused share simply lapses. Taking a share costs one point read
-plus one create or replace. A dead instance's shares are free again after ``lease_seconds +
+lease while it is used, and an unused share simply lapses. Taking a share never seen costs one
+create (a conflict adds a point read); taking one seen before, a point read and a replace.
+A dead instance's shares are free again after ``lease_seconds +
 hold``. When Cosmos DB cannot be reached, an instance keeps sending on the shares it holds until
 they expire and then defers its sends (they go back to the queue): the limit is never exceeded
 for want of the shared record.
@@ -98,6 +99,7 @@ class LeasedBudget:
     hold: float
     held: dict[int, _Held] = field(default_factory=dict)
     taken_until: dict[int, datetime] = field(default_factory=dict)
+    probed: set[int] = field(default_factory=set)
     answers: deque[float] = field(default_factory=deque)
     in_flight: int = 0
     next_attempt: float = 0.0
@@ -268,6 +270,19 @@ class BudgetLeases:
 
         container = self._container()
         document_id = _share_id(budget, index)
+        wall = self._wall_clock()
+        if index not in budget.probed:
+            # Create first: a share never seen is most often new (a broadcast's conversation),
+            # and then one write is all it costs; a conflict means it exists: read it.
+            budget.probed.add(index)
+            try:
+                self.operations["create"] += 1
+                stored = await container.create_item(self._body(document_id, wall))
+            except CosmosResourceExistsError:
+                pass
+            else:
+                budget.held[index] = self._held(stored, wall)
+                return True
         self.operations["read"] += 1
         try:
             existing: dict[str, Any] | None = dict(
