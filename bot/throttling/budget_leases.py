@@ -17,10 +17,10 @@ slices sum to the limit. See docs/rate-limits.md.
 Costs: nothing per send while a share is held; a lease is renewed (one replace) every half
 lease while it is used, and an unused share simply lapses. Taking a share never seen costs one
 create (a conflict adds a point read); taking one seen before, a point read and a replace.
-A dead instance's shares are free again after ``lease_seconds +
-hold``. When Cosmos DB cannot be reached, an instance keeps sending on the shares it holds until
-they expire and then defers its sends (they go back to the queue): the limit is never exceeded
-for want of the shared record.
+A dead instance's shares are free again after ``lease_seconds + hold``. When Cosmos DB cannot
+be reached, an instance keeps sending on the shares it holds until they expire and then defers
+its sends (they go back to the queue): the limit is never exceeded for want of the shared
+record.
 
 A document::
 
