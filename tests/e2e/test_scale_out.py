@@ -24,8 +24,8 @@ import pytest
 
 from bench.broadcast import arrival_span, conversation_id
 from dev.channel import ChannelControl
-from dev.stack import LocalStack, start_stack
-from tests.e2e.conftest import E2E_SETTINGS
+from dev.stack import LocalStack
+from tests.e2e.conftest import running_stack
 from tests.e2e.test_broadcast import call, finished, seed
 from tests.e2e.test_proactive_delivery import Api, message
 
@@ -38,17 +38,8 @@ DEADLINE_SECONDS = 240.0
 
 @pytest.fixture(scope="module")
 def scaled_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    stack = start_stack(
-        tmp_path_factory.mktemp("scale-out"),
-        fresh=True,
-        persist=False,
-        settings=E2E_SETTINGS,
-        hosts=HOSTS,
-    )
-    try:
+    with running_stack(tmp_path_factory.mktemp("scale-out"), hosts=HOSTS) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture
