@@ -58,9 +58,11 @@ ACQUIRE_RETRY_SECONDS = 0.25
 """How often an instance that found no free share looks again (per scope)."""
 PROBES_PER_ATTEMPT = 2
 """Shares read per attempt: taking a share stays cheap while the others are held."""
-CONVERSATION_HOLD_CAP_SECONDS = 60.0
+CONVERSATION_WINDOW_CAP_SECONDS = 60.0
 """A conversation's windows up to this long hold across instances (Teams: 1 s, 2 s, 30 s);
 longer ones (Teams' hour) hold per instance."""
+TAKER_HOLD_SECONDS = 1.0
+"""How long after a conversation share's lease ends another instance may take it."""
 GUARD_SECONDS = 1.0
 """A share is no longer used this long before its lease ends: a request granted on it must
 reach the channel before another instance may take it (added to the hold as well)."""
@@ -97,6 +99,10 @@ class LeasedBudget:
     windows: tuple[Window, ...]
     shares: int
     hold: float
+    reach: float = 0.0
+    """A share grants a send only while its lease runs this much longer: the longest window
+    the taker's ``hold`` does not cover (the owner's last send and the taker's first are a
+    whole window apart)."""
     held: dict[int, _Held] = field(default_factory=dict)
     taken_until: dict[int, datetime] = field(default_factory=dict)
     probed: set[int] = field(default_factory=set)
@@ -105,11 +111,12 @@ class LeasedBudget:
     next_attempt: float = 0.0
 
     def limits(self, now: float) -> list[int]:
-        """Per window, what the shares usable at ``now`` allow."""
+        """Per window, what the shares that may grant a send at ``now`` allow."""
         for index in [i for i, held in self.held.items() if held.usable_until <= now]:
             del self.held[index]
+        granting = [i for i, held in self.held.items() if held.usable_until - now > self.reach]
         return [
-            sum(share_slice(window.limit, self.shares, index) for index in self.held)
+            sum(share_slice(window.limit, self.shares, index) for index in granting)
             for window in self.windows
         ]
 
@@ -213,22 +220,28 @@ class BudgetLeases:
             windows = tuple(windows)
             shares = min(self.tenant_shares, *(w.limit for w in windows)) if tenant else 1
             longest = max(window.seconds for window in windows)
-            # Holding a lapsed conversation for its hour window would stall it for an hour:
-            # windows up to CONVERSATION_HOLD_CAP hold across instances (docs/rate-limits.md).
-            hold = longest if tenant else min(longest, CONVERSATION_HOLD_CAP_SECONDS)
-            budget = self._budgets[scope] = LeasedBudget(tuple(parts), windows, shares, hold)
+            # A tenant's shares change hands after its window (1 s). A conversation's after 1 s
+            # too, but its owner sends only while its lease runs a whole window longer (30 s),
+            # so that one write covers a single send; windows past CONVERSATION_WINDOW_CAP (the
+            # hour) hold per instance (docs/rate-limits.md).
+            protected = longest if tenant else min(longest, CONVERSATION_WINDOW_CAP_SECONDS)
+            hold = min(protected, TAKER_HOLD_SECONDS) if not tenant else protected
+            budget = self._budgets[scope] = LeasedBudget(
+                tuple(parts), windows, shares, hold, reach=protected - hold
+            )
             if len(self._budgets) > 4096:
                 self._forget_idle()
         return budget
 
-    def maintain(self, budget: LeasedBudget) -> None:
-        """Renew, in the background, the budget's shares past half their lease if it was used
-        since (unused shares lapse and go back to the pool)."""
+    def maintain(self, budget: LeasedBudget, *, needed: bool = False) -> None:
+        """Renew, in the background, the budget's shares past half their lease that were used
+        since, or all of them when a send is waiting (``needed``); unused shares lapse and go
+        back to the pool."""
         now = self._clock()
         for index, held in budget.held.items():
-            if held.renewing or not held.used:
+            if held.renewing or not (held.used or needed):
                 continue
-            if held.usable_until - now > self.lease_seconds / 2 - GUARD_SECONDS:
+            if held.usable_until - now > budget.reach + self.lease_seconds / 2:
                 continue
             held.renewing = True
             task = asyncio.get_running_loop().create_task(self._renew(budget, index, held))
@@ -277,11 +290,11 @@ class BudgetLeases:
             budget.probed.add(index)
             try:
                 self.operations["create"] += 1
-                stored = await container.create_item(self._body(document_id, wall))
+                stored = await container.create_item(self._body(budget, document_id, wall))
             except CosmosResourceExistsError:
                 pass
             else:
-                budget.held[index] = self._held(stored, wall)
+                budget.held[index] = self._held(budget, stored, wall)
                 return True
         self.operations["read"] += 1
         try:
@@ -297,7 +310,7 @@ class BudgetLeases:
             if existing.get("owner") != self.instance_id and free_at > wall:
                 budget.taken_until[index] = free_at
                 return False
-        body = self._body(document_id, wall)
+        body = self._body(budget, document_id, wall)
         try:
             if existing is None:
                 self.operations["create"] += 1
@@ -313,7 +326,7 @@ class BudgetLeases:
         except (CosmosResourceExistsError, CosmosAccessConditionFailedError):
             budget.taken_until[index] = wall + timedelta(seconds=self.lease_seconds)
             return False
-        budget.held[index] = self._held(stored, wall)
+        budget.held[index] = self._held(budget, stored, wall)
         return True
 
     async def _renew(self, budget: LeasedBudget, index: int, held: _Held) -> None:
@@ -325,7 +338,7 @@ class BudgetLeases:
             self.operations["replace"] += 1
             stored = await self._container().replace_item(
                 document_id,
-                self._body(document_id, wall),
+                self._body(budget, document_id, wall),
                 etag=held.etag,
                 match_condition=MatchConditions.IfNotModified,
             )
@@ -335,21 +348,23 @@ class BudgetLeases:
             held.renewing = False
             return
         if budget.held.get(index) is held:
-            budget.held[index] = self._held(stored, wall)
+            budget.held[index] = self._held(budget, stored, wall)
 
-    def _body(self, document_id: str, wall: datetime) -> dict[str, Any]:
+    def _body(self, budget: LeasedBudget, document_id: str, wall: datetime) -> dict[str, Any]:
+        seconds = self.lease_seconds + budget.reach
         return {
             "id": document_id,
             "kind": SHARE_KIND,
             "owner": self.instance_id,
-            "expiresAt": to_timestamp(wall + timedelta(seconds=self.lease_seconds)),
-            "ttl": math.ceil(self.lease_seconds) + 3600,
+            "expiresAt": to_timestamp(wall + timedelta(seconds=seconds)),
+            "ttl": math.ceil(seconds) + 3600,
         }
 
-    def _held(self, stored: Any, wall: datetime) -> _Held:
-        expires = wall + timedelta(seconds=self.lease_seconds)
+    def _held(self, budget: LeasedBudget, stored: Any, wall: datetime) -> _Held:
+        seconds = self.lease_seconds + budget.reach
+        expires = wall + timedelta(seconds=seconds)
         # Measured from before the write: the lease cannot be shorter here than in the record.
-        usable = self._clock() + self.lease_seconds - GUARD_SECONDS
+        usable = self._clock() + seconds - GUARD_SECONDS
         usable -= max(0.0, (self._wall_clock() - wall).total_seconds())
         return _Held(str(stored.get("_etag", "")), expires, usable)
 

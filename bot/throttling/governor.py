@@ -300,6 +300,8 @@ class RateGovernor:
             ready = budget.earliest(now, margin)
             if ready is not None and ready <= now:
                 return slept
+            # A waiting send needs every share held: renew those due even if idle so far.
+            self._leases.maintain(budget, needed=True)
             if await self._leases.take_share(budget):
                 continue
             now = self._clock()
