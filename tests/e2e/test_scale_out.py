@@ -11,6 +11,7 @@ rate check). Nothing is asserted on timing; figures are printed.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
 import time
 import uuid
@@ -178,6 +179,41 @@ async def test_100_queued_messages_to_one_conversation_see_no_429(
     assert most_in_any_window(records, 1.0) <= 7
     assert most_in_any_window(records, 2.0) <= 8
     assert most_in_any_window(records, 30.0) <= 60
+
+
+async def test_a_two_second_schedule_fires_each_occurrence_once_on_three_hosts(
+    scaled_stack: LocalStack, api: Api, control: ChannelControl
+) -> None:
+    """Every host runs the schedule tick each second; each occurrence is claimed by one."""
+    begun = await control.start_conversation(user_name="Ada Lovelace")
+    conversation = str(begun["conversationId"])
+    await control.wait_for_activities(conversation, 1)  # the welcome
+    status, _, created = await api.call(
+        "POST",
+        "/api/schedules",
+        {
+            "conversation": {"channelId": "msteams", "conversationId": conversation},
+            "cron": "*/2 * * * * *",
+            "activities": [{"type": "message", "text": "tick {utcTime}"}],
+        },
+    )
+    assert status == 201, created
+    try:
+        records = await control.wait_for_activities(conversation, 1 + 6, timeout=60)
+    finally:
+        assert (await api.call("DELETE", f"/api/schedules/{created['id']}"))[0] == 204
+
+    ticks = [
+        str(r["activity"].get("text"))
+        for r in records
+        if str(r["activity"].get("text") or "").startswith("tick ")
+    ]
+    occurrences = sorted(datetime.fromisoformat(text.removeprefix("tick ")) for text in ticks)
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(occurrences)]
+    print(f"\n{len(ticks)} occurrences on {HOSTS} hosts, gaps {gaps}")
+    assert len(ticks) >= 6
+    assert len(set(occurrences)) == len(occurrences), "an occurrence arrived twice"
+    assert all(moment.second % 2 == 0 for moment in occurrences)
 
 
 async def test_a_host_killed_while_sending_does_not_stall_the_tenant(
