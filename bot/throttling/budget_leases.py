@@ -238,6 +238,10 @@ class BudgetLeases:
         since, or all of them when a send is waiting (``needed``); unused shares lapse and go
         back to the pool."""
         now = self._clock()
+        # Only a share that stops granting long before its lease ends (reach) must be renewed
+        # for a waiting send; a tenant's shares are renewed for the sends they carried, so an
+        # instance that waits does not keep shares others would use.
+        needed = needed and budget.reach > 0
         for index, held in budget.held.items():
             if held.renewing or not (held.used or needed):
                 continue
