@@ -78,6 +78,12 @@ def most_in_any_window(records: list[dict[str, Any]], seconds: float) -> int:
     return most
 
 
+def tally(records: list[dict[str, Any]]) -> tuple[Counter[str], list[dict[str, Any]]]:
+    """How often each text was accepted, and the requests answered 429."""
+    counts = Counter(r["activity"]["text"] for r in records if r["status"] == 201)
+    return counts, [r for r in records if r["status"] == 429]
+
+
 def tolerance(limit: int) -> int:
     return math.ceil(limit * 0.04)
 
@@ -118,8 +124,7 @@ async def test_600_queued_messages_reach_the_connector_once_within_the_tenant_li
     texts, _ = await enqueue_to_tenant(scaled_stack, api, control, 600)
     records = await delivered(control, texts)
 
-    counts = Counter(r["activity"]["text"] for r in records if r["status"] == 201)
-    throttled = [r for r in records if r["status"] == 429]
+    counts, throttled = tally(records)
     most = most_in_any_window(records, 1.0)
     print(
         f"\n{HOSTS} hosts drained 600: first to last {arrival_span(records):.2f} s, "
@@ -176,8 +181,7 @@ async def test_100_queued_messages_to_one_conversation_see_no_429(
     texts = {m["activities"][0]["text"] for m in messages}
     records = await delivered(control, texts, conversation)
 
-    counts = Counter(r["activity"]["text"] for r in records if r["status"] == 201)
-    throttled = [r for r in records if r["status"] == 429]
+    counts, throttled = tally(records)
     print(
         f"\n100 to one conversation on {HOSTS} hosts: first to last "
         f"{arrival_span(records):.2f} s, at most {most_in_any_window(records, 1.0)} in 1 s, "
@@ -245,8 +249,7 @@ async def test_a_host_killed_while_sending_does_not_stall_the_tenant(
     scaled_stack.more_hosts[-1].kill()
     records = await delivered(control, texts)
 
-    counts = Counter(r["activity"]["text"] for r in records if r["status"] == 201)
-    throttled = [r for r in records if r["status"] == 429]
+    counts, throttled = tally(records)
     print(
         f"\nkilled a host after 50 of 300: {len(counts)} delivered in "
         f"{arrival_span(records):.2f} s, "
