@@ -9,10 +9,14 @@ created again rather than used on a loop it does not belong to.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import weakref
 from collections.abc import Awaitable, Callable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+
+_INSTANCES: weakref.WeakSet[ProcessClient[Any]] = weakref.WeakSet()
 
 
 class ProcessClient(Generic[T]):
@@ -32,6 +36,7 @@ class ProcessClient(Generic[T]):
         self._closer = closer
         self._client: T | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        _INSTANCES.add(self)
 
     def get(self) -> T:
         """Return the client of the running event loop, creating it on first use."""
@@ -47,3 +52,15 @@ class ProcessClient(Generic[T]):
         self._client, self._loop = None, None
         if client is not None and self._closer is not None and loop is asyncio.get_running_loop():
             await self._closer(client)
+
+
+async def close_process_clients() -> None:
+    """Close every process client of the running loop (a host's shutdown).
+
+    Without it, the HTTP sessions and connection pools are only dropped at exit, and aiohttp
+    reports each as ``Unclosed client session``. A client that fails to close is skipped: the
+    process is ending anyway.
+    """
+    for client in list(_INSTANCES):
+        with contextlib.suppress(Exception):
+            await client.aclose()

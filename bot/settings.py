@@ -158,6 +158,15 @@ class Settings(BaseSettings):
     storage_queue_service_uri: str = Field("", alias="AzureWebJobsStorage__queueServiceUri")
     storage_client_id: str = Field("", alias="AzureWebJobsStorage__clientId")
     proactive_queue_name: str = Field("proactive-sends", alias="PROACTIVE_QUEUE_NAME")
+    proactive_send_lease_seconds: float = Field(
+        60.0, gt=0, le=600, alias="PROACTIVE_SEND_LEASE_SECONDS"
+    )
+    """How long a worker's ledger claim holds without a write; a crashed worker's messages
+    wait at most this long after the queue shows them again (docs/delivery.md)."""
+    proactive_max_attempts: int = Field(10, ge=1, le=100, alias="PROACTIVE_MAX_ATTEMPTS")
+    proactive_retry_max_delay_seconds: float = Field(
+        600.0, ge=2, alias="PROACTIVE_RETRY_MAX_DELAY_SECONDS"
+    )
 
     schedule_timer: str = Field("0 * * * * *", alias="SCHEDULE_TIMER")
     schedule_min_interval_seconds: int = Field(60, ge=1, alias="SCHEDULE_MIN_INTERVAL_SECONDS")

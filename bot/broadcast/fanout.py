@@ -116,7 +116,7 @@ def recipient_message(operation: Mapping[str, Any], recipient: Recipient) -> str
             conversation["tenantId"] = recipient.tenant_id
         message["conversation"] = conversation
     message["activities"] = operation["activities"]
-    for name in ("notBefore", "expiresAt"):
+    for name in ("notBefore", "expiresAt", "delivery"):
         if operation.get(name):
             message[name] = operation[name]
     return json.dumps(message, separators=(",", ":"), ensure_ascii=False)

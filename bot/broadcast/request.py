@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from bot.broadcast.ids import OPERATION_ID_PATTERN
+from bot.delivery import DeliveryMode
 from bot.proactive.message import (
     MAX_ACTIVITIES,
     ChannelText,
@@ -90,6 +91,8 @@ class BroadcastRequest(RequestModel):
     dry_run: bool = False
     not_before: UtcTime | None = None
     expires_at: UtcTime | None = None
+    delivery: DeliveryMode | None = None
+    """Each recipient's message's ``delivery`` (docs/delivery.md); absent: ``atLeastOnce``."""
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -160,6 +160,7 @@ class BroadcastService:
             "activities": [activity.to_wire() for activity in request.activity_list()],
             "notBefore": _optional_timestamp(request.not_before),
             "expiresAt": _optional_timestamp(request.expires_at),
+            "delivery": request.delivery,
             "payloadHash": payload_hash,
             "audienceCount": total,
             "fanOut": {
@@ -239,6 +240,7 @@ def check_message(request: BroadcastRequest) -> None:
         "activities": [activity.to_wire() for activity in request.activity_list()],
         "notBefore": _optional_timestamp(request.not_before),
         "expiresAt": _optional_timestamp(request.expires_at),
+        "delivery": request.delivery,
     }
     channel_id = request.audience.channel_id or "msteams"
     sample = recipient_message(

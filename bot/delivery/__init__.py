@@ -6,11 +6,13 @@ for why it sends each activity at most once.
 
 from bot.delivery.ledger import ClaimResult, DeliveryLedger, delivery_document_id
 from bot.delivery.records import (
+    DEFAULT_DELIVERY_MODE,
     ActivityResult,
     ActivityState,
     AlreadyDone,
     Claim,
     DeliveryError,
+    DeliveryMode,
     DeliveryStatus,
     IdempotencyConflictError,
     InProgress,
@@ -21,6 +23,7 @@ from bot.delivery.records import (
 )
 
 __all__ = [
+    "DEFAULT_DELIVERY_MODE",
     "ActivityResult",
     "ActivityState",
     "AlreadyDone",
@@ -28,6 +31,7 @@ __all__ = [
     "ClaimResult",
     "DeliveryError",
     "DeliveryLedger",
+    "DeliveryMode",
     "DeliveryStatus",
     "IdempotencyConflictError",
     "InProgress",

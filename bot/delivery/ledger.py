@@ -48,6 +48,7 @@ from bot.delivery.records import (
     AlreadyDone,
     Claim,
     DeliveryError,
+    DeliveryMode,
     DeliveryStatus,
     IdempotencyConflictError,
     InProgress,
@@ -125,6 +126,7 @@ class DeliveryLedger:
         now: datetime | None = None,
         lease_seconds: float | None = None,
         payload_hash: str | None = None,
+        delivery: DeliveryMode = DeliveryMode.AT_MOST_ONCE,
     ) -> ClaimResult:
         """Claim a delivery to send it, or learn that it is done or being done.
 
@@ -135,6 +137,7 @@ class DeliveryLedger:
             lease_seconds: How long the claim holds without a write.
             payload_hash: A digest of what is sent (target and activities); when given, reusing
                 the id for something else is an error instead of a silent skip.
+            delivery: The mode a new document is stored with (a stored one keeps its own).
 
         Returns:
             A :class:`Claim` to send with; :class:`AlreadyDone` when the delivery is final;
@@ -167,6 +170,7 @@ class DeliveryLedger:
                         lease_seconds=lease,
                         ttl_seconds=self._ttl_seconds,
                         now=now,
+                        delivery=delivery,
                     )
                 )
             except CosmosResourceExistsError:
@@ -196,7 +200,7 @@ class DeliveryLedger:
             if written is None:
                 continue  # another worker took it first: decide again
             if DeliveryStatus(written["status"]).final:
-                return AlreadyDone(Receipt.from_document(written))
+                return AlreadyDone(Receipt.from_document(written), finished_now=True)
             return Claim(delivery_id, token, written, lease)
         raise LedgerConflictError(f"claim gave up after {self._max_attempts} conflicts")
 
@@ -304,17 +308,25 @@ class DeliveryLedger:
         retry_at: datetime,
         *,
         now: datetime | None = None,
+        possible_duplicate: int | None = None,
     ) -> Receipt:
         """Release the delivery after a transient failure, to be claimed again at ``retry_at``.
 
-        Only for a failure that certainly did not deliver the in-flight activity (429, a
-        refused connection); it stays pending and is sent by the next claim.
+        For a failure that certainly did not deliver the in-flight activity (429, 503, a
+        refused connection), or, at least once, an ambiguous one: ``possible_duplicate`` then
+        names the activity, marked so in the same write. It stays pending and is sent by the
+        next claim.
 
         Raises:
             LeaseLostError: Another worker took the delivery over.
         """
         moment = now or _now()
-        await self._update(claim, lambda document: retrying(document, error, retry_at, moment))
+        await self._update(
+            claim,
+            lambda document: retrying(
+                document, error, retry_at, moment, possible_duplicate=possible_duplicate
+            ),
+        )
         return claim.receipt
 
     async def complete(self, claim: Claim, *, now: datetime | None = None) -> Receipt:

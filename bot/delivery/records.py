@@ -52,6 +52,30 @@ FAILURE_STATUSES = frozenset(
 """The statuses :meth:`DeliveryLedger.fail` accepts."""
 
 
+class DeliveryMode(StrEnum):
+    """What a delivery risks after an ambiguous outcome (docs/delivery.md)."""
+
+    AT_LEAST_ONCE = "atLeastOnce"
+    """Send again after an ambiguous outcome (marked ``possibleDuplicate``): never lost."""
+    AT_MOST_ONCE = "atMostOnce"
+    """Never send again after an ambiguous outcome: ``Unconfirmed``, never duplicated."""
+
+
+DEFAULT_DELIVERY_MODE = DeliveryMode.AT_LEAST_ONCE
+"""A message, send or schedule without ``delivery``: a rare duplicate beats a silent loss."""
+
+STORED_DEFAULT_MODE = DeliveryMode.AT_MOST_ONCE
+"""A ledger document written before ``delivery`` existed had at-most-once semantics."""
+
+
+def stored_mode(document: Any) -> DeliveryMode:
+    """The delivery mode of a ledger document (old documents without one: at most once)."""
+    value = document.get("delivery") if isinstance(document, dict) else None
+    if value == DeliveryMode.AT_LEAST_ONCE:
+        return DeliveryMode.AT_LEAST_ONCE
+    return STORED_DEFAULT_MODE
+
+
 class ActivityState(StrEnum):
     """Where one activity of a delivery stands."""
 
@@ -96,6 +120,8 @@ class ActivityResult:
     index: int
     state: ActivityState
     activity_id: str | None = None
+    possible_duplicate: bool = False
+    """It was sent again after an ambiguous outcome: the user may see it twice."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +139,12 @@ class Receipt:
     completed_at: datetime | None
     retry_at: datetime | None
     lease_until: datetime | None
+    delivery: DeliveryMode = STORED_DEFAULT_MODE
+
+    @property
+    def possible_duplicate(self) -> bool:
+        """Some activity was sent again after an ambiguous outcome."""
+        return any(activity.possible_duplicate for activity in self.activities)
 
     @property
     def activity_ids(self) -> list[str | None]:
@@ -127,9 +159,16 @@ class Receipt:
             "attempts": self.attempts,
             "activityIds": self.activity_ids,
             "activities": [
-                {"index": item.index, "state": item.state.value, "activityId": item.activity_id}
+                {
+                    "index": item.index,
+                    "state": item.state.value,
+                    "activityId": item.activity_id,
+                    "possibleDuplicate": item.possible_duplicate,
+                }
                 for item in self.activities
             ],
+            "delivery": self.delivery.value,
+            "possibleDuplicate": self.possible_duplicate,
             "lastError": self.last_error.to_json() if self.last_error else None,
             "createdAt": to_timestamp(self.created_at),
             "updatedAt": to_timestamp(self.updated_at),
@@ -145,7 +184,12 @@ class Receipt:
             status=DeliveryStatus(document["status"]),
             attempts=int(document["attempts"]),
             activities=tuple(
-                ActivityResult(index, ActivityState(item["state"]), item.get("activityId"))
+                ActivityResult(
+                    index,
+                    ActivityState(item["state"]),
+                    item.get("activityId"),
+                    bool(item.get("possibleDuplicate")),
+                )
                 for index, item in enumerate(document["activities"])
             ),
             last_error=DeliveryError.from_json(document.get("lastError")),
@@ -154,6 +198,7 @@ class Receipt:
             completed_at=_optional_time(document.get("completedAt")),
             retry_at=_optional_time(document.get("retryAt")),
             lease_until=_optional_time(document.get("leaseUntil")),
+            delivery=stored_mode(document),
         )
 
 
@@ -193,6 +238,11 @@ class Claim:
         return _optional_time(self.document.get("leaseUntil"))
 
     @property
+    def delivery(self) -> DeliveryMode:
+        """The delivery's mode, as stored."""
+        return stored_mode(self.document)
+
+    @property
     def attempt(self) -> int:
         """Which claim of the delivery this is (1 for the first)."""
         return int(self.document["attempts"])
@@ -205,9 +255,17 @@ class Claim:
 
 @dataclass(frozen=True)
 class AlreadyDone:
-    """The delivery is final (or just became so): nothing may be sent."""
+    """The delivery is final (or just became so): nothing may be sent.
+
+    Attributes:
+        receipt: The final receipt.
+        finished_now: This claim made it final (an at-most-once takeover of an activity left
+            in flight by a dead worker): the caller reports it as a new outcome, with its
+            reason, never as "already done" (docs/delivery.md).
+    """
 
     receipt: Receipt
+    finished_now: bool = False
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,9 @@ from bot.delivery.records import (
     FAILURE_STATUSES,
     ActivityState,
     DeliveryError,
+    DeliveryMode,
     DeliveryStatus,
+    stored_mode,
 )
 from bot.storage.timestamps import from_timestamp, to_timestamp
 
@@ -52,6 +54,7 @@ def new_document(
     lease_seconds: float,
     ttl_seconds: int,
     now: datetime,
+    delivery: DeliveryMode = DeliveryMode.AT_MOST_ONCE,
 ) -> dict[str, Any]:
     """The document a first claim creates: leased, nothing in flight yet."""
     if activity_count < 1:
@@ -61,6 +64,7 @@ def new_document(
         "id": document_id,
         "kind": DELIVERY_KIND,
         "deliveryId": delivery_id,
+        "delivery": delivery.value,
         "status": DeliveryStatus.SENDING.value,
         "attempts": 1,
         "activityCount": activity_count,
@@ -122,18 +126,28 @@ def taken_over(
 ) -> dict[str, Any]:
     """The document after a new claim takes it over.
 
-    An activity left in flight by a worker whose lease ran out may have been sent: it becomes
-    ``Unknown`` and is not sent again. If nothing is left to send, the delivery ends here.
+    An activity left in flight by a worker whose lease ran out may have been sent. At least
+    once, it stays pending, marked ``possibleDuplicate``, and is sent again; at most once (and
+    for documents older than the mode), it becomes ``Unknown`` and is not sent again. If
+    nothing is left to send, the delivery ends here.
     """
     body = _body(document)
     in_flight = body.get("inFlight")
     if isinstance(in_flight, int) and body["activities"][in_flight]["state"] == "Pending":
-        body["activities"][in_flight]["state"] = ActivityState.UNKNOWN.value
-        body["lastError"] = DeliveryError(
-            LEASE_EXPIRED,
-            f"a worker's lease expired while it was sending activity {in_flight}; "
-            "that activity is not sent again",
-        ).to_json()
+        if stored_mode(body) is DeliveryMode.AT_LEAST_ONCE:
+            body["activities"][in_flight]["possibleDuplicate"] = True
+            body["lastError"] = DeliveryError(
+                LEASE_EXPIRED,
+                f"a worker's lease expired while it was sending activity {in_flight}; "
+                "it is sent again (atLeastOnce) and may arrive twice",
+            ).to_json()
+        else:
+            body["activities"][in_flight]["state"] = ActivityState.UNKNOWN.value
+            body["lastError"] = DeliveryError(
+                LEASE_EXPIRED,
+                f"a worker's lease expired while it was sending activity {in_flight}; "
+                "that activity is not sent again (atMostOnce)",
+            ).to_json()
     body.update(
         {
             "status": DeliveryStatus.SENDING.value,
@@ -225,15 +239,24 @@ def merged_fact(
 
 
 def retrying(
-    document: Mapping[str, Any], error: DeliveryError, retry_at: datetime, now: datetime
+    document: Mapping[str, Any],
+    error: DeliveryError,
+    retry_at: datetime,
+    now: datetime,
+    *,
+    possible_duplicate: int | None = None,
 ) -> dict[str, Any]:
     """The document after a transient failure: the lease is released until ``retry_at``.
 
-    The in-flight activity stays ``Pending``: the caller asserts it was certainly not
-    delivered (a 429, a refused connection). An ambiguous outcome is recorded with
+    The in-flight activity stays ``Pending``. Either the caller asserts it was certainly not
+    delivered (a 429, a 503, a refused connection), or the outcome was ambiguous and the
+    delivery is at least once: then ``possible_duplicate`` names the activity, which is marked
+    so in the same write. At most once, an ambiguous outcome is recorded with
     :func:`recorded` as ``Unknown`` first.
     """
     body = _body(document)
+    if possible_duplicate is not None:
+        body["activities"][possible_duplicate]["possibleDuplicate"] = True
     body.update(
         {
             "status": DeliveryStatus.RETRYING.value,
@@ -311,11 +334,14 @@ def _set_activity(
     activity_id: str | None,
     now: datetime,
 ) -> None:
-    body["activities"][index] = {
+    item: dict[str, Any] = {
         "state": state.value,
         "activityId": activity_id,
         "sentAt": to_timestamp(now),
     }
+    if body["activities"][index].get("possibleDuplicate"):
+        item["possibleDuplicate"] = True
+    body["activities"][index] = item
 
 
 def _first_pending(body: Mapping[str, Any]) -> int | None:

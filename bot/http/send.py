@@ -35,6 +35,7 @@ import azure.functions as func
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from bot.delivery import DeliveryMode
 from bot.http.api_request import RefusedRequest, read_request
 from bot.http.responses import error_response, json_response
 from bot.proactive.delivery import DeliveryOutcome, Outcome
@@ -90,6 +91,8 @@ class _Body(BaseModel):
     ] = None
     activity: SendableActivity | None = None
     idempotency_key: Annotated[str | None, Field(pattern=ID_PATTERN)] = None
+    delivery: DeliveryMode | None = None
+    """With ``idempotencyKey``: ``atLeastOnce`` (default) or ``atMostOnce`` (docs/delivery.md)."""
 
     @model_validator(mode="after")
     def _one_way_to_give_activities(self) -> Self:
@@ -132,7 +135,7 @@ async def send_activity(req: func.HttpRequest) -> func.HttpResponse:
     target = ConversationTarget(
         channel_id=body.channel_id, conversation_id=body.conversation_id, tenant_id=body.tenant_id
     )
-    return await _deliver(target, body.activity_list(), body.idempotency_key)
+    return await _deliver(target, body.activity_list(), body.idempotency_key, body.delivery)
 
 
 async def send_to_reference(req: func.HttpRequest) -> func.HttpResponse:
@@ -143,11 +146,16 @@ async def send_to_reference(req: func.HttpRequest) -> func.HttpResponse:
         )
     except RefusedRequest as refusal:
         return refusal.response
-    return await _deliver(body.conversation_reference, body.activity_list(), body.idempotency_key)
+    return await _deliver(
+        body.conversation_reference, body.activity_list(), body.idempotency_key, body.delivery
+    )
 
 
 async def _deliver(
-    target: Target, activities: list[Activity], delivery_id: str | None
+    target: Target,
+    activities: list[Activity],
+    delivery_id: str | None,
+    delivery: DeliveryMode | None,
 ) -> func.HttpResponse:
     from azure.core.exceptions import AzureError
 
@@ -155,7 +163,9 @@ async def _deliver(
     from bot.proactive.service import proactive_service
 
     try:
-        outcome = await proactive_service.get().deliver(target, activities, delivery_id=delivery_id)
+        outcome = await proactive_service.get().deliver(
+            target, activities, delivery_id=delivery_id, delivery=delivery
+        )
     except (AzureError, LedgerConflictError) as error:
         logger.error("send API: storage failed: %s", type(error).__name__)
         return error_response(

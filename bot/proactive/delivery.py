@@ -8,8 +8,9 @@ recorded right after. Without an id it just sends.
 
 A failed send is classified (:mod:`bot.proactive.failures`) into what happens next:
 
-* an activity that may have reached the Connector (timeout, 5xx) is recorded ``Unknown`` and
-  never sent again;
+* an activity that may have reached the Connector (timeout, 500, 502, 504) is, at least once
+  (the default), retried and marked ``possibleDuplicate``; at most once, recorded ``Unknown``
+  and never sent again (docs/delivery.md);
 * a transient failure releases the delivery until a retry time (``Retry-After``, else
   backoff); the caller re-enqueues or answers 429/503; after ``max_attempts`` it fails;
 * the 403/404 codes that mean the bot may no longer write retire the stored reference;
@@ -29,10 +30,12 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from bot.delivery import (
+    DEFAULT_DELIVERY_MODE,
     AlreadyDone,
     Claim,
     DeliveryError,
     DeliveryLedger,
+    DeliveryMode,
     DeliveryStatus,
     IdempotencyConflictError,
     InProgress,
@@ -163,6 +166,7 @@ class Deliverer:
         *,
         delivery_id: str | None = None,
         expires_at: datetime | None = None,
+        delivery: DeliveryMode = DEFAULT_DELIVERY_MODE,
     ) -> DeliveryOutcome:
         """Send ``activities`` to ``target`` in order.
 
@@ -174,6 +178,8 @@ class Deliverer:
             delivery_id: The idempotency id; the same id sends each activity at most once,
                 however often and however concurrently it is delivered.
             expires_at: Send nothing after this.
+            delivery: What an ambiguous outcome leads to (docs/delivery.md); stored with a
+                new ledger document, a stored one keeps its own.
 
         Returns:
             The outcome; see :class:`Outcome`.
@@ -192,12 +198,22 @@ class Deliverer:
                 len(activities),
                 now=self._clock(),
                 payload_hash=payload_hash(target, activities),
+                delivery=delivery,
             )
         except IdempotencyConflictError as error:
             return DeliveryOutcome(
                 Outcome.CONFLICT, error=DeliveryError("IdempotencyConflict", str(error))
             )
         if isinstance(claimed, AlreadyDone):
+            if claimed.finished_now:
+                # Our takeover ended it (at most once, an activity in flight at a crash):
+                # a new outcome, poisoned with its reason, not a silent "already done".
+                logger.warning(
+                    "proactive delivery %s: %s after an expired lease",
+                    delivery_id,
+                    claimed.receipt.status,
+                )
+                return _from_receipt(claimed.receipt, None)
             return await self._repeat(target, claimed.receipt)
         if isinstance(claimed, InProgress):
             receipt = claimed.receipt
@@ -323,7 +339,12 @@ class Deliverer:
         _log_failure(claim.id, failure)
         if failure.verdict is Verdict.GONE:
             await self.retire(resolved, failure)
-        if failure.maybe_sent:
+        resend = (
+            failure.maybe_sent
+            and failure.verdict is Verdict.RETRY
+            and claim.delivery is DeliveryMode.AT_LEAST_ONCE
+        )
+        if failure.maybe_sent and not resend:
             receipt = await self._ledger.record_unknown(claim, index, failure.error, advance=False)
             if claim.next_index is None:
                 # It was the last activity: the delivery is over, unconfirmed.
@@ -339,7 +360,13 @@ class Deliverer:
             retry_at = retry_time(now, self._backoff.delay(claim.attempt, failure.retry_after))
             if expires_at is not None and retry_at >= expires_at:
                 return await self._expire(claim, resolved, failure)
-            receipt = await self._ledger.record_retry(claim, failure.error, retry_at, now=now)
+            receipt = await self._ledger.record_retry(
+                claim,
+                failure.error,
+                retry_at,
+                now=now,
+                possible_duplicate=index if resend else None,
+            )
             return DeliveryOutcome(
                 Outcome.RETRY,
                 tuple(receipt.activity_ids),
@@ -430,5 +457,5 @@ def _log_failure(delivery_id: str | None, failure: Failure) -> None:
         failure.status if failure.status is not None else "no response",
         failure.code,
         failure.verdict,
-        " (may have arrived; not resent)" if failure.maybe_sent else "",
+        " (may have arrived)" if failure.maybe_sent else "",
     )

@@ -1,8 +1,9 @@
 """What a failed send means and what to do next: retry later, give up, or retire the
 conversation; and whether the activity may have arrived anyway.
 
-Pure logic over the errors :mod:`bot.connector` and :mod:`bot.auth` raise, following the Teams
-status code table (security.md section 4, T13):
+Pure logic over the errors :mod:`bot.connector` and :mod:`bot.auth` raise, following the
+queue contract (412, 429, 502, 503, 504 and timeouts are retried, honouring ``Retry-After``)
+and docs/delivery.md:
 
 ======================================  =======  ==========  =================================
 failure                                 verdict  maybe sent  why
@@ -11,20 +12,22 @@ serviceUrl not on the allow-list        refuse   no          checked before any 
 token request failed (transient)        retry    no          nothing was sent
 token request failed (configuration)    fail     no
 429 Throttled, 412 PreconditionFailed   retry    no          the Connector refused the request
-502, 503, 504, timeout, lost connection retry    yes         it may have reached the Connector
+500, 502, 504, timeout, lost connection retry    yes         it may have reached the Connector
+503 ServiceUnavailable                  retry    no          the service did not take it
 connection refused / DNS / TLS          retry    no          no request left the bot
 403 BotNotInConversationRoster,         gone     no          retire the reference
 ConversationBlockedByUser,
 BotDisabledByAdmin; 404 ConversationNotFound
 other 4xx (400, 401 after a refresh,    fail     no          retrying the same request won't help
 403, 404, 413), a 3xx
-500 ServiceError, other 5xx             fail     yes         "do not retry"; it may have arrived
+other 5xx                               fail     yes         it may have arrived
 an answer that is not the protocol      fail     yes         the request was accepted
 anything else                           fail     yes         unknown: never risk a duplicate
 ======================================  =======  ==========  =================================
 
-"Maybe sent" activities are recorded ``Unknown`` in the ledger and never sent again: a
-duplicate message is worse than a reported, possibly missing one.
+What happens to a "maybe sent" activity depends on the delivery's mode: ``atLeastOnce`` sends
+it again after the retry delay and marks it ``possibleDuplicate``; ``atMostOnce`` records it
+``Unknown`` and never sends it again.
 """
 
 from __future__ import annotations
@@ -36,10 +39,10 @@ from bot.auth.errors import ServiceUrlNotAllowed, TokenAcquisitionError
 from bot.connector.errors import ConnectorError
 from bot.delivery import DeliveryError
 
-RETRYABLE_UNSENT_STATUSES = frozenset({412, 429})
-"""The Connector refused the request: it was certainly not delivered."""
-RETRYABLE_AMBIGUOUS_STATUSES = frozenset({502, 503, 504})
-"""Retried, but the request may have been delivered: that activity is not sent again."""
+RETRYABLE_UNSENT_STATUSES = frozenset({412, 429, 503})
+"""The Connector refused the request (or the service did not take it): not delivered."""
+RETRYABLE_AMBIGUOUS_STATUSES = frozenset({500, 502, 504})
+"""Retried, but the request may have been delivered (atMostOnce: not sent again)."""
 
 
 class Verdict(StrEnum):
@@ -65,7 +68,7 @@ class Failure:
             a local one (``Timeout``, ``ServiceUrlNotAllowed``, ``TokenAcquisitionFailed``...).
         message: A description without message text or tokens.
         status: The Connector's HTTP status, when it answered.
-        maybe_sent: The activity may have been delivered; it must not be sent again.
+        maybe_sent: The activity may have been delivered: sent again only at least once.
         retry_after: Seconds the Connector asked to wait (``Retry-After``).
         inactive_reason: For ``GONE``, the reason to retire the reference with.
     """

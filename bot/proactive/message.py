@@ -34,7 +34,7 @@ from pydantic import (
     model_validator,
 )
 
-from bot.delivery.records import DELIVERY_ID_PATTERN
+from bot.delivery.records import DELIVERY_ID_PATTERN, DeliveryMode
 from bot.request_model import RequestModel
 from bot.schema import Activity, ConversationReference
 
@@ -159,6 +159,9 @@ class ProactiveMessage(RequestModel):
     """Send no earlier than this (ISO 8601 with a zone, for example ``...Z``)."""
     expires_at: UtcTime | None = None
     """Do not send after this; an expired message goes to the poison queue."""
+    delivery: DeliveryMode | None = None
+    """``atLeastOnce`` (the default) or ``atMostOnce``: what an ambiguous send outcome leads
+    to (docs/delivery.md)."""
 
     @model_validator(mode="after")
     def _check_combination(self) -> Self:

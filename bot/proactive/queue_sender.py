@@ -168,6 +168,7 @@ class QueueSender:
             message.activities,
             delivery_id=message.id,
             expires_at=message.expires_at,
+            delivery=message.delivery,
         )
         # A broadcast recipient's final outcome counts toward its operation's progress.
         await record_broadcast_outcome(message.id, outcome)

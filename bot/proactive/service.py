@@ -35,7 +35,7 @@ from bot.auth.service_url import ServiceUrlPolicy, service_url_policy
 from bot.connector.client import ConnectorClient, connector_client
 from bot.connector.errors import ConnectorError
 from bot.connector.sender import ConnectorSender
-from bot.delivery import DeliveryLedger, Receipt
+from bot.delivery import DEFAULT_DELIVERY_MODE, DeliveryLedger, DeliveryMode, Receipt
 from bot.proactive.backoff import Backoff
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
@@ -196,6 +196,18 @@ def _configured_app_id() -> str:
     return get_settings().app_id
 
 
+def _configured_ledger() -> DeliveryLedger:
+    return DeliveryLedger(lease_seconds=get_settings().proactive_send_lease_seconds)
+
+
+def _configured_backoff() -> Backoff:
+    settings = get_settings()
+    return Backoff(
+        cap_seconds=settings.proactive_retry_max_delay_seconds,
+        max_attempts=settings.proactive_max_attempts,
+    )
+
+
 class ProactiveService:
     """Sends to conversations the bot knows, runs proactive turns, starts conversations.
 
@@ -228,7 +240,7 @@ class ProactiveService:
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.store = store if store is not None else _shared_store()
-        self.ledger = ledger or DeliveryLedger()
+        self.ledger = ledger or _configured_ledger()
         # Every proactive request waits for the rate governor (bot.throttling); a sender
         # passed in is used as given.
         self._sender = sender or GovernedSender(ConnectorSender(connector))
@@ -243,7 +255,7 @@ class ProactiveService:
             sender=self._sender,
             ledger=self.ledger,
             store=self.store,
-            backoff=backoff,
+            backoff=backoff or _configured_backoff(),
             clock=clock,
         )
 
@@ -262,6 +274,7 @@ class ProactiveService:
         *,
         delivery_id: str | None = None,
         expires_at: datetime | None = None,
+        delivery: DeliveryMode | None = None,
     ) -> DeliveryOutcome:
         """Send activities and report how it went, without raising for a failed send.
 
@@ -276,7 +289,11 @@ class ProactiveService:
             {"proactive.target": _target_kind(target), "proactive.activities": len(items)},
         ) as current:
             outcome = await self.deliverer.deliver(
-                target, items, delivery_id=delivery_id, expires_at=expires_at
+                target,
+                items,
+                delivery_id=delivery_id,
+                expires_at=expires_at,
+                delivery=delivery or DEFAULT_DELIVERY_MODE,
             )
             if current is not None:
                 current.set_attribute("proactive.outcome", str(outcome.outcome))

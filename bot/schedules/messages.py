@@ -36,6 +36,8 @@ def occurrence_message(schedule: Schedule, occurrence: datetime) -> ProactiveMes
         "activities": activities,
         "expiresAt": occurrence + MESSAGE_LIFETIME,
     }
+    if schedule.delivery is not None:
+        body["delivery"] = schedule.delivery
     if schedule.conversation is not None:
         body["conversation"] = schedule.conversation
     else:

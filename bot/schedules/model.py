@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import AwareDatetime, Field, field_serializer, field_validator, model_validator
 
 from bot.cron import CronError, CronExpression
+from bot.delivery import DeliveryMode
 from bot.proactive.message import (
     MAX_ACTIVITIES,
     ConversationTarget,
@@ -102,6 +103,8 @@ class ScheduleFields(WireModel):
     time_zone: str = UTC_ZONE
     activities: Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)]
     enabled: bool = True
+    delivery: DeliveryMode | None = None
+    """Each occurrence's message's ``delivery`` (docs/delivery.md); absent: ``atLeastOnce``."""
     start_at: AwareDatetime | None = None
     end_at: AwareDatetime | None = None
     misfire_policy: MisfirePolicy = MisfirePolicy.SEND_LATEST

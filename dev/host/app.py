@@ -139,8 +139,13 @@ def load_app(app_dir: Path) -> LoadedApp:
     try:
         module = importlib.import_module("function_app")
     except Exception as error:
-        logger.exception("function_app.py failed to import")
-        raise HostError(f"function_app.py failed to import: {error}") from None
+        # One clear line (dev.host prints the HostError); the traceback on request only.
+        if os.environ.get("DEV_HOST_DEBUG", "").lower() in ("1", "true", "yes"):
+            logger.exception("function_app.py failed to import")
+        raise HostError(
+            f"function_app.py failed to import: {type(error).__name__}: {error} "
+            "(DEV_HOST_DEBUG=true shows the traceback)"
+        ) from None
     registers = [
         value for value in vars(module).values() if isinstance(value, func.FunctionRegister)
     ]

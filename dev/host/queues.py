@@ -21,6 +21,7 @@ import base64
 import binascii
 import contextlib
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
@@ -40,7 +41,14 @@ logger = logging.getLogger(__name__)
 
 MIN_POLLING_INTERVAL = 0.1
 LEASE_SECONDS = 600
-"""How long a fetched message stays invisible while its function runs (as the real host)."""
+"""How long a fetched message stays invisible while its function runs (as the real host);
+``DEV_HOST_QUEUE_LEASE_SECONDS`` changes it (tests of crash recovery)."""
+
+
+def lease_seconds() -> int:
+    """The message lease: ``DEV_HOST_QUEUE_LEASE_SECONDS``, else :data:`LEASE_SECONDS`."""
+    value = os.environ.get("DEV_HOST_QUEUE_LEASE_SECONDS", "")
+    return int(value) if value.isdigit() and int(value) > 0 else LEASE_SECONDS
 
 
 class _UndecodableMessage(Exception):
@@ -113,7 +121,7 @@ class QueueListener:
     async def _fetch(self, queue: QueueClient) -> list[QueueMessage]:
         batch = self.options.batch_size
         pages = queue.receive_messages(
-            messages_per_page=batch, max_messages=batch, visibility_timeout=LEASE_SECONDS
+            messages_per_page=batch, max_messages=batch, visibility_timeout=lease_seconds()
         )
         return [message async for message in pages]
 

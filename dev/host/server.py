@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from aiohttp import web
 
+from bot.process_client import close_process_clients
 from dev.host.app import HttpFunction, LoadedApp
 from dev.host.errors import HostError
 from dev.host.http_server import build_route_table, build_web_app, describe_routes
@@ -105,6 +106,8 @@ async def serve(app: LoadedApp, port: int) -> int:
     await stop.wait()
     logger.info("Stopping the host: no new work; waiting for running invocations")
     await asyncio.gather(_finish(listeners), runner.cleanup())
+    # The app's clients (HTTP sessions, storage pools) are closed, not dropped at exit.
+    await close_process_clients()
     logger.info("Host stopped")
     return 0
 

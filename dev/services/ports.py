@@ -36,8 +36,14 @@ class ServicePorts:
 
 
 def port_in_use(port: int) -> bool:
-    """Whether something already listens on (or holds) ``127.0.0.1:port``."""
+    """Whether something listens on ``127.0.0.1:port`` (a listener of ours could not bind).
+
+    Binds with ``SO_REUSEADDR``, as the services' own listeners do: connections left in
+    TIME_WAIT by a service stopped a moment ago (``make run`` right after Ctrl-C) do not make
+    the port busy; only a live listener or another exclusive bind does.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST, port))
         except OSError:
@@ -69,8 +75,9 @@ def _configured_port(environ: Mapping[str, str], variable: str) -> int | None:
         raise ServicesError(f"{variable}={port} is not a port number (1-65535)")
     if port_in_use(port):
         raise ServicesError(
-            f"{variable}={port}: port {port} on {HOST} is already in use; "
-            f"stop what uses it or unset {variable} to pick a free port"
+            f"{variable}={port}: port {port} on {HOST} is already in use; stop what uses it "
+            f"(make stop), or pick another port: {variable}=<port> make ... (unset it to "
+            "pick a free port when running python -m dev.services directly)"
         )
     return port
 

@@ -17,6 +17,7 @@ from bot.delivery import (
     ClaimResult,
     DeliveryError,
     DeliveryLedger,
+    DeliveryMode,
     DeliveryStatus,
     IdempotencyConflictError,
     InProgress,
@@ -178,6 +179,45 @@ async def test_an_expired_lease_is_taken_over_and_the_in_flight_activity_is_not_
     ]
     assert receipt.last_error is not None
     assert receipt.last_error.code == "LeaseExpired"
+
+
+async def test_at_least_once_the_in_flight_activity_of_an_expired_lease_is_resent(
+    bot_settings: Settings,
+) -> None:
+    ledger, connector, delivery_id = DeliveryLedger(), Connector(), unique_id()
+    crashed = claimed(
+        await ledger.claim(
+            delivery_id, 2, now=T0, lease_seconds=60, delivery=DeliveryMode.AT_LEAST_ONCE
+        )
+    )
+    await ledger.begin(crashed, now=T0)
+    await connector.send(0)  # ...and the worker vanishes before recording it
+
+    await deliver(ledger, connector, delivery_id, 2, T0 + timedelta(seconds=61))
+    receipt = await ledger.get_receipt(delivery_id)
+
+    assert connector.sends == Counter({0: 2, 1: 1})
+    assert receipt is not None
+    assert receipt.status is DeliveryStatus.DELIVERED
+    assert [item.possible_duplicate for item in receipt.activities] == [True, False]
+    assert receipt.possible_duplicate
+
+
+async def test_at_most_once_a_takeover_that_ends_the_delivery_says_so(
+    bot_settings: Settings,
+) -> None:
+    ledger, delivery_id = DeliveryLedger(), unique_id()
+    crashed = claimed(await ledger.claim(delivery_id, 1, now=T0, lease_seconds=60))
+    await ledger.begin(crashed, now=T0)
+
+    taken = await ledger.claim(delivery_id, 1, now=T0 + timedelta(seconds=61))
+    again = await ledger.claim(delivery_id, 1, now=T0 + timedelta(seconds=62))
+
+    assert isinstance(taken, AlreadyDone)
+    assert taken.finished_now
+    assert taken.receipt.status is DeliveryStatus.UNCONFIRMED
+    assert isinstance(again, AlreadyDone)
+    assert not again.finished_now
 
 
 async def test_a_worker_that_lost_its_lease_stops_but_its_send_is_recorded(

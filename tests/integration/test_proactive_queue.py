@@ -246,11 +246,11 @@ async def test_transient_failures_give_up_after_the_attempt_limit(queues: Queues
     assert (receipt.status, receipt.attempts) == ("Failed", 3)
 
 
-async def test_a_server_error_is_not_retried(queues: Queues) -> None:
-    """Checklist 32: 500 ServiceError is final, and the activity is never sent again."""
+async def test_at_most_once_a_server_error_is_not_retried(queues: Queues) -> None:
+    """atMostOnce: 500 is ambiguous, so it is final and the activity is never sent again."""
     stored = await queues.proactive.conversation()
     await queues.proactive.control.set_fault(status=500, times=1)
-    body = message(stored.conversation_id)
+    body = message(stored.conversation_id, delivery="atMostOnce")
 
     result = await queues.sender.process(body)
     repeat = await queues.sender.process(body)
@@ -259,6 +259,7 @@ async def test_a_server_error_is_not_retried(queues: Queues) -> None:
     assert len(await queues.proactive.posts(stored.conversation_id)) == 1
     [poisoned] = await queues.read_poison()
     assert poisoned["reason"]["code"] == "ServiceError"
+    assert "may or may not have been delivered" in poisoned["reason"]["message"]
     assert poisoned["message"] == json.loads(body)
     receipt = await queues.proactive.service.receipt(json.loads(body)["id"])
     assert receipt is not None
@@ -267,16 +268,61 @@ async def test_a_server_error_is_not_retried(queues: Queues) -> None:
     assert receipt.last_error.code == "ServiceError"
 
 
-async def test_an_ambiguous_failure_is_never_resent_but_the_rest_is(queues: Queues) -> None:
+async def test_by_default_an_ambiguous_error_is_resent_as_a_possible_duplicate(
+    queues: Queues,
+) -> None:
+    """atLeastOnce (the default): 500/502/504 are retried after Retry-After and marked."""
     stored = await queues.proactive.conversation()
-    await queues.proactive.control.set_fault(status=503, times=1)
+    await queues.proactive.control.set_fault(status=502, retry_after=2, times=1)
+    body = message(stored.conversation_id)
+
+    first = await queues.sender.process(body)
+
+    assert (first.action, first.delay_seconds) == (QueueAction.REQUEUED, 2)
+    again = await queues.next_visible()
+    second = await queues.sender.process(again)
+
+    assert second.action is QueueAction.DELIVERED
+    posts = await queues.proactive.posts(stored.conversation_id)
+    assert [p["status"] for p in posts] == [502, 201]
+    received = [datetime.fromisoformat(p["receivedAt"]) for p in posts]
+    assert received[1] - received[0] >= timedelta(seconds=2)
+    receipt = await queues.proactive.service.receipt(json.loads(body)["id"])
+    assert receipt is not None
+    assert (receipt.status, receipt.attempts) == ("Delivered", 2)
+    assert receipt.possible_duplicate
+    assert receipt.delivery == "atLeastOnce"
+
+
+async def test_a_503_is_retried_and_is_no_possible_duplicate(queues: Queues) -> None:
+    """503: the service did not take the request; retried after Retry-After, not marked."""
+    stored = await queues.proactive.conversation()
+    await queues.proactive.control.set_fault(status=503, retry_after=2, times=1)
+    body = message(stored.conversation_id, delivery="atMostOnce")
+
+    first = await queues.sender.process(body)
+    assert (first.action, first.delay_seconds) == (QueueAction.REQUEUED, 2)
+    second = await queues.sender.process(await queues.next_visible())
+
+    assert second.action is QueueAction.DELIVERED
+    receipt = await queues.proactive.service.receipt(json.loads(body)["id"])
+    assert receipt is not None
+    assert receipt.status == "Delivered"
+    assert not receipt.possible_duplicate
+
+
+async def test_at_most_once_an_ambiguous_failure_is_never_resent_but_the_rest_is(
+    queues: Queues,
+) -> None:
+    stored = await queues.proactive.conversation()
+    await queues.proactive.control.set_fault(status=504, times=1)
     clock = [datetime.now(UTC)]
     service = ProactiveService(
         store=queues.proactive.store, ledger=queues.proactive.ledger, clock=lambda: clock[0]
     )
     sender = queues.with_service(service, lambda: clock[0])
     activities = [{"type": "message", "text": "first"}, {"type": "message", "text": "second"}]
-    body = message(stored.conversation_id, activities=activities)
+    body = message(stored.conversation_id, activities=activities, delivery="atMostOnce")
 
     first = await sender.process(body)
     clock[0] += timedelta(minutes=11)
@@ -285,7 +331,7 @@ async def test_an_ambiguous_failure_is_never_resent_but_the_rest_is(queues: Queu
     assert (first.action, second.action) == (QueueAction.REQUEUED, QueueAction.POISONED)
     posts = await queues.proactive.posts(stored.conversation_id)
     assert [(p["status"], p["activity"]["text"]) for p in posts] == [
-        (503, "first"),
+        (504, "first"),
         (201, "second"),
     ]
     receipt = await service.receipt(json.loads(body)["id"])

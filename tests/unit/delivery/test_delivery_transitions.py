@@ -11,6 +11,7 @@ from bot.delivery.records import (
     ActivityState,
     Claim,
     DeliveryError,
+    DeliveryMode,
     DeliveryStatus,
     Receipt,
     validate_delivery_id,
@@ -131,6 +132,52 @@ class TestTakeover:
         assert after["leaseUntil"] == to_timestamp(later + timedelta(seconds=LEASE))
         assert after["inFlight"] is None
         assert after["status"] == "Sending"
+
+    def test_at_least_once_the_in_flight_activity_is_resent_as_a_possible_duplicate(
+        self,
+    ) -> None:
+        body = begun(document(count=1, delivery="atLeastOnce"), lease_seconds=LEASE, now=T0)
+
+        after = taken_over(
+            body, lease_token="second", lease_seconds=LEASE, ttl_seconds=3600, now=T0
+        )
+
+        # Never "already Unconfirmed; nothing to do": it is sent again, and says so.
+        assert after["status"] == "Sending"
+        assert states(after) == ["Pending"]
+        assert after["activities"][0]["possibleDuplicate"] is True
+        assert after["lastError"]["code"] == "LeaseExpired"
+        sent_again = sent(begun(after, lease_seconds=LEASE, now=T0), 0, "a0")
+        receipt = Receipt.from_document(sent_again)
+        assert receipt.status is DeliveryStatus.DELIVERED
+        assert receipt.possible_duplicate
+        assert receipt.delivery is DeliveryMode.AT_LEAST_ONCE
+
+    def test_a_document_without_a_mode_is_at_most_once(self) -> None:
+        body = document(count=1)
+        del body["delivery"]
+        assert Receipt.from_document(body).delivery is DeliveryMode.AT_MOST_ONCE
+        after = taken_over(
+            begun(body, lease_seconds=LEASE, now=T0),
+            lease_token="second",
+            lease_seconds=LEASE,
+            ttl_seconds=3600,
+            now=T0,
+        )
+        assert after["status"] == "Unconfirmed"
+
+    def test_an_ambiguous_retry_marks_the_activity_in_the_same_write(self) -> None:
+        body = begun(document(delivery="atLeastOnce"), lease_seconds=LEASE, now=T0)
+
+        after = retrying(body, ERROR, T0, T0, possible_duplicate=0)
+
+        assert after["status"] == "Retrying"
+        assert states(after) == ["Pending"] * 3
+        assert [item.get("possibleDuplicate", False) for item in after["activities"]] == [
+            True,
+            False,
+            False,
+        ]
 
     def test_a_takeover_after_a_retry_resends_the_pending_activity(self) -> None:
         body = retrying(document(), ERROR, T0, T0)
@@ -270,8 +317,8 @@ class TestRecords:
         assert receipt.status is DeliveryStatus.SENDING
         assert receipt.activity_ids == ["a0", None]
         assert receipt.to_json()["activities"] == [
-            {"index": 0, "state": "Sent", "activityId": "a0"},
-            {"index": 1, "state": "Pending", "activityId": None},
+            {"index": 0, "state": "Sent", "activityId": "a0", "possibleDuplicate": False},
+            {"index": 1, "state": "Pending", "activityId": None, "possibleDuplicate": False},
         ]
         assert receipt.to_json()["lastError"] is None
         assert (claim.next_index, claim.in_flight, claim.attempt) == (1, 1, 1)

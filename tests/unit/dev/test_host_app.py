@@ -153,7 +153,7 @@ def test_missing_connection_setting_fails_naming_it(tmp_path: Path) -> None:
 
 
 def test_import_error_is_a_host_error(tmp_path: Path) -> None:
-    with pytest.raises(HostError, match="failed to import: boom at import"):
+    with pytest.raises(HostError, match="failed to import: RuntimeError: boom at import"):
         load(tmp_path, "raise RuntimeError('boom at import')\n")
 
 
