@@ -20,10 +20,13 @@ LOCAL_PORTS := AZURITE_BLOB_PORT=$${AZURITE_BLOB_PORT:-10000} \
 	LOCAL_ISSUER_PORT=$${LOCAL_ISSUER_PORT:-3979} \
 	LOCAL_TOKEN_PORT=$${LOCAL_TOKEN_PORT:-3980}
 
-.PHONY: run test services host stop lint bench setup pytest clean
+.PHONY: run test services host stop lint bench setup pytest clean lock lock-check
 
+# The runtime dependencies exactly as Azure installs them (every one pinned and hashed), then the
+# development tools on top.
 $(VENV_STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
 
@@ -44,8 +47,24 @@ setup: $(VENV_STAMP) $(NPM_STAMP)
 run: setup
 	@$(LOCAL_PORTS) HOSTS=$(or $(HOSTS),1) $(PY) -m dev.run
 
-## test: lint, then the whole suite (unit, integration, end to end)
-test: setup lint pytest
+## test: lint, the lock check, then the whole suite (unit, integration, end to end)
+test: setup lint lock-check pytest
+
+# requirements.txt is generated from requirements.in: every runtime dependency, transitive ones
+# included, pinned with the hashes of its files. uv keeps the pins already in the output file.
+LOCK_COMMAND = $(VENV)/bin/uv pip compile requirements.in --quiet --generate-hashes --universal \
+	--python-version 3.11 --custom-compile-command "make lock"
+
+## lock: regenerate requirements.txt from requirements.in (after changing requirements.in)
+lock: setup
+	$(LOCK_COMMAND) -o requirements.txt
+
+## lock-check: fail when requirements.txt is not what requirements.in gives
+lock-check: setup
+	@tmp=$$(mktemp -d) && cp requirements.txt $$tmp/requirements.txt && \
+	$(LOCK_COMMAND) -o $$tmp/requirements.txt && \
+	if diff -u requirements.txt $$tmp/requirements.txt; then rm -r $$tmp; \
+	else rm -r $$tmp; echo "requirements.txt does not match requirements.in: run make lock" >&2; exit 1; fi
 
 pytest: setup $(TOOLS_STAMP)
 	@bash dev/ensure_chromium.sh

@@ -12,6 +12,7 @@ the first call the import is a dictionary lookup.
 import azure.functions as func
 
 from bot.auth.api_callers import get_api_caller_settings
+from bot.http.caller_policy import CallerPolicyApp
 from bot.samples.catalog import validate_sample
 from bot.settings import get_settings
 
@@ -21,7 +22,9 @@ get_api_caller_settings()
 # And the chosen sample's configuration must load (the assistant's skills and event map).
 validate_sample(get_settings().bot_sample)
 
-app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+# Every route but messages and health: the function key, and the caller policy (an Entra ID app
+# role per action when PROACTIVE_API_AUDIENCE is set), applied by the app to each route.
+app = CallerPolicyApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -42,7 +45,7 @@ async def messages(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="references", methods=["GET"])
 async def references(req: func.HttpRequest) -> func.HttpResponse:
-    """The stored conversation reference of ``channelId`` + ``conversationId`` (function key)."""
+    """The stored conversation reference of ``channelId`` + ``conversationId`` (read role)."""
     from bot.http.references import get_reference as handle
 
     return await handle(req)
@@ -50,7 +53,7 @@ async def references(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="sendactivity", methods=["POST"])
 async def send_activity(req: func.HttpRequest) -> func.HttpResponse:
-    """Send activities to a stored conversation (function key, + Entra ID when configured)."""
+    """Send activities to a stored conversation (send role)."""
     from bot.http.send import send_activity as handle
 
     return await handle(req)
@@ -58,7 +61,7 @@ async def send_activity(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="sendtoreference", methods=["POST"])
 async def send_to_reference(req: func.HttpRequest) -> func.HttpResponse:
-    """Send activities to a conversation reference (function key, + Entra ID when configured)."""
+    """Send activities to a conversation reference (send role)."""
     from bot.http.send import send_to_reference as handle
 
     return await handle(req)
@@ -66,7 +69,7 @@ async def send_to_reference(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="deliveries/{id}", methods=["GET"])
 async def delivery_receipt(req: func.HttpRequest) -> func.HttpResponse:
-    """The receipt of a proactive send by its idempotency id (function key)."""
+    """The receipt of a proactive send by its idempotency id (read role)."""
     from bot.http.deliveries import get_delivery as handle
 
     return await handle(req)
@@ -84,7 +87,7 @@ async def proactive_sender(msg: func.QueueMessage) -> None:
 
 @app.route(route="broadcasts", methods=["POST"])
 async def broadcasts(req: func.HttpRequest) -> func.HttpResponse:
-    """Send one message to an audience (202 ``operationId``), or count it (function key)."""
+    """Send one message to an audience (202 ``operationId``), or count it (send role)."""
     from bot.http.broadcasts import start_broadcast as handle
 
     return await handle(req)
@@ -92,7 +95,7 @@ async def broadcasts(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="broadcasts/{operationId}", methods=["GET"])
 async def broadcast(req: func.HttpRequest) -> func.HttpResponse:
-    """The progress of a broadcast: total, sent, failed, pending (function key)."""
+    """The progress of a broadcast: total, sent, failed, pending (read role)."""
     from bot.http.broadcasts import get_broadcast as handle
 
     return await handle(req)
@@ -110,7 +113,7 @@ async def broadcast_fanout_page(msg: func.QueueMessage) -> None:
 
 @app.route(route="schedules", methods=["GET", "POST"])
 async def schedules(req: func.HttpRequest) -> func.HttpResponse:
-    """Create (POST) or list (GET) cron schedules of proactive messages (function key)."""
+    """Create (POST) or list (GET) cron schedules of proactive messages (schedule role)."""
     from bot.http.schedules import schedules as handle
 
     return await handle(req)
@@ -118,7 +121,7 @@ async def schedules(req: func.HttpRequest) -> func.HttpResponse:
 
 @app.route(route="schedules/{id}", methods=["GET", "PATCH", "DELETE"])
 async def schedule(req: func.HttpRequest) -> func.HttpResponse:
-    """Read, change or delete one cron schedule (function key)."""
+    """Read, change or delete one cron schedule (schedule role)."""
     from bot.http.schedules import schedule as handle
 
     return await handle(req)

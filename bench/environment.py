@@ -27,7 +27,7 @@ NO_LOCAL_SETTINGS = "/nonexistent/local.settings.json"
 OFFLINE_SETTINGS: Mapping[str, str] = {
     "MicrosoftAppId": BENCH_APP_ID,
     "MicrosoftAppPassword": "bench-not-a-secret",
-    "KEY_HASH_SECRET": "bench-hmac-key",
+    "KEY_HASH_SECRET": "bench-hmac-key-of-at-least-thirty-two-bytes",
     # Valid but never contacted: importing the app and validating settings needs no network.
     "COSMOS_ENDPOINT": "https://127.0.0.1:8081/",
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",

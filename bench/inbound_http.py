@@ -6,7 +6,8 @@ issuer signs the channel tokens and whose connector receives the echo replies), 
 the Cosmos DB emulator. A client in this process posts Teams messages with a channel token
 from the channel's issuer, ``concurrency`` at a time, and times each answer.
 
-Each request is a full turn: token validation (keys fetched once), parsing, reference capture
+Each request is a full turn: token validation (keys fetched once), parsing, the activity's
+redelivery claim (one Cosmos create, :mod:`bot.turn.redeliveries`), reference capture
 on the Cosmos emulator (the first message of a conversation writes its reference and user
 index; later ones are remembered by the process and cost nothing), and the echo reply POSTed
 to the connector with the bot's token, before the host answers 200. The requests are spread

@@ -21,7 +21,7 @@ DEFAULT_PEERS_DIR = Path("/work/shared/peers")
 STACK_SETTINGS = {
     "LOCAL_SETTINGS_PATH": NO_LOCAL_SETTINGS,
     "BOT_AUTH_DISABLED": "false",
-    "KEY_HASH_SECRET": "bench-hmac-key",
+    "KEY_HASH_SECRET": "bench-hmac-key-of-at-least-thirty-two-bytes",
     "BOT_TOKEN_ISSUER": "https://api.botframework.com",
     # The schedule tick once a year: a tick during a measurement would only add noise.
     "SCHEDULE_TIMER": "0 0 0 1 1 *",

@@ -8,10 +8,12 @@ the environment wins. The names are exactly the app-setting names of the contrac
 from __future__ import annotations
 
 import json
+import logging
 import os
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -33,6 +35,14 @@ DEFAULT_ALLOWED_SERVICE_URLS: tuple[str, ...] = (
     "https://*.botframework.azure.us",
 )
 """Bot Framework and Teams public and government hosts; https only."""
+
+MIN_KEY_HASH_SECRET_BYTES = 32
+"""The shortest ``KEY_HASH_SECRET``: an HMAC-SHA256 key as strong as the hash (docs/security.md)."""
+
+AZURE_MARKERS = ("WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME")
+"""App settings App Service and Functions set on every instance in Azure, never locally."""
+
+logger = logging.getLogger(__name__)
 
 LOCAL_SETTINGS_FILE = "local.settings.json"
 LOCAL_SETTINGS_PATH_VARIABLE = "LOCAL_SETTINGS_PATH"
@@ -220,15 +230,28 @@ class Settings(BaseSettings):
     :func:`bot.throttling.limits.parse_limits`); empty: the defaults."""
 
     proactive_api_audience: str = Field("", alias="PROACTIVE_API_AUDIENCE")
-    """Accepted ``aud`` of Entra ID tokens on the send API (comma list); empty: key only."""
+    """Accepted ``aud`` of Entra ID tokens on the management API (comma list); empty: key only."""
     proactive_api_role: str = Field("Proactive.Send", alias="PROACTIVE_API_ROLE")
     proactive_api_tenant_id: str = Field("", alias="PROACTIVE_API_TENANT_ID")
     proactive_api_openid_metadata_url: str = Field("", alias="PROACTIVE_API_OPENID_METADATA_URL")
     proactive_api_issuers: str = Field("", alias="PROACTIVE_API_ISSUERS")
     proactive_api_allowed_client_ids: str = Field("", alias="PROACTIVE_API_ALLOWED_CLIENT_IDS")
+    proactive_api_schedule_role: str = Field(
+        "Proactive.Schedules", alias="PROACTIVE_API_SCHEDULE_ROLE"
+    )
+    """The app role to manage schedules (``/api/schedules``)."""
+    proactive_api_read_role: str = Field("Proactive.Read", alias="PROACTIVE_API_READ_ROLE")
+    """The app role to read references, delivery receipts and broadcast progress."""
+    proactive_api_allow_delegated: bool = Field(False, alias="PROACTIVE_API_ALLOW_DELEGATED")
+    """Accept delegated (user) tokens on the management API; by default only app-only tokens."""
 
     key_hash_secret: SecretStr | None = Field(None, alias="KEY_HASH_SECRET")
+    """The HMAC key of storage ids: at least :data:`MIN_KEY_HASH_SECRET_BYTES` bytes."""
     reference_ttl_days: int = Field(90, ge=1, le=24855, alias="REFERENCE_TTL_DAYS")
+
+    website_instance_id: str = Field("", alias="WEBSITE_INSTANCE_ID")
+    website_site_name: str = Field("", alias="WEBSITE_SITE_NAME")
+    """Set by the platform in Azure (:data:`AZURE_MARKERS`): development switches are refused."""
 
     @field_validator("allowed_service_urls", mode="before")
     @classmethod
@@ -248,6 +271,16 @@ class Settings(BaseSettings):
                 "is an unresolved Key Vault reference (check the identity's access to the vault)"
             )
         return None if value == "" else value
+
+    @field_validator("key_hash_secret")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().encode()) < MIN_KEY_HASH_SECRET_BYTES:
+            raise ValueError(
+                f"must be at least {MIN_KEY_HASH_SECRET_BYTES} bytes (make one with: "
+                "python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+            )
+        return value
 
     @field_validator(*_EMPTY_MEANS_UNSET, mode="before")
     @classmethod
@@ -287,6 +320,28 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
+    def _no_development_switches_in_azure(self) -> Settings:
+        # A development switch left on in Azure opens the bot: anonymous /api/messages, storage
+        # ids under a constant key, or the bot's token sent to a loopback serviceUrl.
+        if not self.running_in_azure:
+            return self
+        if self.auth_disabled:
+            raise ValueError(
+                "BOT_AUTH_DISABLED: must not be true in Azure (WEBSITE_INSTANCE_ID or "
+                "WEBSITE_SITE_NAME is set); it is for local development only"
+            )
+        from bot.auth.service_url import is_loopback_host
+
+        for entry in self.allowed_service_urls:
+            host = (urlsplit(entry).hostname or "").lower()
+            if is_loopback_host(host):
+                raise ValueError(
+                    f"BOT_ALLOWED_SERVICE_URLS: the loopback entry {entry!r} is not allowed "
+                    "in Azure (WEBSITE_INSTANCE_ID or WEBSITE_SITE_NAME is set)"
+                )
+        return self
+
+    @model_validator(mode="after")
     def _check_required(self) -> Settings:
         if not self.auth_disabled:
             if not self.app_id:
@@ -317,6 +372,11 @@ class Settings(BaseSettings):
                 "AzureWebJobsStorage__queueServiceUri for an identity-based connection)"
             )
         return self
+
+    @property
+    def running_in_azure(self) -> bool:
+        """Whether the app runs in Azure App Service or Functions (not on a developer's machine)."""
+        return bool(self.website_instance_id or self.website_site_name)
 
     @property
     def oauth_authority(self) -> str:
@@ -370,5 +430,11 @@ def _describe(error: ValidationError) -> str:
 
 @cache
 def get_settings() -> Settings:
-    """The process-wide settings, loaded once on first use."""
-    return load_settings()
+    """The process-wide settings, loaded once on first use (at start-up)."""
+    settings = load_settings()
+    if settings.running_in_azure and settings.emulator_auth_enabled:
+        logger.warning(
+            "BOT_EMULATOR_AUTH_ENABLED=true in Azure: Bot Framework Emulator tokens are "
+            "accepted on /api/messages; turn it off outside testing"
+        )
+    return settings

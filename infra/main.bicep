@@ -137,6 +137,22 @@ param keyHashSecretExists bool = false
 @description('Turn on Key Vault purge protection (cannot be turned off again). Leave it on where the HMAC key must survive an accidental delete; turn it off for throwaway environments.')
 param keyVaultPurgeProtection bool = true
 
+@description('App ID URI and/or client id of the management API app registration (PROACTIVE_API_AUDIENCE, comma list). Empty: function keys only. Set it to require an Entra ID app role on every route but /api/messages and /api/health (docs/deployment.md).')
+param proactiveApiAudience string = ''
+
+@description('Tenant whose tokens the management API accepts (PROACTIVE_API_TENANT_ID); empty: the deployment\'s tenant.')
+param proactiveApiTenantId string = ''
+
+@description('Calling apps (client ids, comma list) allowed on the management API (PROACTIVE_API_ALLOWED_CLIENT_IDS); empty: any app with the role.')
+param proactiveApiAllowedClientIds string = ''
+
+@description('Public network access of Storage, Cosmos DB and Key Vault: Enabled (default) or Disabled. Disabled needs private endpoints and VNet integration this template does not create (docs/deployment.md).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 // 40, Flex Consumption's least: the budget leases keep the channel's limits whatever the count
 // (docs/rate-limits.md), but a tenant's budget has THROTTLE_TENANT_SHARES (10) shares, so past
 // a few instances per share more instances only dequeue messages they must defer. Raise it
@@ -239,6 +255,7 @@ module storage './app/storage.bicep' = {
     location: location
     tags: tags
     skuName: storageSkuName
+    publicNetworkAccess: publicNetworkAccess
     deploymentContainerName: deploymentContainerName
     // The names the code derives from PROACTIVE_QUEUE_NAME: the proactive queue, the broadcast
     // fan-out queue (bot.broadcast.fanout), and the poison queue the host adds to each.
@@ -271,6 +288,7 @@ module cosmos './app/db.bicep' = {
     databaseName: cosmosDatabaseName
     location: location
     tags: tags
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -282,6 +300,7 @@ module keyVault './app/keyvault.bicep' = {
     location: location
     tags: tags
     purgeProtection: keyVaultPurgeProtection
+    publicNetworkAccess: publicNetworkAccess
     keyHashSecretName: keyHashSecretName
     keyHashSecret: keyHashSecret
     writeKeyHashSecret: !keyHashSecretExists
@@ -334,6 +353,9 @@ module api './app/api.bicep' = {
     scheduleTimer: scheduleTimer
     scheduleMinIntervalSeconds: scheduleMinIntervalSeconds
     referenceTtlDays: referenceTtlDays
+    proactiveApiAudience: proactiveApiAudience
+    proactiveApiTenantId: empty(proactiveApiTenantId) ? tenant().tenantId : proactiveApiTenantId
+    proactiveApiAllowedClientIds: proactiveApiAllowedClientIds
   }
   // The app resolves its Key Vault references and reaches storage at start-up: roles first.
   dependsOn: [

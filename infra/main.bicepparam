@@ -28,3 +28,8 @@ param referenceTtlDays = int(readEnvironmentVariable('REFERENCE_TTL_DAYS', '90')
 // provision; without azd, set it yourself for every deployment after the first.
 param keyHashSecretExists = toLower(readEnvironmentVariable('KEY_HASH_SECRET_EXISTS', 'false')) == 'true'
 param keyVaultPurgeProtection = toLower(readEnvironmentVariable('KEY_VAULT_PURGE_PROTECTION', 'true')) == 'true'
+// The management API's caller policy: empty audience keeps it to function keys.
+param proactiveApiAudience = readEnvironmentVariable('PROACTIVE_API_AUDIENCE', '')
+param proactiveApiTenantId = readEnvironmentVariable('PROACTIVE_API_TENANT_ID', '')
+param proactiveApiAllowedClientIds = readEnvironmentVariable('PROACTIVE_API_ALLOWED_CLIENT_IDS', '')
+param publicNetworkAccess = readEnvironmentVariable('PUBLIC_NETWORK_ACCESS', 'Enabled')

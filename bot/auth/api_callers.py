@@ -1,8 +1,9 @@
-"""Entra ID bearer validation for the proactive send API (security.md T12, checklist 34).
+"""Entra ID bearer validation for the management API (docs/security.md, "Who may call").
 
 Function keys are shared secrets that end up in logs (``?code=``), so when
-``PROACTIVE_API_AUDIENCE`` is set, ``/api/sendactivity`` and ``/api/sendtoreference`` also
-require an Entra ID access token of an app allowed to send:
+``PROACTIVE_API_AUDIENCE`` is set, every route but ``/api/messages`` and ``/api/health`` also
+requires an Entra ID access token of an app allowed the route's action
+(:mod:`bot.http.caller_policy` applies this to every route in one place):
 
 * RS256, signed by a key of the tenant's OpenID metadata (``PROACTIVE_API_OPENID_METADATA_URL``);
 * ``iss`` one of ``PROACTIVE_API_ISSUERS`` (by default the tenant's v2 and v1 issuers) and
@@ -10,12 +11,18 @@ require an Entra ID access token of an app allowed to send:
 * ``aud`` a string in ``PROACTIVE_API_AUDIENCE`` (the App ID URI for v1 tokens, the
   application id for v2 tokens; list both);
 * ``exp`` required, ``exp``/``nbf`` with five minutes of skew;
-* ``roles`` holding ``PROACTIVE_API_ROLE`` (an app role, default ``Proactive.Send``);
+* an app-only token: ``idtyp`` is ``app``, or a v1 token (``ver`` ``1.0``) without ``scp``;
+  a delegated (user) token only when ``PROACTIVE_API_ALLOW_DELEGATED=true``;
+* ``roles`` holding the role of the action (:class:`ApiAction`): ``PROACTIVE_API_ROLE``
+  (default ``Proactive.Send``) to send and broadcast, ``PROACTIVE_API_SCHEDULE_ROLE``
+  (``Proactive.Schedules``) for schedules, ``PROACTIVE_API_READ_ROLE`` (``Proactive.Read``) to
+  read references, receipts and broadcast progress;
 * when ``PROACTIVE_API_ALLOWED_CLIENT_IDS`` is set, the calling app (``azp`` in v2 tokens,
   ``appid`` in v1) in that list.
 
 No or a malformed bearer, a bad signature, a wrong issuer, tenant or audience, an expired token:
-401. A valid token without the role, or of an app not allowed: 403. Signing keys that cannot be
+401. A delegated token (unless allowed), a valid token without the role, or of an app not
+allowed: 403. Signing keys that cannot be
 fetched: 503. Never a 500, and the token is never logged.
 
 The ``PROACTIVE_API_*`` settings are part of :class:`bot.settings.Settings`.
@@ -27,6 +34,7 @@ import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from functools import cache
 from typing import Any
 
@@ -40,8 +48,13 @@ logger = logging.getLogger(__name__)
 ALGORITHM = "RS256"
 CLOCK_SKEW_SECONDS = 5 * 60
 DEFAULT_ROLE = "Proactive.Send"
+DEFAULT_SCHEDULE_ROLE = "Proactive.Schedules"
+DEFAULT_READ_ROLE = "Proactive.Read"
 AUDIENCE_SETTING = "PROACTIVE_API_AUDIENCE"
 ROLE_SETTING = "PROACTIVE_API_ROLE"
+SCHEDULE_ROLE_SETTING = "PROACTIVE_API_SCHEDULE_ROLE"
+READ_ROLE_SETTING = "PROACTIVE_API_READ_ROLE"
+DELEGATED_SETTING = "PROACTIVE_API_ALLOW_DELEGATED"
 TENANT_SETTING = "PROACTIVE_API_TENANT_ID"
 METADATA_SETTING = "PROACTIVE_API_OPENID_METADATA_URL"
 ISSUERS_SETTING = "PROACTIVE_API_ISSUERS"
@@ -53,16 +66,33 @@ SETTING_NAMES = (
     METADATA_SETTING,
     ISSUERS_SETTING,
     CLIENTS_SETTING,
+    SCHEDULE_ROLE_SETTING,
+    READ_ROLE_SETTING,
+    DELEGATED_SETTING,
 )
+
+
+class ApiAction(StrEnum):
+    """What a management route does; each action has its own app role."""
+
+    SEND = "send"
+    """Send and broadcast: ``/api/sendactivity``, ``/api/sendtoreference``, ``/api/broadcasts``."""
+    SCHEDULES = "schedules"
+    """Create, list, read, change and delete schedules: ``/api/schedules``."""
+    READ = "read"
+    """Read references, receipts and broadcast progress."""
 
 
 @dataclass(frozen=True)
 class ApiCallerSettings:
-    """Who may call the send API, beyond the function key.
+    """Who may call the management API, beyond the function key.
 
     Attributes:
         audiences: Accepted ``aud`` values; empty means Entra ID validation is off.
-        role: The app role a caller needs.
+        role: The app role to send (:attr:`ApiAction.SEND`).
+        schedule_role: The app role to manage schedules.
+        read_role: The app role to read references, receipts and broadcast progress.
+        allow_delegated: Accept delegated (user) tokens too; they still need the role.
         tenant_id: The only accepted ``tid``.
         openid_metadata_url: Where the signing keys are published.
         issuers: Accepted ``iss`` values.
@@ -75,6 +105,17 @@ class ApiCallerSettings:
     openid_metadata_url: str = ""
     issuers: tuple[str, ...] = ()
     allowed_client_ids: tuple[str, ...] = ()
+    schedule_role: str = DEFAULT_SCHEDULE_ROLE
+    read_role: str = DEFAULT_READ_ROLE
+    allow_delegated: bool = False
+
+    def role_of(self, action: ApiAction) -> str:
+        """The app role ``action`` needs."""
+        if action is ApiAction.SCHEDULES:
+            return self.schedule_role
+        if action is ApiAction.READ:
+            return self.read_role
+        return self.role
 
     @property
     def enabled(self) -> bool:
@@ -111,6 +152,9 @@ class ApiCallerSettings:
             openid_metadata_url=metadata,
             issuers=issuers,
             allowed_client_ids=_split(values.get(CLIENTS_SETTING, "")),
+            schedule_role=values.get(SCHEDULE_ROLE_SETTING, "").strip() or DEFAULT_SCHEDULE_ROLE,
+            read_role=values.get(READ_ROLE_SETTING, "").strip() or DEFAULT_READ_ROLE,
+            allow_delegated=values.get(DELEGATED_SETTING, "").strip().lower() == "true",
         )
 
 
@@ -134,6 +178,9 @@ def get_api_caller_settings() -> ApiCallerSettings:
             METADATA_SETTING: settings.proactive_api_openid_metadata_url,
             ISSUERS_SETTING: settings.proactive_api_issuers,
             CLIENTS_SETTING: settings.proactive_api_allowed_client_ids,
+            SCHEDULE_ROLE_SETTING: settings.proactive_api_schedule_role,
+            READ_ROLE_SETTING: settings.proactive_api_read_role,
+            DELEGATED_SETTING: "true" if settings.proactive_api_allow_delegated else "",
         }
     )
 
@@ -181,15 +228,18 @@ class ApiCallerAuthenticator:
         )
         return cls(settings, keys)
 
-    async def authenticate(self, authorization: str | None) -> ApiCaller:
-        """Validate the ``Authorization`` header of a request.
+    async def authenticate(
+        self, authorization: str | None, action: ApiAction = ApiAction.SEND
+    ) -> ApiCaller:
+        """Validate the ``Authorization`` header of a request for ``action``.
 
         Returns:
             The caller; :data:`ANONYMOUS_CALLER` when Entra ID validation is off.
 
         Raises:
             AuthenticationError: 401 (no, malformed, forged, expired or misdirected token),
-                403 (no role, app not allowed) or 503 (signing keys unavailable).
+                403 (a delegated token, no role, app not allowed) or 503 (signing keys
+                unavailable).
         """
         if not self.settings.enabled or self._keys is None:
             return ANONYMOUS_CALLER
@@ -221,16 +271,34 @@ class ApiCallerAuthenticator:
         if not isinstance(audience, str) or audience not in settings.audiences:
             raise _unauthorized("InvalidAudience", "the token is not for this API")
         client_id = _client_id(claims)
-        roles = claims.get("roles")
-        if not isinstance(roles, list) or settings.role not in roles:
+        if not settings.allow_delegated and not is_app_only(claims):
             raise AuthenticationError(
-                403, "MissingRole", f"the calling app lacks the app role {settings.role}"
+                403,
+                "DelegatedTokenNotAllowed",
+                "the token was issued to a user; this API takes app-only tokens",
             )
+        role = settings.role_of(action)
+        roles = claims.get("roles")
+        if not isinstance(roles, list) or role not in roles:
+            raise AuthenticationError(403, "MissingRole", f"the caller lacks the app role {role}")
         if settings.allowed_client_ids and client_id not in settings.allowed_client_ids:
             raise AuthenticationError(
                 403, "ClientNotAllowed", "the calling app is not allowed to send"
             )
         return ApiCaller(authenticated=True, client_id=client_id, claims=claims)
+
+
+def is_app_only(claims: Mapping[str, Any]) -> bool:
+    """Whether an Entra ID access token was issued to an app, not to a user.
+
+    ``idtyp`` says so when present (v2 tokens carry it once the API's app registration asks for
+    the optional claim); a v1 token without ``scp`` is app-only as well. A token that says
+    neither is treated as delegated.
+    """
+    idtyp = claims.get("idtyp")
+    if idtyp is not None:
+        return idtyp == "app" and "scp" not in claims
+    return claims.get("ver") == "1.0" and "scp" not in claims
 
 
 def _unauthorized(code: str, message: str) -> AuthenticationError:

@@ -23,7 +23,6 @@ failures, for example).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
@@ -35,6 +34,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from bot.broadcast.audience import AudienceReader
 from bot.broadcast.ids import Recipient, delivery_id, is_operation_id, recipient_token
 from bot.broadcast.operations import OperationStore, operation_store
+from bot.proactive.message import FieldError, InvalidMessageError, decode_json
+from bot.proactive.poison import POISON_SUFFIX, PoisonReason, poison_text, put_poison
 from bot.process_client import ProcessClient
 from bot.settings import get_settings
 from bot.storage.timestamps import from_timestamp, to_timestamp
@@ -63,7 +64,9 @@ class FanOutAction(StrEnum):
     QUEUED_NEXT = "QueuedNext"
     """Its page was already done; the next page's message was missing and is now queued."""
     DROPPED = "Dropped"
-    """Not due: a duplicate, a finished fan-out, an unknown operation or an invalid message."""
+    """Not due: a duplicate, a finished fan-out or an unknown operation."""
+    POISONED = "Poisoned"
+    """Not a fan-out page message: moved to ``<queue>-fanout-poison`` with the reason."""
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,7 @@ class FanOut:
         audience: Reads the audience's pages.
         proactive_queue: Returns the proactive queue (base64-encoding).
         fanout_queue: Returns the fan-out queue (base64-encoding).
+        poison_queue: Returns the fan-out poison queue (base64-encoding).
         page_size: Recipients per page.
         concurrency: Proactive queue messages put in parallel.
         clock: The current time.
@@ -146,6 +150,7 @@ class FanOut:
         audience: AudienceReader | None = None,
         proactive_queue: Callable[[], QueueClient] | None = None,
         fanout_queue: Callable[[], QueueClient] | None = None,
+        poison_queue: Callable[[], QueueClient] | None = None,
         page_size: int = PAGE_SIZE,
         concurrency: int = ENQUEUE_CONCURRENCY,
         clock: Callable[[], datetime] = _utc_now,
@@ -156,6 +161,7 @@ class FanOut:
         self._audience = audience or AudienceReader()
         self._proactive_queue = proactive_queue or _named_queue(None)
         self._fanout_queue = fanout_queue or _named_queue(FANOUT_QUEUE_SUFFIX)
+        self._poison_queue = poison_queue or _named_queue(FANOUT_QUEUE_SUFFIX + POISON_SUFFIX)
         self._page_size = page_size
         self._concurrency = concurrency
         self._clock = clock
@@ -177,11 +183,12 @@ class FanOut:
         Raises:
             Exception: When storage fails; the host retries the message.
         """
-        parsed = _parse(body)
-        if parsed is None:
-            logger.error("broadcast fan-out: dropped a message that is not a fan-out page")
-            return FanOutResult(FanOutAction.DROPPED)
-        operation_id, page = parsed
+        try:
+            operation_id, page = _parse(body)
+        except InvalidMessageError as error:
+            # It can never succeed: poison it at once, with the reason, rather than retry it.
+            await self._poison(body, error)
+            return FanOutResult(FanOutAction.POISONED)
         for _ in range(MAX_ROUNDS):
             operation = await self._operations.get(operation_id)
             if operation is None:
@@ -208,6 +215,19 @@ class FanOut:
                 return FanOutResult(FanOutAction.QUEUED_NEXT)
             return FanOutResult(FanOutAction.DROPPED)
         raise RuntimeError(f"broadcast {operation_id}: page {page} kept conflicting")
+
+    async def _poison(self, body: bytes, error: InvalidMessageError) -> None:
+        queue_name = get_settings().proactive_queue_name + FANOUT_QUEUE_SUFFIX
+        reason = PoisonReason("InvalidMessage", str(error), errors=error.errors)
+        text = poison_text(
+            body, reason, queue_name=queue_name, dequeue_count=None, now=self._clock()
+        )
+        await put_poison(self._poison_queue(), text)
+        logger.warning(
+            "broadcast fan-out: a message that is not a fan-out page moved to %s%s",
+            queue_name,
+            POISON_SUFFIX,
+        )
 
     async def _fan_out_page(
         self, operation: dict[str, Any], page: int
@@ -249,19 +269,10 @@ class FanOut:
             await self._queue_page(operation, int(fan_out["nextPage"]))
 
     async def _queue_page(self, operation: dict[str, Any], page: int) -> dict[str, Any]:
-        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+        from bot.storage.queues import send_creating_queue
 
         operation_id = str(operation["operationId"])
-        queue = self._fanout_queue()
-        text = page_message(operation_id, page)
-        try:
-            await queue.send_message(text, time_to_live=-1)
-        except ResourceNotFoundError:
-            # The trigger's host creates the queue when it starts polling it; before that
-            # (a first broadcast right after deployment) the sender does.
-            with contextlib.suppress(ResourceExistsError):
-                await queue.create_queue()
-            await queue.send_message(text, time_to_live=-1)
+        await send_creating_queue(self._fanout_queue(), page_message(operation_id, page))
         for _ in range(MAX_ROUNDS):
             fan_out = operation["fanOut"]
             if int(fan_out["queuedPage"]) >= page:
@@ -336,20 +347,28 @@ class FanOut:
         await asyncio.gather(*(settle(recipient) for recipient in recipients))
 
 
-def _parse(body: bytes) -> tuple[str, int] | None:
-    try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    if not isinstance(document, dict) or document.get("version") != MESSAGE_VERSION:
-        return None
+def _parse(body: bytes) -> tuple[str, int]:
+    """The operation id and page of a fan-out message.
+
+    Raises:
+        InvalidMessageError: It is not a fan-out page message (each problem named).
+    """
+    document = decode_json(body)
+    if not isinstance(document, dict):
+        raise _invalid("", "the message must be an object")
+    if document.get("version") != MESSAGE_VERSION:
+        raise _invalid("version", f"must be {MESSAGE_VERSION}")
     operation_id = document.get("operationId")
     page = document.get("page")
     if not isinstance(operation_id, str) or not is_operation_id(operation_id):
-        return None
+        raise _invalid("operationId", "must be 1 to 64 of A-Z a-z 0-9 _ -")
     if not isinstance(page, int) or isinstance(page, bool) or page < 0:
-        return None
+        raise _invalid("page", "must be a whole number from 0")
     return operation_id, page
+
+
+def _invalid(field: str, message: str) -> InvalidMessageError:
+    return InvalidMessageError([FieldError(field=field, message=message)])
 
 
 def _named_queue(suffix: str | None) -> Callable[[], QueueClient]:

@@ -1,10 +1,11 @@
-"""The checks every request to the send APIs passes, in this order.
+"""The checks the body of a send or broadcast request passes, in this order.
 
-1. size: a body over the route's limit is refused (413) before anything reads it;
-2. the caller: its Entra ID token when ``PROACTIVE_API_AUDIENCE`` is set (401/403), before
-   the body is parsed, so an unauthenticated caller learns nothing about the body's rules;
-3. the body: JSON (415 for another media type, 400 for bad JSON), an object, and valid for
-   the route's model (400 naming each field).
+The caller was checked before (:mod:`bot.http.caller_policy`, applied to every management
+route where it is registered), so an unauthenticated caller learns nothing about these rules.
+
+1. size: a body over the route's limit is refused (413) before anything parses it;
+2. the body: JSON (415 for another media type, 400 for bad or too deeply nested JSON), an
+   object, and valid for the route's model (400 naming each field).
 
 The routes (``sendactivity``, ``sendtoreference``, ``broadcasts``) call :func:`read_request`.
 """
@@ -17,7 +18,6 @@ from typing import TypeVar
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from bot.auth.errors import AuthenticationError
 from bot.http.responses import error_response, json_response
 from bot.proactive.message import (
     FieldError,
@@ -26,7 +26,6 @@ from bot.proactive.message import (
     describe_errors,
     field_errors,
 )
-from bot.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -41,53 +40,22 @@ class RefusedRequest(Exception):
         self.response = response
 
 
-async def read_request(
-    req: func.HttpRequest, model: type[BodyT], *, max_body_bytes: int, api_name: str
-) -> BodyT:
-    """The request's body as ``model``, once the size and the caller are checked.
+def read_request(req: func.HttpRequest, model: type[BodyT], *, max_body_bytes: int) -> BodyT:
+    """The request's body as ``model``, once its size is checked.
 
     Args:
         req: The request.
         model: The route's body model.
         max_body_bytes: The route's largest body.
-        api_name: Names the API in the log line of a misconfigured authentication.
 
     Raises:
-        RefusedRequest: With the answer: 413, 401/403, 415 or 400 (see the module).
+        RefusedRequest: With the answer: 413, 415 or 400 (see the module).
     """
-    refused = await _refused_caller(req, max_body_bytes=max_body_bytes, api_name=api_name)
-    if refused is not None:
-        raise RefusedRequest(refused)
-    return parse_body(req, model)
-
-
-async def _refused_caller(
-    req: func.HttpRequest, *, max_body_bytes: int, api_name: str
-) -> func.HttpResponse | None:
-    """The answer to a body too large or a caller not allowed; ``None`` when both pass.
-
-    Args:
-        req: The request.
-        max_body_bytes: The route's largest body.
-        api_name: Names the API in the log line of a misconfigured authentication.
-    """
-    from bot.auth.api_callers import api_caller_authenticator
-
     if len(req.get_body()) > max_body_bytes:
-        return error_response(413, "PayloadTooLarge", f"The body is over {max_body_bytes} bytes.")
-    try:
-        authenticator = api_caller_authenticator()
-    except SettingsError as error:
-        logger.error("%s: %s", api_name, error)
-        return error_response(
-            500, "ServerMisconfigured", "The API's authentication is misconfigured."
+        raise RefusedRequest(
+            error_response(413, "PayloadTooLarge", f"The body is over {max_body_bytes} bytes.")
         )
-    try:
-        await authenticator.authenticate(req.headers.get("Authorization"))
-    except AuthenticationError as error:
-        headers = {"WWW-Authenticate": "Bearer"} if error.status == 401 else None
-        return error_response(error.status, error.code, error.message, headers)
-    return None
+    return parse_body(req, model)
 
 
 def parse_body(req: func.HttpRequest, model: type[BodyT]) -> BodyT:

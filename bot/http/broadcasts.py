@@ -1,7 +1,7 @@
 """``POST /api/broadcasts`` and ``GET /api/broadcasts/{operationId}``: one message to many.
 
-``POST`` (function key, + Entra ID when ``PROACTIVE_API_AUDIENCE`` is set, as the send API)
-takes a :class:`~bot.broadcast.request.BroadcastRequest`::
+``POST`` (the send role of the caller policy, :mod:`bot.http.caller_policy`) takes a
+:class:`~bot.broadcast.request.BroadcastRequest`::
 
     {"audience": {"channelId": "msteams", "tenantId": "..."},
      "activities": [{"type": "message", "text": "..."}], "operationId"?: "...", "dryRun"?: false}
@@ -12,7 +12,7 @@ and answers 202 ``{"operationId", "total"}`` with ``Location: /api/broadcasts/{o
 ``operationId`` already used for another broadcast, 413 too large, 415 not JSON, 503 storage
 unavailable.
 
-``GET`` (function key) answers 200 with the progress: ``status`` (``FanningOut``, ``Sending``,
+``GET`` (the read role) answers 200 with the progress: ``status`` (``FanningOut``, ``Sending``,
 ``Completed``), ``total``, ``sent``, ``failed``, ``pending``, ``enqueued``, ``failures`` by
 code; 400 an invalid id; 404 an unknown one.
 """
@@ -43,9 +43,7 @@ async def start_broadcast(req: func.HttpRequest) -> func.HttpResponse:
     from bot.broadcast.service import broadcast_service
 
     try:
-        request = await read_request(
-            req, BroadcastRequest, max_body_bytes=MAX_BODY_BYTES, api_name="broadcasts"
-        )
+        request = read_request(req, BroadcastRequest, max_body_bytes=MAX_BODY_BYTES)
     except RefusedRequest as refusal:
         return refusal.response
     try:

@@ -3,7 +3,8 @@
 200 with the receipt (``id``, ``status``, ``attempts``, ``activityIds``, per-activity
 ``activities``, ``lastError``, times); 400 for an id that cannot be an idempotency id (1 to 128
 of ``A-Z a-z 0-9 . _ : -``); 404 when no delivery has the id (or its receipt expired, seven
-days after its last change). A receipt never holds message text.
+days after its last change). A receipt never holds message text. The function key and the read
+role (:mod:`bot.http.caller_policy`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,9 @@
 The order of checks keeps unauthenticated traffic cheap and never runs the handler for a
 request that fails one: size (413), then the bearer token (401, before the body is parsed),
 then the body (415/400), then the activity against its token (endorsed channel, serviceurl
-claim, allow-list: 403). A client's mistake is never a 500.
+claim, allow-list: 403). A client's mistake is never a 500. Then the activity's id is claimed
+(:mod:`bot.turn.redeliveries`): a redelivered activity is answered 200 (``{"activities": []}``
+for ``expectReplies``) without a second turn.
 """
 
 from __future__ import annotations
@@ -14,8 +16,22 @@ from bot.app import bot_application
 from bot.auth.errors import AuthenticationError
 from bot.auth.inbound import inbound_authenticator
 from bot.http.responses import error_response, json_response
-from bot.schema import MAX_ACTIVITY_BODY_BYTES, ActivityBodyError, parse_activity_body
+from bot.schema import (
+    MAX_ACTIVITY_BODY_BYTES,
+    Activity,
+    ActivityBodyError,
+    DeliveryModes,
+    parse_activity_body,
+)
 from bot.turn import ClaimsIdentity
+from bot.turn.redeliveries import redelivery_guard
+
+
+def _already_taken(activity: Activity) -> func.HttpResponse:
+    """The answer to a redelivered activity: success, and no second turn."""
+    if activity.delivery_mode == DeliveryModes.EXPECT_REPLIES:
+        return json_response({"activities": []})
+    return func.HttpResponse(status_code=200)
 
 
 async def messages(req: func.HttpRequest) -> func.HttpResponse:
@@ -43,13 +59,25 @@ async def messages(req: func.HttpRequest) -> func.HttpResponse:
     except ActivityBodyError as error:
         return error_response(error.status, error.code, error.message)
 
+    guard = redelivery_guard.get()
+    if not await guard.claim(activity, inbound.claims):
+        return _already_taken(activity)
     identity = ClaimsIdentity(
         inbound.claims,
         is_authenticated=inbound.is_authenticated,
         authentication_type=inbound.kind,
     )
     application = bot_application.get()
-    result = await application.adapter.process_activity(activity, identity, application.bot.on_turn)
+    try:
+        result = await application.adapter.process_activity(
+            activity, identity, application.bot.on_turn
+        )
+    except Exception:
+        await guard.release(activity)
+        raise
+    if result.status >= 500:
+        # The channel retries a 5xx: that retry must run.
+        await guard.release(activity)
     if result.body is None:
         return func.HttpResponse(status_code=result.status)
     return json_response(result.body, result.status)

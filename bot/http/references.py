@@ -11,7 +11,7 @@
 404 ``ReferenceNotFound`` when the bot never heard from the conversation (or its reference
 expired), 409 ``AmbiguousConversation`` when ``tenantId`` is omitted and several tenants have
 the id, 400 when a parameter is missing or too long, 503 when Cosmos DB does not answer.
-Function key level: a reference holds user ids, so it is not anonymous.
+The function key and the read role (:mod:`bot.http.caller_policy`): a reference holds user ids.
 """
 
 from __future__ import annotations

@@ -20,14 +20,14 @@ Errors are ``{"error": {"code", "message"}}`` and the message names the field: 4
 JSON or fields (``InvalidCron``, ``UnknownTimeZone``, ``IntervalTooShort``, ``ReadOnlyField``,
 ``TargetNotFound``, ``InvalidSchedule``), 403 a target the bot may not send to, 404
 ``ScheduleNotFound``, 409 a taken id or an ambiguous conversation, 413 too large, 415 not JSON.
-Nothing is stored when a request is refused. Access is by function key.
+Nothing is stored when a request is refused. Access: the function key and the schedule role
+(:mod:`bot.http.caller_policy`).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 
 import azure.functions as func
@@ -35,6 +35,7 @@ import azure.functions as func
 from bot.http.responses import error_response, json_response
 from bot.schedules.service import ScheduleRequestError, schedule_service
 from bot.schedules.store import MAX_PAGE_SIZE
+from bot.schema.json_document import JsonDocumentError, parse_json
 
 MAX_BODY_BYTES = 256 * 1024
 DEFAULT_PAGE_SIZE = 100
@@ -104,9 +105,9 @@ def _json_object(req: func.HttpRequest) -> dict[str, Any]:
             415, "UnsupportedMediaType", "The body must be application/json."
         )
     try:
-        document = json.loads(body.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        raise ScheduleRequestError(400, "InvalidJson", "The body is not UTF-8 JSON.") from None
+        document = parse_json(body)
+    except JsonDocumentError as error:
+        raise ScheduleRequestError(400, "InvalidJson", f"The body is {error.message}.") from None
     if not isinstance(document, dict):
         raise ScheduleRequestError(400, "InvalidJson", "The body must be a JSON object.")
     return document

@@ -12,15 +12,16 @@ Bodies (CONTRACTS section 3; unknown fields are refused so a typo is a 400, not 
 200 ``{"conversationId", "channelId", "status": "Delivered", "activityIds": [...]}`` (plus
 ``deliveryId`` with a key). Errors are ``{"error": {"code", "message"}}`` with ``status`` and
 the ``activityIds`` sent so far: 400 a bad body (the field named), 401/403 the Entra ID token
-(when configured), 403 an inactive conversation (``error.reason`` says why) or a serviceUrl not
-allowed (no token is ever requested for it), 404 an unknown conversation, 409 an ambiguous
-conversation id, a delivery in progress or an idempotency key reused for other activities, 413
-too large, 415 not JSON, 429/503 with ``Retry-After`` when the Connector asks to wait, 502 when
-the Connector failed (``DeliveryUnconfirmed`` when an activity may or may not have arrived: it
-is never resent). A repeat with the same ``idempotencyKey`` sends nothing and answers as the
-first call did; the key is shared with the queue's ``id``.
+(when configured; :mod:`bot.http.caller_policy`), 403 an inactive conversation
+(``error.reason`` says why) or a serviceUrl not allowed (no token is ever requested for it), 404
+an unknown conversation, 409 an ambiguous conversation id, a delivery in progress or an
+idempotency key reused for other activities, 413 too large, 415 not JSON, 429/503 with
+``Retry-After`` when the Connector asks to wait, 502 when the Connector failed
+(``DeliveryUnconfirmed`` when an activity may or may not have arrived: it is never resent).
+A repeat with the same ``idempotencyKey`` sends nothing and answers as the first call did; the
+key is shared with the queue's ``id``.
 
-Order of checks: size, then the caller's token (before the body is parsed), then the body.
+Order of checks: the caller's token (the caller policy), then size, then the body.
 """
 
 from __future__ import annotations
@@ -127,9 +128,7 @@ class SendToReferenceBody(_Body):
 async def send_activity(req: func.HttpRequest) -> func.HttpResponse:
     """Send activities to a stored conversation by its id."""
     try:
-        body = await read_request(
-            req, SendActivityBody, max_body_bytes=MAX_BODY_BYTES, api_name="send API"
-        )
+        body = read_request(req, SendActivityBody, max_body_bytes=MAX_BODY_BYTES)
     except RefusedRequest as refusal:
         return refusal.response
     target = ConversationTarget(
@@ -141,9 +140,7 @@ async def send_activity(req: func.HttpRequest) -> func.HttpResponse:
 async def send_to_reference(req: func.HttpRequest) -> func.HttpResponse:
     """Send activities to an explicit conversation reference."""
     try:
-        body = await read_request(
-            req, SendToReferenceBody, max_body_bytes=MAX_BODY_BYTES, api_name="send API"
-        )
+        body = read_request(req, SendToReferenceBody, max_body_bytes=MAX_BODY_BYTES)
     except RefusedRequest as refusal:
         return refusal.response
     return await _deliver(

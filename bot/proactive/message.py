@@ -37,6 +37,7 @@ from pydantic import (
 from bot.delivery.records import DELIVERY_ID_PATTERN, DeliveryMode
 from bot.request_model import RequestModel
 from bot.schema import Activity, ConversationReference
+from bot.schema.json_document import JsonDocumentError, parse_json
 
 MESSAGE_VERSION = 1
 ID_PATTERN = r"^[A-Za-z0-9._:-]{1,128}$"
@@ -282,32 +283,18 @@ def parse_message(data: bytes | str | Mapping[str, Any] | ProactiveMessage) -> P
 
 
 def decode_json(data: bytes | str) -> Any:
-    """Decode UTF-8 JSON text (a BOM is allowed; NaN and Infinity are not).
+    """Decode UTF-8 JSON text (a BOM is allowed; NaN, Infinity and deep nesting are not).
 
     Raises:
-        InvalidMessageError: It is not UTF-8 or not JSON.
+        InvalidMessageError: It is not UTF-8, not JSON, or nested too deeply
+            (:mod:`bot.schema.json_document`).
     """
     try:
-        text = data.decode("utf-8-sig") if isinstance(data, bytes) else data
-    except UnicodeDecodeError:
+        return parse_json(data)
+    except JsonDocumentError as error:
         raise InvalidMessageError(
-            [FieldError(field="", message="the message is not UTF-8 text")]
+            [FieldError(field="", message=f"the message is {error.message}")]
         ) from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as error:
-        detail = (
-            f"{error.msg} at line {error.lineno} column {error.colno}"
-            if isinstance(error, json.JSONDecodeError)
-            else "not a JSON value"
-        )
-        raise InvalidMessageError(
-            [FieldError(field="", message=f"the message is not valid JSON: {detail}")]
-        ) from None
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON value")
 
 
 def message_id_of(document: Any) -> str | None:

@@ -24,11 +24,23 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.proactive.enqueue import MAX_ENCODED_BYTES, encoded_size
 from bot.proactive.message import FieldError
+from bot.schema.json_document import (
+    MAX_JSON_DEPTH,
+    JsonDocumentError,
+    exceeds_depth,
+    parse_json,
+)
 from bot.storage.timestamps import to_timestamp
+
+if TYPE_CHECKING:
+    from azure.storage.queue.aio import QueueClient
+
+POISON_SUFFIX = "-poison"
+"""A queue's poison queue is ``<queue>-poison`` (the Functions host's convention)."""
 
 
 @dataclass(frozen=True)
@@ -92,15 +104,26 @@ def poison_text(
     return _truncated(original, reason_json)
 
 
+async def put_poison(queue: QueueClient, text: str) -> None:
+    """Put a poison message (from :func:`poison_text`) on ``queue``; it waits for an operator."""
+    from bot.storage.queues import send_creating_queue
+
+    await send_creating_queue(queue, text)
+
+
 def _original(original: bytes) -> dict[str, Any]:
     try:
         text = original.decode("utf-8-sig")
     except UnicodeDecodeError:
         return {"messageBase64": base64.b64encode(original).decode("ascii")}
     try:
-        return {"message": json.loads(text)}
-    except (ValueError, RecursionError):
+        document = parse_json(text)
+    except JsonDocumentError:
         return {"messageText": text}
+    # The wrapper adds a level, and whoever reads the poison queue parses it within the limit.
+    if exceeds_depth(document, MAX_JSON_DEPTH - 1):
+        return {"messageText": text}
+    return {"message": document}
 
 
 def _truncated(original: bytes, reason_json: dict[str, Any]) -> str:

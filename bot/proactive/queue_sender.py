@@ -32,7 +32,6 @@ Logs name the delivery id, outcomes and error codes; never message text, user id
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -53,7 +52,7 @@ from bot.proactive.message import (
     decode_json,
     parse_message,
 )
-from bot.proactive.poison import PoisonReason, poison_text
+from bot.proactive.poison import POISON_SUFFIX, PoisonReason, poison_text, put_poison
 from bot.proactive.service import ProactiveService, proactive_service
 from bot.process_client import ProcessClient
 from bot.settings import get_settings
@@ -62,8 +61,6 @@ if TYPE_CHECKING:
     from azure.storage.queue.aio import QueueClient
 
 logger = logging.getLogger(__name__)
-
-POISON_SUFFIX = "-poison"
 
 
 class QueueAction(StrEnum):
@@ -229,8 +226,6 @@ class QueueSender:
     async def _poison(
         self, body: bytes, reason: PoisonReason, dequeue_count: int | None
     ) -> QueueResult:
-        from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
-
         text = poison_text(
             body,
             reason,
@@ -238,13 +233,7 @@ class QueueSender:
             dequeue_count=dequeue_count,
             now=self._clock(),
         )
-        poison = self._poison_queue()
-        try:
-            await poison.send_message(text, time_to_live=-1)
-        except ResourceNotFoundError:
-            with contextlib.suppress(ResourceExistsError):
-                await poison.create_queue()
-            await poison.send_message(text, time_to_live=-1)
+        await put_poison(self._poison_queue(), text)
         logger.warning(
             "proactive queue: %s moved to %s%s: %s",
             reason.delivery_id or "message",

@@ -7,13 +7,13 @@ answer: too large 413, not JSON by content type 415, not a JSON object 400, not 
 
 from __future__ import annotations
 
-import json
 from http import HTTPStatus
 from typing import Any
 
 from pydantic import ValidationError
 
 from bot.schema.activity import Activity
+from bot.schema.json_document import JsonDocumentError, parse_json
 
 MAX_ACTIVITY_BODY_BYTES = 256 * 1024
 """The largest body accepted; Teams caps a message at about 100 KB, so 256 KB leaves room."""
@@ -56,31 +56,12 @@ def _is_json_media_type(content_type: str | None) -> bool:
     return True
 
 
-def _reject_constant(name: str) -> Any:
-    # NaN and Infinity are not JSON; Python's decoder accepts them unless told not to.
-    raise ValueError(f"{name} is not a JSON value")
-
-
 def _decode_json(body: bytes) -> Any:
     try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
+        return parse_json(body)
+    except JsonDocumentError as error:
         raise ActivityBodyError(
-            HTTPStatus.BAD_REQUEST, "InvalidJson", "The body is not UTF-8 encoded JSON."
-        ) from None
-    try:
-        return json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as error:
-        raise ActivityBodyError(
-            HTTPStatus.BAD_REQUEST,
-            "InvalidJson",
-            f"The body is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}.",
-        ) from None
-    except (ValueError, RecursionError) as error:
-        raise ActivityBodyError(
-            HTTPStatus.BAD_REQUEST,
-            "InvalidJson",
-            f"The body is not valid JSON: {type(error).__name__}.",
+            HTTPStatus.BAD_REQUEST, "InvalidJson", f"The body is {error.message}."
         ) from None
 
 

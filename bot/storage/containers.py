@@ -66,6 +66,9 @@ BROADCASTS = ContainerSpec(
 """Broadcast operations and their recipients' outcomes, one partition per operation: the
 progress is two single-partition counts (``kind``, ``outcome``)."""
 
+INBOUND = ContainerSpec("inbound")
+"""Claims of inbound activity ids (point creates): a channel's redelivery runs no second turn."""
+
 ALL_CONTAINERS: tuple[ContainerSpec, ...] = (
     REFERENCES,
     DELIVERIES,
@@ -73,4 +76,5 @@ ALL_CONTAINERS: tuple[ContainerSpec, ...] = (
     STATE,
     THROTTLES,
     BROADCASTS,
+    INBOUND,
 )

@@ -17,14 +17,14 @@ import hashlib
 import hmac
 import json
 
-from bot.settings import get_settings
+from bot.settings import SettingsError, get_settings
 
 KEY_VERSION = "v1"
 """Names the secret and the encoding the ids are made with."""
 
 DEVELOPMENT_SECRET = b"local-development-only: set KEY_HASH_SECRET"
 """Used only when ``KEY_HASH_SECRET`` is unset, which settings allow only with
-``BOT_AUTH_DISABLED=true`` (local development)."""
+``BOT_AUTH_DISABLED=true`` (local development), never in Azure."""
 
 
 def canonical_key(kind: str, *parts: str) -> bytes:
@@ -61,7 +61,11 @@ def storage_id(kind: str, *parts: str, secret: bytes | None = None) -> str:
 
 
 def _configured_secret() -> bytes:
-    configured = get_settings().key_hash_secret
+    settings = get_settings()
+    configured = settings.key_hash_secret
     if configured is None:
+        if settings.running_in_azure:
+            # Settings refuse this already; a constant key must not be one edit away in Azure.
+            raise SettingsError("KEY_HASH_SECRET: required in Azure")
         return DEVELOPMENT_SECRET
     return configured.get_secret_value().encode("utf-8")

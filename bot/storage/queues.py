@@ -7,6 +7,7 @@ Azurite), or the identity-based ``AzureWebJobsStorage__queueServiceUri`` form.
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING
 
 from bot.process_client import ProcessClient
@@ -58,6 +59,22 @@ async def _close(service: QueueServiceClient) -> None:
 
 
 queue_service: ProcessClient[QueueServiceClient] = ProcessClient(_create_service, _close)
+
+
+async def send_creating_queue(queue: QueueClient, text: str) -> None:
+    """Send a message that never expires, creating the queue first if it does not exist yet.
+
+    The Functions host creates a trigger's queue when it starts polling it; a message put
+    before that (a first broadcast or poison message right after deployment) creates it here.
+    """
+    from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
+
+    try:
+        await queue.send_message(text, time_to_live=-1)
+    except ResourceNotFoundError:
+        with contextlib.suppress(ResourceExistsError):
+            await queue.create_queue()
+        await queue.send_message(text, time_to_live=-1)
 
 
 def queue(name: str | None = None) -> QueueClient:

@@ -85,6 +85,15 @@ param scheduleMinIntervalSeconds int
 @description('REFERENCE_TTL_DAYS.')
 param referenceTtlDays int
 
+@description('PROACTIVE_API_AUDIENCE: the App ID URI and/or client id of the management API app registration; empty leaves Entra ID off (function keys only).')
+param proactiveApiAudience string = ''
+
+@description('PROACTIVE_API_TENANT_ID: the tenant whose tokens the management API accepts.')
+param proactiveApiTenantId string = ''
+
+@description('PROACTIVE_API_ALLOWED_CLIENT_IDS: calling apps allowed (comma list); empty allows any app with the role.')
+param proactiveApiAllowedClientIds string = ''
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -146,6 +155,22 @@ var botSecretSettings = empty(botPasswordSecretName) ? [] : [
   {
     name: 'MicrosoftAppPassword'
     value: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${botPasswordSecretName})'
+  }
+]
+
+// The management API's caller policy (docs/deployment.md, "Callers of the management API").
+var proactiveApiSettings = empty(proactiveApiAudience) ? [] : [
+  {
+    name: 'PROACTIVE_API_AUDIENCE'
+    value: proactiveApiAudience
+  }
+  {
+    name: 'PROACTIVE_API_TENANT_ID'
+    value: proactiveApiTenantId
+  }
+  {
+    name: 'PROACTIVE_API_ALLOWED_CLIENT_IDS'
+    value: proactiveApiAllowedClientIds
   }
 ]
 
@@ -230,7 +255,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       http20Enabled: true
       // Flex apps take no FUNCTIONS_WORKER_RUNTIME or FUNCTIONS_EXTENSION_VERSION: the runtime is
       // in functionAppConfig.
-      appSettings: concat(hostStorageSettings, monitoringSettings, botSettings, botSecretSettings, botAuthSettings, productSettings)
+      appSettings: concat(hostStorageSettings, monitoringSettings, botSettings, botSecretSettings, botAuthSettings, productSettings, proactiveApiSettings)
     }
     functionAppConfig: {
       deployment: {
@@ -252,6 +277,24 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         version: '3.11'
       }
     }
+  }
+}
+
+// Deployments go through the blob container with the identity (functionAppConfig.deployment):
+// no FTP or SCM basic-auth publishing credentials exist to leak.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
   }
 }
 

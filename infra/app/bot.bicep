@@ -52,6 +52,8 @@ resource bot 'Microsoft.BotService/botServices@2022-09-15' = {
     msaAppTenantId: tenantId
     msaAppMSIResourceId: appType == 'UserAssignedMSI' ? identityId : null
     schemaTransformationVersion: '1.3'
+    // Channels authenticate with Entra ID only: no Direct Line or Web Chat secrets.
+    disableLocalAuth: true
   }
 }
 

@@ -13,6 +13,13 @@ param location string
 @description('Tags of every resource.')
 param tags object = {}
 
+@description('Public network access of the account: Enabled (default) or Disabled. Disabled needs private endpoints and VNet integration this template does not create (docs/deployment.md).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 // One entry per ContainerSpec in bot.storage.containers.ALL_CONTAINERS. Only the paths that
 // queries filter on are indexed (`/*` is excluded); documents are otherwise read by id.
 var containers = [
@@ -101,6 +108,12 @@ var containers = [
       }
     ]
   }
+  {
+    // Claims of inbound activity ids; each expires with its token (bot/turn/redeliveries.py).
+    name: 'inbound'
+    partitionKey: '/id'
+    includedPaths: []
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
@@ -130,7 +143,7 @@ resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
     disableLocalAuth: true
     disableKeyBasedMetadataWriteAccess: true
     minimalTlsVersion: 'Tls12'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 

@@ -33,6 +33,13 @@ param botPasswordSecretName string
 @description('Bot client secret; written when not empty, so later deployments may leave it out.')
 param botAppPassword string = ''
 
+@description('Public network access of the vault: Enabled (default) or Disabled. Disabled needs private endpoints and VNet integration this template does not create (docs/deployment.md).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109: No VNet here: App Service resolves the Key Vault references over the public endpoint. Access is Entra RBAC only.
   // checkov:skip=CKV_AZURE_189: App Service resolves the Key Vault references over the public endpoint (no VNet here); access is Entra RBAC only.
@@ -52,10 +59,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     softDeleteRetentionInDays: 90
     // null leaves it off: false is rejected once it has been turned on.
     enablePurgeProtection: purgeProtection ? true : null
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }
   }
 }

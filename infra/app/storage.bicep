@@ -21,6 +21,13 @@ param deploymentContainerName string
 @description('Queues to create: the proactive and broadcast fan-out queues and their poison queues.')
 param queueNames array
 
+@description('Public network access of the account: Enabled (default) or Disabled. Disabled needs private endpoints and VNet integration this template does not create (docs/deployment.md).')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string = 'Enabled'
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_35: No VNet here: the Flex app reaches storage over the public endpoint. Shared keys are off, so only Entra principals with data roles get in.
   // checkov:skip=CKV_AZURE_59: The public endpoint stays on for the Flex app (no VNet here); anonymous blob access is off and shared keys are off.
@@ -40,11 +47,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     dnsEndpointType: 'Standard'
     minimumTlsVersion: 'TLS1_2'
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     supportsHttpsTrafficOnly: true
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      defaultAction: publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'
     }
   }
 }

@@ -21,7 +21,7 @@ E2E_SETTINGS = {
     # Never read a developer's local.settings.json into the test host.
     "LOCAL_SETTINGS_PATH": "/nonexistent/local.settings.json",
     "BOT_AUTH_DISABLED": "false",
-    "KEY_HASH_SECRET": "e2e-hmac-key",
+    "KEY_HASH_SECRET": "e2e-hmac-key-of-at-least-thirty-two-bytes",
     "BOT_TOKEN_ISSUER": "https://api.botframework.com",
     # Fast schedules: the tick runs every second and schedules may fire every second.
     "SCHEDULE_TIMER": "* * * * * *",

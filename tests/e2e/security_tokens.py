@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from dev.channel import ChannelControl
+
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=60)
 """Generous: a 10 MB body on a busy two-core machine; tests never assert on timing."""
 
@@ -138,6 +140,20 @@ def message_activity(
         "channelData": {"tenant": {"id": tenant_id}},
         "locale": "en-US",
     }
+
+
+async def channel_message(
+    channel: ChannelControl, conversation_id: str, text: str = "hi"
+) -> dict[str, Any]:
+    """A user message to the session's bot, addressed as the local channel would."""
+    info = await channel.info()
+    return message_activity(
+        service_url=info["serviceUrl"],
+        conversation_id=conversation_id,
+        bot_id=info["appId"],
+        tenant_id=info["tenantId"],
+        text=text,
+    )
 
 
 def encode(activity: Mapping[str, Any]) -> bytes:

@@ -11,14 +11,12 @@ exercises failures of its own, so it holds whatever else ran before it.
 from __future__ import annotations
 
 import re
-import uuid
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 
 from dev.channel import ChannelControl, TokenDefect
-from dev.stack import HostProcess, LocalStack, StackError, free_port
+from dev.stack import HostProcess, LocalStack
 from tests.e2e.security_tokens import (
     assert_error,
     attacker_token,
@@ -30,58 +28,48 @@ from tests.e2e.security_tokens import (
     unsigned_token,
     unverified_parts,
 )
+from tests.e2e.side_hosts import STARTUP_LOG_FOLDER, refused_start, side_host
 
 pytestmark = pytest.mark.e2e
 
-STARTUP_LOG_FOLDER = "startup-hosts"
-YEARLY = "0 0 0 1 1 *"
 NON_LOOPBACK_SERVICE_URL = "https://smba.trafficmanager.net/teams/"
 BEARER_TOKEN = re.compile(r"eyJ[A-Za-z0-9_-]{4,}")
 """A base64url JSON object: the start of every JWT (``{"`` encodes as ``eyJ``)."""
-
-
-def startup_log(stack: LocalStack, name: str) -> Path:
-    """A log file for a start-up host, kept with the session's logs for the final scan."""
-    return stack.work_dir / STARTUP_LOG_FOLDER / f"{name}-{uuid.uuid4().hex[:8]}.log"
-
-
-def isolated_environment(stack: LocalStack, changes: Mapping[str, str | None]) -> dict[str, str]:
-    """The session host's environment with ``changes`` (None removes a variable)."""
-    environment = {
-        **stack.host_environment,
-        "PROACTIVE_QUEUE_NAME": f"startup-{uuid.uuid4().hex[:12]}",
-        "SCHEDULE_TIMER": YEARLY,
-    }
-    for name, value in changes.items():
-        if value is None:
-            environment.pop(name, None)
-        else:
-            environment[name] = value
-    return environment
 
 
 @pytest.mark.parametrize("app_id", ["", None], ids=["empty", "absent"])
 def test_without_an_app_id_a_host_with_auth_on_does_not_start(
     e2e_stack: LocalStack, app_id: str | None
 ) -> None:
-    environment = isolated_environment(
-        e2e_stack, {"MicrosoftAppId": app_id, "BOT_AUTH_DISABLED": "false"}
+    output = refused_start(
+        e2e_stack, "no-app-id", {"MicrosoftAppId": app_id, "BOT_AUTH_DISABLED": "false"}
     )
-    log_file = startup_log(e2e_stack, "no-app-id")
 
-    try:
-        host = HostProcess.start(environment, port=free_port(), log_file=log_file)
-    except StackError as error:
-        failure = str(error)
-    else:
-        host.stop()
-        pytest.fail("the host started without MicrosoftAppId while authentication is on")
-
-    assert "exited" in failure  # it stopped by itself, it did not hang
-    assert "MicrosoftAppId" in failure
-    output = log_file.read_text(errors="replace")
     assert "MicrosoftAppId" in output
     assert e2e_stack.host_environment["MicrosoftAppPassword"] not in output
+
+
+AZURE_REFUSALS = {
+    "auth-disabled": ({"BOT_AUTH_DISABLED": "true"}, "BOT_AUTH_DISABLED"),
+    "loopback-service-url": (
+        {"BOT_ALLOWED_SERVICE_URLS": "https://smba.trafficmanager.net,http://127.0.0.1:*"},
+        "BOT_ALLOWED_SERVICE_URLS",
+    ),
+    "short-key-hash-secret": ({"KEY_HASH_SECRET": "too-short"}, "KEY_HASH_SECRET"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AZURE_REFUSALS))
+def test_in_azure_a_development_switch_or_a_short_key_stops_the_host(
+    e2e_stack: LocalStack, case: str
+) -> None:
+    # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security.md).
+    changes, setting = AZURE_REFUSALS[case]
+
+    output = refused_start(e2e_stack, case, {"WEBSITE_INSTANCE_ID": "e2e", **changes})
+
+    assert setting in output
+    assert "too-short" not in output
 
 
 @pytest.fixture
@@ -91,22 +79,14 @@ def auth_disabled_host(e2e_stack: LocalStack) -> Iterator[HostProcess]:
     A non-loopback host is on its allow-list too, so only the loopback rule can refuse it.
     """
     connector = e2e_stack.channel.connector_url
-    environment = isolated_environment(
-        e2e_stack,
-        {
-            "BOT_AUTH_DISABLED": "true",
-            "MicrosoftAppId": "",
-            "MicrosoftAppPassword": None,
-            "BOT_ALLOWED_SERVICE_URLS": f"{connector},https://smba.trafficmanager.net",
-        },
-    )
-    host = HostProcess.start(
-        environment, port=free_port(), log_file=startup_log(e2e_stack, "auth-disabled")
-    )
-    try:
+    changes = {
+        "BOT_AUTH_DISABLED": "true",
+        "MicrosoftAppId": "",
+        "MicrosoftAppPassword": None,
+        "BOT_ALLOWED_SERVICE_URLS": f"{connector},https://smba.trafficmanager.net",
+    }
+    with side_host(e2e_stack, "auth-disabled", changes) as host:
         yield host
-    finally:
-        host.stop()
 
 
 async def test_with_auth_disabled_a_loopback_activity_needs_no_token_and_gets_none(

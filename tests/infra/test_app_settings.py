@@ -47,6 +47,8 @@ LEFT_TO_CODE_DEFAULT = {
     "BOT_ALLOWED_SERVICE_URLS": "the default lists the Bot Framework and Teams hosts (https)",
     "BOT_SAMPLE": "the sample bot to run; the default is right until you ship your own bot",
     "PROACTIVE_API_ROLE": "defaults to Proactive.Send",
+    "PROACTIVE_API_SCHEDULE_ROLE": "defaults to Proactive.Schedules",
+    "PROACTIVE_API_READ_ROLE": "defaults to Proactive.Read",
     "PROACTIVE_SEND_LEASE_SECONDS": "60 s, below the Functions host's 10-minute message lease",
     "PROACTIVE_MAX_ATTEMPTS": "10 tries, then a Failed receipt and a poison entry",
     "PROACTIVE_RETRY_MAX_DELAY_SECONDS": "600 s without Retry-After",
@@ -63,13 +65,19 @@ LEFT_TO_CODE_DEFAULT = {
     "THROTTLE_TENANT_SHARES": "budget shares across instances (docs/rate-limits.md)",
 }
 
+SET_WITH_THE_CALLER_POLICY = {
+    "PROACTIVE_API_AUDIENCE": "Entra ID on the management API needs an app registration the "
+    "template cannot create: set by the proactiveApiAudience parameter, absent while it is empty",
+    "PROACTIVE_API_TENANT_ID": "only with PROACTIVE_API_AUDIENCE (the deployment's tenant)",
+    "PROACTIVE_API_ALLOWED_CLIENT_IDS": "only with PROACTIVE_API_AUDIENCE; empty allows any app",
+}
+"""Set by api.bicep only while the proactiveApiAudience parameter is not empty."""
+
 OPT_IN = {
-    "PROACTIVE_API_AUDIENCE": "Entra ID on the send API needs an app registration the template "
-    "cannot create; empty keeps it off (function key only)",
-    "PROACTIVE_API_TENANT_ID": "only with PROACTIVE_API_AUDIENCE",
+    "PROACTIVE_API_ALLOW_DELEGATED": "delegated (user) tokens are refused unless an operator "
+    "turns them on",
     "PROACTIVE_API_OPENID_METADATA_URL": "only with PROACTIVE_API_AUDIENCE (from the tenant)",
     "PROACTIVE_API_ISSUERS": "only with PROACTIVE_API_AUDIENCE (derived from the tenant)",
-    "PROACTIVE_API_ALLOWED_CLIENT_IDS": "optional allow-list of calling apps",
     "CALENDAR_REMINDER_LEAD_SECONDS": "a finer reminder lead for tests; empty: the minutes apply",
     "THROTTLE_LIMITS": "stricter or other channels' limits; empty: the Teams limits apply",
 }
@@ -83,6 +91,12 @@ MUST_NOT_BE_SET = {
     "AzureWebJobsStorage": "a connection string needs a shared key; the __ form is used",
     "MicrosoftAppCertificatePath": "the template uses a managed identity or a client secret",
 }
+
+SET_BY_PLATFORM = {
+    "WEBSITE_INSTANCE_ID": "App Service sets it on every instance: the app runs in Azure",
+    "WEBSITE_SITE_NAME": "App Service sets it: the app runs in Azure",
+}
+"""Settings Azure sets itself; the code reads them to refuse development switches."""
 
 HOST_SETTINGS = {
     "AzureWebJobsStorage__credential": "the Functions host's identity-based connection",
@@ -154,6 +168,8 @@ def test_every_setting_of_the_code_is_classified_once() -> None:
         LEFT_TO_CODE_DEFAULT,
         OPT_IN,
         MUST_NOT_BE_SET,
+        SET_BY_PLATFORM,
+        SET_WITH_THE_CALLER_POLICY,
     ]
     classified = [name for group in groups for name in group]
     assert len(classified) == len(set(classified)), "a setting is classified twice"
@@ -224,6 +240,22 @@ def test_every_settings_list_reaches_the_site() -> None:
     assert lists <= set(re.findall(r"\w+", combined.text))
 
 
+def test_the_caller_policy_settings_are_set_together_from_main_parameters() -> None:
+    settings = _api_settings()
+    api = read(INFRA_DIR / "app" / "api.bicep")
+    caller_policy = api.get("var", "proactiveApiSettings")
+    assert caller_policy.node is not None
+    assert caller_policy.node.text is not None
+    assert caller_policy.node.text.decode().startswith("empty(proactiveApiAudience) ? [] :")
+    for name in SET_WITH_THE_CALLER_POLICY:
+        assert settings[name].variable == "proactiveApiSettings", name
+        assert settings[name].conditional, name
+    passed = read(INFRA_DIR / "main.bicep").get("module", "api").value["params"]
+    assert passed["proactiveApiAudience"] == Expression("proactiveApiAudience")
+    assert "tenant().tenantId" in passed["proactiveApiTenantId"].text
+    assert read(INFRA_DIR / "main.bicep").get("param", "proactiveApiAudience").value == ""
+
+
 def test_government_settings_are_exactly_the_bot_auth_settings() -> None:
     names = sorted(str(entry["name"]) for entry in _government_settings())
     assert names == sorted(SET_FOR_GOVERNMENT)
@@ -259,7 +291,11 @@ _STAND_INS = {
     "MicrosoftAppPassword": "client secret resolved from Key Vault",
     "AZURE_CLIENT_ID": _GUID,
     "COSMOS_ENDPOINT": "https://cosmos-example.documents.azure.com:443/",
-    "KEY_HASH_SECRET": "hmac key resolved from Key Vault",
+    # The template's default is a GUID (36 bytes, 122 random bits).
+    "KEY_HASH_SECRET": _GUID,
+    "PROACTIVE_API_AUDIENCE": "api://proactive-bot",
+    "PROACTIVE_API_TENANT_ID": _TENANT,
+    "PROACTIVE_API_ALLOWED_CLIENT_IDS": "",
 }
 
 # Values that come from a module output which equals a main.bicep parameter.
@@ -302,13 +338,23 @@ def test_the_code_accepts_the_deployed_settings(app_type: str) -> None:
         for setting in _api_settings().values()
         if not setting.conditional or app_type == "SingleTenant"
     }
+    # As in Azure, where development switches are refused.
+    values["WEBSITE_INSTANCE_ID"] = "0" * 64
     settings = load_settings(**{k: v for k, v in values.items() if k in _aliases()})
+    assert settings.running_in_azure
     assert settings.app_type == app_type
     assert settings.auth_disabled is False
     assert settings.cosmos_key is None
     assert settings.storage_connection == ""
     assert settings.storage_queue_service_uri.startswith("https://")
     assert (settings.app_password is not None) == (app_type == "SingleTenant")
+    if app_type == "SingleTenant":
+        # The conditional lists are in: the caller policy's settings load as well.
+        from bot.auth.api_callers import ApiCallerSettings
+
+        callers = ApiCallerSettings.from_values(values)
+        assert callers.enabled
+        assert callers.tenant_id == _TENANT
 
 
 @pytest.mark.usefixtures("isolated_environment")

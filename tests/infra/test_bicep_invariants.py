@@ -32,6 +32,7 @@ ALLOWED_RESOURCE_TYPES = frozenset(
         "Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01",
         "Microsoft.Web/serverfarms@2024-04-01",
         "Microsoft.Web/sites@2024-04-01",
+        "Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01",
         "Microsoft.OperationalInsights/workspaces@2023-09-01",
         "Microsoft.Insights/components@2020-02-02",
         "Microsoft.DocumentDB/databaseAccounts@2024-11-15",
@@ -173,6 +174,36 @@ class TestLocalAuthIsOff:
         assert properties["supportsHttpsTrafficOnly"] is True
 
 
+NETWORK_RESOURCES = {
+    "Microsoft.Storage/storageAccounts": "storage",
+    "Microsoft.DocumentDB/databaseAccounts": "cosmos",
+    "Microsoft.KeyVault/vaults": "keyVault",
+}
+"""The resources behind the publicNetworkAccess parameter, by the main.bicep module of each."""
+
+
+class TestPublicNetworkAccess:
+    """One parameter turns the public endpoints of Storage, Cosmos DB and Key Vault off."""
+
+    def test_the_parameter_defaults_to_enabled(self) -> None:
+        parameter = _main().get("param", "publicNetworkAccess")
+        assert parameter.value == "Enabled"
+        assert set(parameter.decorators["allowed"][0].split()) >= {"'Enabled'", "'Disabled'"}
+
+    @pytest.mark.parametrize("resource_type", sorted(NETWORK_RESOURCES))
+    def test_each_resource_takes_it_from_main(self, resource_type: str) -> None:
+        properties = _one(resource_type)["properties"]
+        assert properties["publicNetworkAccess"] == Expression("publicNetworkAccess")
+        if "networkAcls" in properties:
+            # The firewall denies too, so nothing but a private endpoint gets through.
+            default_action = properties["networkAcls"]["defaultAction"]
+            assert default_action == Expression(
+                "publicNetworkAccess == 'Enabled' ? 'Allow' : 'Deny'"
+            )
+        module = _main().get("module", NETWORK_RESOURCES[resource_type]).value
+        assert module["params"]["publicNetworkAccess"] == Expression("publicNetworkAccess")
+
+
 class TestKeyVault:
     def test_the_vault_uses_rbac_and_soft_delete(self) -> None:
         properties = _one("Microsoft.KeyVault/vaults")["properties"]
@@ -212,6 +243,15 @@ class TestFunctionApp:
         assert properties["keyVaultReferenceIdentity"] == Expression("identityId")
         deployment = properties["functionAppConfig"]["deployment"]["storage"]
         assert deployment["authentication"]["type"] == "UserAssignedIdentity"
+
+    def test_ftp_and_scm_publishing_credentials_are_off(self) -> None:
+        policies = _resources("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
+        by_name = {}
+        for declaration in policies:
+            assert isinstance(declaration.value, dict)
+            assert declaration.value["parent"] == Expression("functionApp")
+            by_name[declaration.value["name"]] = declaration.value["properties"]
+        assert by_name == {"ftp": {"allow": False}, "scm": {"allow": False}}
 
     def test_azd_finds_it_as_service_api(self) -> None:
         tags = _one("Microsoft.Web/sites")["tags"]
@@ -323,6 +363,10 @@ class TestBot:
         properties = _one("Microsoft.BotService/botServices")["properties"]
         assert properties["msaAppType"] == Expression("appType")
         assert "identityId" in properties["msaAppMSIResourceId"].text
+
+    def test_channels_authenticate_with_entra_id_only(self) -> None:
+        properties = _one("Microsoft.BotService/botServices")["properties"]
+        assert properties["disableLocalAuth"] is True
 
     def test_the_teams_channel(self) -> None:
         channel = _one("Microsoft.BotService/botServices/channels")

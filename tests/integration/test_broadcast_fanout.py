@@ -7,6 +7,7 @@ the page not yet committed).
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -252,3 +253,29 @@ async def test_an_expired_broadcast_is_settled_without_queueing(
 
 async def test_progress_of_an_unknown_operation_is_none(broadcasting: Broadcasting) -> None:
     assert await broadcasting.service.progress("no-such-operation") is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 300 + b"]" * 300, b'{"version": 1, "operationId": "a:b", "page": 0}', b"\xff"],
+    ids=["deep", "invalid-id", "not-utf8"],
+)
+async def test_a_message_that_is_not_a_page_is_poisoned_with_the_reason(
+    broadcasting: Broadcasting, body: bytes
+) -> None:
+    from bot.settings import get_settings
+    from bot.storage.queues import queue
+
+    # The broadcast fixture's own queue name (it replaced the session's settings).
+    poison = queue(get_settings().proactive_queue_name + "-fanout-poison")
+    try:
+        result = await broadcasting.fan_out.process(body)
+
+        assert result.action is FanOutAction.POISONED
+        [item] = [item async for item in poison.receive_messages()]
+        reason = json.loads(item.content)["reason"]
+        assert reason["code"] == "InvalidMessage"
+        assert reason["queue"].endswith("-fanout")
+        assert reason["errors"]
+    finally:
+        await poison.delete_queue()

@@ -41,7 +41,7 @@ from tests.unit.connector.local_endpoints import (
 APP_ID = "00000000-0000-0000-0000-00000000b075"
 SECRET = "local-test-secret"
 REQUIRED = {
-    "KEY_HASH_SECRET": "k",
+    "KEY_HASH_SECRET": "k" * 32,
     "COSMOS_ENDPOINT": "https://127.0.0.1:8081",
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",
 }

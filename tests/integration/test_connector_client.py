@@ -87,7 +87,7 @@ def make_settings(
             "MicrosoftAppPassword": SECRET,
             "BOT_OAUTH_AUTHORITY": token_endpoint.authority,
             "BOT_ALLOWED_SERVICE_URLS": f"http://127.0.0.1:{connector.port}",
-            "KEY_HASH_SECRET": "k",
+            "KEY_HASH_SECRET": "k" * 32,
             "COSMOS_ENDPOINT": "https://127.0.0.1:8081",
             "AzureWebJobsStorage": "UseDevelopmentStorage=true",
         }

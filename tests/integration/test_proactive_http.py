@@ -17,7 +17,8 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from bot.auth.api_callers import get_api_caller_settings
+from bot.auth.api_callers import ApiAction, get_api_caller_settings
+from bot.http.caller_policy import guarded
 from bot.http.deliveries import get_delivery
 from bot.http.send import send_activity, send_to_reference
 from bot.proactive import service as service_module
@@ -279,6 +280,7 @@ class TestEntraCallers:
             "tid": TENANT,
             "azp": CALLER_APP,
             "ver": "2.0",
+            "idtyp": "app",
             "roles": ["Proactive.Send"],
         }
         values.update(claims)
@@ -287,7 +289,8 @@ class TestEntraCallers:
 
     async def status(self, proactive: Proactive, token: str | None) -> int:
         stored = await proactive.conversation()
-        response = await send_activity(
+        # As the app registers the route: behind the caller policy of its action.
+        response = await guarded(ApiAction.SEND, send_activity)(
             post(
                 "sendactivity",
                 {"conversationId": stored.conversation_id, "activity": {"type": "message"}},
@@ -301,6 +304,11 @@ class TestEntraCallers:
 
     async def test_a_token_without_the_role_is_forbidden(self, entra: Proactive) -> None:
         assert await self.status(entra, await self.token(entra, roles=["Other.Role"])) == 403
+
+    async def test_a_delegated_token_is_forbidden(self, entra: Proactive) -> None:
+        delegated = await self.token(entra, idtyp="user", scp="Proactive.Send")
+        assert await self.status(entra, delegated) == 403
+        assert await entra.posts() == []
 
     async def test_a_token_for_another_audience_is_unauthorized(self, entra: Proactive) -> None:
         assert await self.status(entra, await self.token(entra, aud="api://other")) == 401

@@ -403,6 +403,16 @@ async def test_a_message_not_yet_due_is_re_enqueued_until_then(queues: Queues) -
         (b'{"version": 1, "id": "broken-json",', [""]),
         (b"\xff\xfe not text", [""]),
         (json.dumps({"version": 1, "id": "x", "activities": []}).encode(), ["activities"]),
+        # 300 levels deep in an activity: parsed, it used to fail at serialization and retry.
+        (
+            b'{"version": 1, "id": "deep", "conversation": {"conversationId": "a:1"}, '
+            b'"activities": [{"type": "message", "channelData": '
+            + b"[" * 300
+            + b"]" * 300
+            + b"}]}",
+            [""],
+        ),
+        (b"[" * 100_000 + b"]" * 100_000, [""]),
     ],
 )
 async def test_an_invalid_message_is_poisoned_at_once_with_the_reason(

@@ -12,7 +12,7 @@ from bot.settings import DEFAULT_ALLOWED_SERVICE_URLS, Settings, SettingsError, 
 REQUIRED = {
     "MicrosoftAppId": "app-id",
     "MicrosoftAppPassword": "secret",
-    "KEY_HASH_SECRET": "hmac-key",
+    "KEY_HASH_SECRET": "hmac-key-of-at-least-thirty-two-bytes",
     "COSMOS_ENDPOINT": "https://127.0.0.1:8081",
     "AzureWebJobsStorage": "UseDevelopmentStorage=true",
 }
@@ -284,6 +284,8 @@ AZURE_ONLY = {
     "AzureWebJobsStorage__queueServiceUri": "an empty AzureWebJobsStorage__* entry could make "
     "the Functions host read the connection as identity-based",
     "AzureWebJobsStorage__clientId": "the same",
+    "WEBSITE_INSTANCE_ID": "set by Azure itself; locally its absence allows development switches",
+    "WEBSITE_SITE_NAME": "the same",
 }
 """Settings local.settings.sample.json leaves out on purpose, and why."""
 
@@ -297,3 +299,65 @@ def test_every_setting_is_in_the_local_settings_sample() -> None:
     assert sorted(set(AZURE_ONLY) - names) == [], "an exempted setting no longer exists"
     # The sample must also load: it is what `make run` copies.
     assert load_settings(**sample["Values"]).bot_sample == "echo"
+
+
+class TestAzure:
+    """Development switches are refused where the platform says the app runs in Azure."""
+
+    @pytest.mark.parametrize("marker", ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"])
+    def test_auth_disabled_is_refused_in_azure(self, marker: str) -> None:
+        with pytest.raises(SettingsError, match="BOT_AUTH_DISABLED: must not be true in Azure"):
+            load_settings(**REQUIRED, BOT_AUTH_DISABLED="true", **{marker: "x"})
+
+    def test_auth_disabled_is_allowed_locally(self) -> None:
+        settings = load_settings(**REQUIRED, BOT_AUTH_DISABLED="true")
+
+        assert settings.auth_disabled
+        assert not settings.running_in_azure
+
+    @pytest.mark.parametrize(
+        "entry",
+        ["http://127.0.0.1:*", "http://localhost:3978", "http://[::1]:80", "http://127.9.9.9"],
+    )
+    def test_a_loopback_service_url_is_refused_in_azure(self, entry: str) -> None:
+        with pytest.raises(SettingsError, match="BOT_ALLOWED_SERVICE_URLS: the loopback entry"):
+            load_settings(
+                **REQUIRED,
+                BOT_ALLOWED_SERVICE_URLS=f"https://x.example,{entry}",
+                WEBSITE_INSTANCE_ID="x",
+            )
+
+    def test_the_default_service_urls_pass_in_azure(self) -> None:
+        assert load_settings(**REQUIRED, WEBSITE_INSTANCE_ID="x").running_in_azure
+
+    @pytest.mark.parametrize("secret", ["k", "x" * 31, "é" * 15])
+    def test_a_short_key_hash_secret_is_refused(self, secret: str) -> None:
+        with pytest.raises(SettingsError, match="KEY_HASH_SECRET: must be at least 32 bytes"):
+            load_settings(**{**REQUIRED, "KEY_HASH_SECRET": secret})
+
+    def test_the_refusal_does_not_show_the_secret(self) -> None:
+        with pytest.raises(SettingsError) as raised:
+            load_settings(**{**REQUIRED, "KEY_HASH_SECRET": "short-secret"})
+
+        assert "short-secret" not in str(raised.value)
+
+    def test_a_32_byte_key_hash_secret_is_accepted(self) -> None:
+        # Bytes, not characters: 16 two-byte characters are 32 bytes.
+        assert load_settings(**{**REQUIRED, "KEY_HASH_SECRET": "é" * 16}).key_hash_secret
+
+    def test_emulator_auth_in_azure_warns_at_start_up(
+        self, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        from bot.settings import get_settings
+
+        for name, value in REQUIRED.items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("WEBSITE_SITE_NAME", "bot")
+        monkeypatch.setenv("BOT_EMULATOR_AUTH_ENABLED", "true")
+        get_settings.cache_clear()
+        try:
+            get_settings()
+        finally:
+            get_settings.cache_clear()
+
+        assert "BOT_EMULATOR_AUTH_ENABLED=true in Azure" in caplog.text

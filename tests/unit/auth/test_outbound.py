@@ -34,7 +34,7 @@ def make_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[.
         base = {
             "MicrosoftAppId": "app-id",
             "MicrosoftAppPassword": SECRET,
-            "KEY_HASH_SECRET": "k",
+            "KEY_HASH_SECRET": "k" * 32,
             "COSMOS_ENDPOINT": "https://127.0.0.1:8081",
             "AzureWebJobsStorage": "UseDevelopmentStorage=true",
         }

@@ -107,7 +107,8 @@ class TestRecipientMessages:
         ],
     )
     def test_invalid_page_messages_are_refused(self, body: bytes) -> None:
-        assert _parse(body) is None
+        with pytest.raises(InvalidMessageError):
+            _parse(body)
 
 
 class TestRequest:

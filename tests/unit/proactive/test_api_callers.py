@@ -7,7 +7,13 @@ from typing import Any
 
 import pytest
 
-from bot.auth.api_callers import ANONYMOUS_CALLER, ApiCallerAuthenticator, ApiCallerSettings
+from bot.auth.api_callers import (
+    ANONYMOUS_CALLER,
+    ApiAction,
+    ApiCallerAuthenticator,
+    ApiCallerSettings,
+    is_app_only,
+)
 from bot.auth.errors import AuthenticationError
 from bot.auth.signing_keys import SigningKeyStore
 from bot.settings import SettingsError
@@ -43,6 +49,7 @@ def claims(**overrides: Any) -> dict[str, Any]:
         "tid": TENANT,
         "azp": CLIENT,
         "ver": "2.0",
+        "idtyp": "app",
         "roles": ["Proactive.Send"],
         "nbf": now - 60,
         "exp": now + 3600,
@@ -55,9 +62,13 @@ def authenticator(settings: ApiCallerSettings = SETTINGS) -> ApiCallerAuthentica
     return ApiCallerAuthenticator(settings, SigningKeyStore(settings.openid_metadata_url, fetch))
 
 
-async def status_of(header: str | None, settings: ApiCallerSettings = SETTINGS) -> int:
+async def status_of(
+    header: str | None,
+    settings: ApiCallerSettings = SETTINGS,
+    action: ApiAction = ApiAction.SEND,
+) -> int:
     try:
-        await authenticator(settings).authenticate(header)
+        await authenticator(settings).authenticate(header, action)
     except AuthenticationError as error:
         return error.status
     return 200
@@ -75,6 +86,7 @@ async def test_a_v1_token_for_the_client_id_audience_is_accepted() -> None:
             iss=f"https://sts.windows.net/{TENANT}/",
             aud="00000000-0000-0000-0000-0000000000aa",
             ver="1.0",
+            idtyp=None,
             azp=None,
             appid=CLIENT,
         ),
@@ -114,15 +126,20 @@ async def test_bad_tokens(header: str | None, status: int) -> None:
     assert await status_of(header) == status
 
 
-async def test_a_client_not_on_the_allow_list_is_forbidden() -> None:
-    settings = ApiCallerSettings.from_values(
+def settings_with(**values: str) -> ApiCallerSettings:
+    """The test settings with more ``PROACTIVE_API_*`` values (by setting name)."""
+    return ApiCallerSettings.from_values(
         {
             "PROACTIVE_API_AUDIENCE": AUDIENCE,
             "PROACTIVE_API_TENANT_ID": TENANT,
             "PROACTIVE_API_OPENID_METADATA_URL": METADATA_URL,
-            "PROACTIVE_API_ALLOWED_CLIENT_IDS": "some-other-client",
+            **values,
         }
     )
+
+
+async def test_a_client_not_on_the_allow_list_is_forbidden() -> None:
+    settings = settings_with(PROACTIVE_API_ALLOWED_CLIENT_IDS="some-other-client")
     assert await status_of("Bearer " + sign(claims(), ENTRA_KEY), settings) == 403
 
 
@@ -158,3 +175,61 @@ def test_defaults_follow_the_tenant() -> None:
 def test_an_audience_without_a_tenant_is_a_settings_error() -> None:
     with pytest.raises(SettingsError, match="PROACTIVE_API_TENANT_ID"):
         ApiCallerSettings.from_values({"PROACTIVE_API_AUDIENCE": AUDIENCE})
+
+
+@pytest.mark.parametrize(
+    ("overrides", "app_only"),
+    [
+        ({"idtyp": "app"}, True),
+        ({"idtyp": "user"}, False),
+        ({"idtyp": "user", "scp": "Send"}, False),
+        ({"idtyp": "app", "scp": "Send"}, False),
+        ({"idtyp": None, "ver": "1.0"}, True),
+        ({"idtyp": None, "ver": "1.0", "scp": "user_impersonation"}, False),
+        # A v2 token that does not say (no idtyp optional claim): treated as delegated.
+        ({"idtyp": None, "ver": "2.0"}, False),
+    ],
+)
+def test_app_only_tokens(overrides: dict[str, Any], app_only: bool) -> None:
+    assert is_app_only(claims(**overrides)) is app_only
+
+
+async def test_a_delegated_token_is_forbidden_even_with_the_role() -> None:
+    delegated = sign(claims(idtyp="user", scp="Send", oid="user-1"), ENTRA_KEY)
+    with pytest.raises(AuthenticationError) as caught:
+        await authenticator().authenticate("Bearer " + delegated)
+    assert (caught.value.status, caught.value.code) == (403, "DelegatedTokenNotAllowed")
+
+
+async def test_delegated_tokens_pass_where_a_setting_allows_them() -> None:
+    settings = settings_with(PROACTIVE_API_ALLOW_DELEGATED="true")
+    delegated = "Bearer " + sign(claims(idtyp="user", scp="Send"), ENTRA_KEY)
+    assert await status_of(delegated, settings) == 200
+    # Still with the action's role only.
+    assert await status_of(delegated, settings, ApiAction.SCHEDULES) == 403
+
+
+@pytest.mark.parametrize(
+    ("action", "role"),
+    [
+        (ApiAction.SEND, "Proactive.Send"),
+        (ApiAction.SCHEDULES, "Proactive.Schedules"),
+        (ApiAction.READ, "Proactive.Read"),
+    ],
+)
+async def test_each_action_needs_its_own_role(action: ApiAction, role: str) -> None:
+    others = [name for name in ("Proactive.Send", "Proactive.Schedules", "Proactive.Read")]
+    others.remove(role)
+    assert await status_of("Bearer " + sign(claims(roles=[role]), ENTRA_KEY), action=action) == 200
+    wrong = "Bearer " + sign(claims(roles=others), ENTRA_KEY)
+    assert await status_of(wrong, action=action) == 403
+
+
+def test_the_roles_can_be_renamed() -> None:
+    settings = settings_with(
+        PROACTIVE_API_SCHEDULE_ROLE="Bot.Schedules", PROACTIVE_API_READ_ROLE="Bot.Read"
+    )
+    assert settings.role_of(ApiAction.SCHEDULES) == "Bot.Schedules"
+    assert settings.role_of(ApiAction.READ) == "Bot.Read"
+    assert settings.role_of(ApiAction.SEND) == "Proactive.Send"
+    assert settings.allow_delegated is False

@@ -9,7 +9,6 @@ from typing import Any
 import azure.functions as func
 import pytest
 
-from bot.auth.api_callers import get_api_caller_settings
 from bot.connector.errors import ConnectorError
 from bot.delivery import DeliveryError
 from bot.http.api_request import RefusedRequest, parse_body
@@ -24,7 +23,6 @@ from bot.proactive.errors import (
 )
 from bot.proactive.failures import classify
 from bot.proactive.message import ConversationTarget
-from bot.settings import get_settings
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 TARGET = ConversationTarget(channel_id="msteams", conversation_id="a:1")
@@ -191,22 +189,6 @@ class TestAnswers:
             "DeliveryInProgress",
             "60",
         )
-
-
-@pytest.mark.usefixtures("configured")
-async def test_entra_auth_runs_before_the_body_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PROACTIVE_API_AUDIENCE", "api://proactive-bot")
-    monkeypatch.setenv("PROACTIVE_API_TENANT_ID", "tenant")
-    monkeypatch.setenv("PROACTIVE_API_OPENID_METADATA_URL", "https://login.test/metadata")
-    get_api_caller_settings.cache_clear()
-    get_settings.cache_clear()
-    try:
-        response = await send_activity_route(request(b"not even json"))
-    finally:
-        get_api_caller_settings.cache_clear()
-        get_settings.cache_clear()
-    assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
 async def test_a_huge_body_is_refused_before_anything_else() -> None:
