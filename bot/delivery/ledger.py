@@ -309,13 +309,15 @@ class DeliveryLedger:
         *,
         now: datetime | None = None,
         possible_duplicate: int | None = None,
+        deferred: bool = False,
     ) -> Receipt:
         """Release the delivery after a transient failure, to be claimed again at ``retry_at``.
 
         For a failure that certainly did not deliver the in-flight activity (429, 503, a
         refused connection), or, at least once, an ambiguous one: ``possible_duplicate`` then
         names the activity, marked so in the same write. It stays pending and is sent by the
-        next claim.
+        next claim. ``deferred``: the bot's rate governor held the send back, so this claim
+        does not count as an attempt (same write).
 
         Raises:
             LeaseLostError: Another worker took the delivery over.
@@ -324,7 +326,12 @@ class DeliveryLedger:
         await self._update(
             claim,
             lambda document: retrying(
-                document, error, retry_at, moment, possible_duplicate=possible_duplicate
+                document,
+                error,
+                retry_at,
+                moment,
+                possible_duplicate=possible_duplicate,
+                deferred=deferred,
             ),
         )
         return claim.receipt

@@ -245,6 +245,7 @@ def retrying(
     now: datetime,
     *,
     possible_duplicate: int | None = None,
+    deferred: bool = False,
 ) -> dict[str, Any]:
     """The document after a transient failure: the lease is released until ``retry_at``.
 
@@ -253,10 +254,18 @@ def retrying(
     delivery is at least once: then ``possible_duplicate`` names the activity, which is marked
     so in the same write. At most once, an ambiguous outcome is recorded with
     :func:`recorded` as ``Unknown`` first.
+
+    ``deferred``: the bot's own rate governor held the send back (nothing left the bot), so
+    the claim is not an attempt: ``attempts`` goes back down and ``deferrals`` counts it. A
+    message deferred many times (a busy conversation, a tenant at its limit shared by many
+    instances) never reaches the attempt limit that way (docs/rate-limits.md).
     """
     body = _body(document)
     if possible_duplicate is not None:
         body["activities"][possible_duplicate]["possibleDuplicate"] = True
+    if deferred:
+        body["attempts"] = max(0, int(body["attempts"]) - 1)
+        body["deferrals"] = int(body.get("deferrals") or 0) + 1
     body.update(
         {
             "status": DeliveryStatus.RETRYING.value,

@@ -350,7 +350,7 @@ class Deliverer:
                 # It was the last activity: the delivery is over, unconfirmed.
                 return _from_receipt(receipt, resolved, failure)
         if failure.verdict is Verdict.RETRY:
-            if self._backoff.exhausted(claim.attempt):
+            if not failure.held_back and self._backoff.exhausted(claim.attempt):
                 error = DeliveryError(
                     failure.code, f"gave up after {claim.attempt} attempts: {failure.message}"
                 )
@@ -366,6 +366,7 @@ class Deliverer:
                 retry_at,
                 now=now,
                 possible_duplicate=index if resend else None,
+                deferred=failure.held_back,
             )
             return DeliveryOutcome(
                 Outcome.RETRY,
