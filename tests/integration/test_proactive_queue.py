@@ -246,7 +246,8 @@ async def test_a_send_held_back_by_the_governor_is_not_an_attempt(queues: Queues
     receipt = await service.receipt(delivery_id)
     assert receipt is not None
     assert (receipt.status, receipt.attempts) == ("Retrying", 0)
-    assert receipt.last_error is not None and receipt.last_error.code == "RateLimited"
+    assert receipt.last_error is not None
+    assert receipt.last_error.code == "RateLimited"
     moment[0] += 61.0  # the block is over
 
     delivered = await sender.process(body)
