@@ -1,9 +1,10 @@
-"""Budget leases: a tenant's and a conversation's rate budget shared by every instance.
+"""Budget leases: a tenant's rate budget shared by every instance.
 
 Each instance governs its own sends (:mod:`bot.throttling.governor`), but the channel counts
-the whole app's sends. So a scope's budget (a tenant's 50/s, a conversation's 7/1 s ...) is cut
-into *shares* (``THROTTLE_TENANT_SHARES`` for a tenant, one for a conversation), each a lease
-document in Cosmos DB (container ``throttles``). An instance may send in a scope only as much as
+the whole app's sends. So a tenant's budget (Teams: 50/s) is cut into ``THROTTLE_TENANT_SHARES``
+*shares*, each a lease document in Cosmos DB (container ``throttles``). (A conversation's
+budget is too small to cut: its sends are shared through a log instead,
+:mod:`bot.throttling.send_logs`.) An instance may send in a scope only as much as
 the shares it holds allow, checked with the same in-flight-then-answered sliding count as the
 process's own windows; an instance with no share takes one (a point read and a create or
 replace with an etag: a conflict means another instance has it) when it has a send waiting.
@@ -58,11 +59,6 @@ ACQUIRE_RETRY_SECONDS = 0.25
 """How often an instance that found no free share looks again (per scope)."""
 PROBES_PER_ATTEMPT = 2
 """Shares read per attempt: taking a share stays cheap while the others are held."""
-CONVERSATION_WINDOW_CAP_SECONDS = 60.0
-"""A conversation's windows up to this long hold across instances (Teams: 1 s, 2 s, 30 s);
-longer ones (Teams' hour) hold per instance."""
-TAKER_HOLD_SECONDS = 1.0
-"""How long after a conversation share's lease ends another instance may take it."""
 GUARD_SECONDS = 1.0
 """A share is no longer used this long before its lease ends: a request granted on it must
 reach the channel before another instance may take it (added to the hold as well)."""
@@ -89,20 +85,16 @@ class LeasedBudget:
     """One scope's budget as this instance holds it: its shares and its sends.
 
     Attributes:
-        parts: The scope's document id parts (channel, tenant, conversation).
+        parts: The scope's document id parts (channel, tenant).
         windows: The scope's windows (the whole app's budget).
         shares: How many shares the budget is cut into.
-        hold: Seconds a share stays unused after its lease ends.
+        hold: Seconds a share stays unused after its lease ends (the longest window).
     """
 
     parts: tuple[str, ...]
     windows: tuple[Window, ...]
     shares: int
     hold: float
-    reach: float = 0.0
-    """A share grants a send only while its lease runs this much longer: the longest window
-    the taker's ``hold`` does not cover (the owner's last send and the taker's first are a
-    whole window apart)."""
     held: dict[int, _Held] = field(default_factory=dict)
     taken_until: dict[int, datetime] = field(default_factory=dict)
     probed: set[int] = field(default_factory=set)
@@ -114,9 +106,8 @@ class LeasedBudget:
         """Per window, what the shares that may grant a send at ``now`` allow."""
         for index in [i for i, held in self.held.items() if held.usable_until <= now]:
             del self.held[index]
-        granting = [i for i, held in self.held.items() if held.usable_until - now > self.reach]
         return [
-            sum(share_slice(window.limit, self.shares, index) for index in granting)
+            sum(share_slice(window.limit, self.shares, index) for index in self.held)
             for window in self.windows
         ]
 
@@ -150,10 +141,6 @@ class LeasedBudget:
         need them.
         """
         order = sorted(self.held)
-        if self.shares == 1:
-            for held in self.held.values():
-                held.used = True
-            order = []
         for window in self.windows:
             recent = sum(1 for moment in self.answers if moment > now - window.seconds)
             needed = self.in_flight + recent
@@ -212,40 +199,30 @@ class BudgetLeases:
         """Cosmos DB calls made (instrumentation for tests and the cost model)."""
 
     def budget(
-        self, scope: Hashable, parts: Sequence[str], windows: Sequence[Window], *, tenant: bool
+        self, scope: Hashable, parts: Sequence[str], windows: Sequence[Window]
     ) -> LeasedBudget:
-        """The scope's budget (created on first use)."""
+        """The tenant scope's budget (created on first use)."""
         budget = self._budgets.get(scope)
         if budget is None:
             windows = tuple(windows)
-            shares = min(self.tenant_shares, *(w.limit for w in windows)) if tenant else 1
-            longest = max(window.seconds for window in windows)
-            # A tenant's shares change hands after its window (1 s). A conversation's after 1 s
-            # too, but its owner sends only while its lease runs a whole window longer (30 s),
-            # so that one write covers a single send; windows past CONVERSATION_WINDOW_CAP (the
-            # hour) hold per instance (docs/rate-limits.md).
-            protected = longest if tenant else min(longest, CONVERSATION_WINDOW_CAP_SECONDS)
-            hold = min(protected, TAKER_HOLD_SECONDS) if not tenant else protected
-            budget = self._budgets[scope] = LeasedBudget(
-                tuple(parts), windows, shares, hold, reach=protected - hold
-            )
+            shares = min(self.tenant_shares, *(w.limit for w in windows))
+            # A share changes hands only after the tenant's longest window (1 s): no share
+            # counts for two instances inside one window (docs/rate-limits.md).
+            hold = max(window.seconds for window in windows)
+            budget = self._budgets[scope] = LeasedBudget(tuple(parts), windows, shares, hold)
             if len(self._budgets) > 4096:
                 self._forget_idle()
         return budget
 
-    def maintain(self, budget: LeasedBudget, *, needed: bool = False) -> None:
+    def maintain(self, budget: LeasedBudget) -> None:
         """Renew, in the background, the budget's shares past half their lease that were used
-        since, or all of them when a send is waiting (``needed``); unused shares lapse and go
-        back to the pool."""
+        since; unused shares lapse and go back to the pool (an instance that only waits does
+        not keep shares others would use)."""
         now = self._clock()
-        # Only a share that stops granting long before its lease ends (reach) must be renewed
-        # for a waiting send; a tenant's shares are renewed for the sends they carried, so an
-        # instance that waits does not keep shares others would use.
-        needed = needed and budget.reach > 0
         for index, held in budget.held.items():
-            if held.renewing or not (held.used or needed):
+            if held.renewing or not held.used:
                 continue
-            if held.usable_until - now > budget.reach + self.lease_seconds / 2:
+            if held.usable_until - now > self.lease_seconds / 2:
                 continue
             held.renewing = True
             task = asyncio.get_running_loop().create_task(self._renew(budget, index, held))
@@ -355,7 +332,7 @@ class BudgetLeases:
             budget.held[index] = self._held(budget, stored, wall)
 
     def _body(self, budget: LeasedBudget, document_id: str, wall: datetime) -> dict[str, Any]:
-        seconds = self.lease_seconds + budget.reach
+        seconds = self.lease_seconds
         return {
             "id": document_id,
             "kind": SHARE_KIND,
@@ -365,7 +342,8 @@ class BudgetLeases:
         }
 
     def _held(self, budget: LeasedBudget, stored: Any, wall: datetime) -> _Held:
-        seconds = self.lease_seconds + budget.reach
+        del budget
+        seconds = self.lease_seconds
         expires = wall + timedelta(seconds=seconds)
         # Measured from before the write: the lease cannot be shorter here than in the record.
         usable = self._clock() + seconds - GUARD_SECONDS

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -51,10 +52,14 @@ from bot.throttling.budget_leases import BudgetLeases, LeasedBudget
 from bot.throttling.config import GovernorConfig, load_governor_config
 from bot.throttling.limits import ChannelLimits
 from bot.throttling.records import ThrottleRecords
+from bot.throttling.send_logs import SLOW_WRITE_SECONDS, Send, SendLog, SendLogs
 from bot.throttling.sliding_log import WindowLimiter
 
 logger = logging.getLogger(__name__)
 
+ANSWER_POLL_SECONDS = 0.05
+"""How often a send waiting for this instance's own sends to a conversation to be answered
+looks again."""
 SATURATED_RETRY_SECONDS = 1.0
 """``retry_after`` of a send refused while the window was full of sends in flight (when they
 will be answered is unknown)."""
@@ -141,8 +146,10 @@ class RateGovernor:
         clock: Monotonic seconds.
         wall_clock: The current UTC time (the shared records hold wall-clock times).
         sleep: Waits a number of seconds (tests make time pass instantly).
-        leases: Shares of every scope's budget leased across instances; without them the
-            windows hold for this process only.
+        leases: Shares of every tenant's budget leased across instances; without them the
+            tenant windows hold for this process only.
+        logs: Every conversation's sends shared across instances; without them the
+            conversation windows hold for this process only.
     """
 
     def __init__(
@@ -155,6 +162,7 @@ class RateGovernor:
         wall_clock: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         leases: BudgetLeases | None = None,
+        logs: SendLogs | None = None,
     ) -> None:
         self.config = config if config is not None else load_governor_config()
         if records is None and shared:
@@ -170,7 +178,7 @@ class RateGovernor:
         self._answered: dict[Hashable, asyncio.Event] = {}
         self._blocked: dict[Hashable, float] = {}
         self._leases = leases
-        self._granted: dict[int, tuple[LeasedBudget, ...]] = {}
+        self._logs = logs
         self.stats = GovernorStats()
 
     @contextlib.asynccontextmanager
@@ -187,14 +195,13 @@ class RateGovernor:
         Raises:
             RateLimitedError: The send would have to wait longer; nothing was counted.
         """
-        scopes, waited, budgets = await self._acquire(key, max_wait)
+        scopes, waited, answered = await self._acquire(key, max_wait)
         try:
             yield waited
         finally:
             self._release(key, scopes)
-            now = self._clock()
-            for budget in budgets:
-                budget.end(now)
+            for end in answered:
+                end()
 
     async def throttled(self, key: SendKey, retry_after: float | None) -> None:
         """Report a 429 answer: block the conversation for ``retry_after`` and the tenant
@@ -223,9 +230,9 @@ class RateGovernor:
 
     async def _acquire(
         self, key: SendKey, max_wait: float | None
-    ) -> tuple[tuple[Hashable | None, Hashable | None], float, tuple[LeasedBudget, ...]]:
+    ) -> tuple[tuple[Hashable | None, Hashable | None], float, tuple[Callable[[], None], ...]]:
         """Wait for the send's turn and windows; returns the scopes it now counts in, the
-        seconds it waited and the leased budgets it counts against."""
+        seconds it waited and what to call when it is answered (the shared budgets)."""
         config = self.config
         if not config.enabled:
             self.stats.granted += 1
@@ -238,21 +245,21 @@ class RateGovernor:
         shared = await self._shared_block(key)
         waits = 0
         budgets: list[LeasedBudget] = []
+        log: SendLog | None = None
         async with self._turn(conversation_scope):
             floor = max(shared, self._block(tenant_scope), self._block(conversation_scope))
             if conversation_scope is not None and channel.conversations is not None:
                 waits += await self._wait(
                     channel.conversations, conversation_scope, floor, deadline
                 )
-                if self._leases is not None:
-                    budget = self._leases.budget(
+                if self._logs is not None:
+                    log = self._logs.log(
                         conversation_scope,
                         (key.channel_id, key.tenant_id, key.conversation_id or ""),
                         channel.limits.conversation,
-                        tenant=False,
                     )
-                    waits += await self._wait_leased(budget, deadline)
-                    budgets.append(budget)
+                    if log is not None:
+                        waits += await self._wait_logged(log, deadline)
             elif floor > self._clock():
                 waits += await self._wait(None, None, floor, deadline)
             async with self._turn(tenant_scope):
@@ -260,10 +267,7 @@ class RateGovernor:
                     waits += await self._wait(channel.tenants, tenant_scope, 0.0, deadline)
                     if self._leases is not None:
                         budget = self._leases.budget(
-                            tenant_scope,
-                            (key.channel_id, key.tenant_id),
-                            channel.limits.tenant,
-                            tenant=True,
+                            tenant_scope, (key.channel_id, key.tenant_id), channel.limits.tenant
                         )
                         waits += await self._wait_leased(budget, deadline)
                         budgets.append(budget)
@@ -273,16 +277,77 @@ class RateGovernor:
                 now = self._clock()
                 for budget in budgets:
                     budget.begin(now)
+            scopes = (
+                conversation_scope if channel.conversations is not None else None,
+                tenant_scope if channel.tenants is not None else None,
+            )
+            answered = [functools.partial(_end, budget, self._clock) for budget in budgets]
+            if log is not None:
+                # Written with the tenant's turn let go: the tenant's other sends do not wait
+                # for this write (this one counts in the tenant as in flight meanwhile).
+                try:
+                    send, slept = await self._append_logged(log, deadline)
+                except BaseException:
+                    self._release(key, scopes)
+                    for end in answered:
+                        end()
+                    raise
+                waits += slept
+                answered.append(functools.partial(_answer, send, self._logs))
         self.stats.granted += 1
         waited = self._clock() - started if waits else 0.0
         if waits:
             self.stats.waited += 1
             self.stats.wait_seconds += waited
-        scopes = (
-            conversation_scope if channel.conversations is not None else None,
-            tenant_scope if channel.tenants is not None else None,
-        )
-        return scopes, waited, tuple(budgets)
+        return scopes, waited, tuple(answered)
+
+    async def _wait_logged(self, log: SendLog, deadline: float) -> int:
+        """Wait until the conversation's shared log, as last seen, has room for one more
+        send; returns how often it slept. A log never seen here is not read: the append
+        creates it, and only when that conflicts is it read (a broadcast's conversation
+        costs one write).
+
+        Raises:
+            RateLimitedError: That is after ``deadline``.
+        """
+        assert self._logs is not None
+        slept = 0
+        while True:
+            wall = self._logs.now()
+            ready = log.earliest(wall, self.config.margin_seconds)
+            if ready is not None and ready <= wall:
+                return slept
+            now = self._clock()
+            # Only this instance's own sends in flight fill it: they are answered soon.
+            wake = now + (ready - wall if ready is not None else ANSWER_POLL_SECONDS)
+            if wake > deadline:
+                raise self._deferred(ready - wall if ready is not None else SATURATED_RETRY_SECONDS)
+            await self._sleep(wake - now)
+            slept += 1
+
+    async def _append_logged(self, log: SendLog, deadline: float) -> tuple[Send, int]:
+        """Write this send into the conversation's shared log; when another instance wrote
+        first, check the log again (waiting for room until ``deadline``).
+
+        Raises:
+            RateLimitedError: No room in time, or Cosmos DB could not be written (fail
+                closed: the windows are never exceeded for want of the log).
+        """
+        assert self._logs is not None
+        slept = 0
+        while True:
+            try:
+                send = await self._logs.append(log)
+            except Exception as error:
+                logger.warning("send log: could not write (%s)", type(error).__name__)
+                raise self._deferred(SATURATED_RETRY_SECONDS) from None
+            if send is not None:
+                if self._logs.now() - send.at <= SLOW_WRITE_SECONDS:
+                    return send, slept
+                # Too slow a write: the request might reach the channel later than the others
+                # count it. Leave the entry (it only counts against the log) and try again.
+                send.answered = self._logs.now()
+            slept += await self._wait_logged(log, deadline)
 
     async def _wait_leased(self, budget: LeasedBudget, deadline: float) -> int:
         """Wait until this instance's shares of ``budget`` allow one more send, taking more
@@ -300,8 +365,6 @@ class RateGovernor:
             ready = budget.earliest(now, margin)
             if ready is not None and ready <= now:
                 return slept
-            # A waiting send needs every share held: renew those due even if idle so far.
-            self._leases.maintain(budget, needed=True)
             if await self._leases.take_share(budget):
                 continue
             now = self._clock()
@@ -453,14 +516,24 @@ def _conversation_scope(key: SendKey) -> Hashable:
     return ("conversation", key.channel_id, key.tenant_id, key.conversation_id)
 
 
+def _end(budget: LeasedBudget, clock: Callable[[], float]) -> None:
+    budget.end(clock())
+
+
+def _answer(send: Send, logs: SendLogs | None) -> None:
+    if logs is not None:
+        send.answered = logs.now()
+
+
 def _create_governor() -> RateGovernor:
     config = load_governor_config()
-    leases = (
-        BudgetLeases(lease_seconds=config.lease_seconds, tenant_shares=config.tenant_shares)
-        if config.enabled and config.lease_seconds > 0
-        else None
+    if not (config.enabled and config.lease_seconds > 0):
+        return RateGovernor(config)
+    return RateGovernor(
+        config,
+        leases=BudgetLeases(lease_seconds=config.lease_seconds, tenant_shares=config.tenant_shares),
+        logs=SendLogs(),
     )
-    return RateGovernor(config, leases=leases)
 
 
 rate_governor: ProcessClient[RateGovernor] = ProcessClient(_create_governor)

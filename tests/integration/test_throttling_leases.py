@@ -1,5 +1,5 @@
-"""Budget leases on the Cosmos DB emulator: several governors (as several instances) share one
-tenant's and one conversation's windows.
+"""Budget leases and send logs on the Cosmos DB emulator: several governors (as several
+instances) share one tenant's and one conversation's windows.
 
 The governors grant permits only (nothing is sent): what is asserted is how many permits began
 inside any window, which is what the channel would count.
@@ -16,6 +16,7 @@ import pytest
 from bot.throttling.budget_leases import GUARD_SECONDS, BudgetLeases
 from bot.throttling.config import GovernorConfig
 from bot.throttling.governor import RateGovernor, RateLimitedError, SendKey
+from bot.throttling.send_logs import SendLogs
 from tests.integration.test_proactive_support import Proactive
 
 pytestmark = pytest.mark.services
@@ -28,6 +29,7 @@ def instance() -> RateGovernor:
         GovernorConfig(max_wait_seconds=1.0),
         shared=False,
         leases=BudgetLeases(lease_seconds=LEASE_SECONDS, tenant_shares=5),
+        logs=SendLogs(),
     )
 
 
@@ -86,11 +88,12 @@ async def test_three_instances_together_keep_a_conversations_limits(
     await asyncio.gather(*(drain(g, [key], starts[i], stop) for i, g in enumerate(governors)))
 
     every = [moment for part in starts for moment in part]
-    assert every
+    print(f"\n3 governors, one conversation: {[len(part) for part in starts]} permits")
     assert most_in_any_window(every, 1.0) <= 7
     assert most_in_any_window(every, 2.0) <= 8
-    # One instance owns the conversation while it keeps sending.
-    assert sorted(len(part) > 0 for part in starts) == [False, False, True]
+    # No instance owns the conversation: each sends when the shared log has room.
+    assert len(every) >= 8
+    assert sum(1 for part in starts if part) >= 2
 
 
 async def test_a_dead_instances_shares_come_back_after_the_lease(proactive: Proactive) -> None:
