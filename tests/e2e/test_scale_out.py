@@ -34,17 +34,7 @@ pytestmark = pytest.mark.e2e
 
 HOSTS = 3
 TENANT_RPS = 50
-DEADLINE_SECONDS = 240.0
-SLOW_HANDOVER = pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "correct (no 429, nothing lost or doubled when it completes) but slower than the "
-        "deadline: an instance that does not own a conversation's budget share defers its "
-        "messages to that conversation (queued or scheduled) for the owner's lease, so they "
-        "bounce between hosts "
-        "(each deferral also counts as a delivery attempt); see docs/rate-limits.md"
-    ),
-)
+DEADLINE_SECONDS = 90.0
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +159,6 @@ async def test_a_broadcast_to_300_of_one_tenant_sees_no_429(
     assert most <= TENANT_RPS + tolerance(TENANT_RPS)
 
 
-@SLOW_HANDOVER
 async def test_100_queued_messages_to_one_conversation_see_no_429(
     api: Api, control: ChannelControl
 ) -> None:
@@ -196,7 +185,6 @@ async def test_100_queued_messages_to_one_conversation_see_no_429(
     assert most_in_any_window(records, 30.0) <= 60
 
 
-@SLOW_HANDOVER
 async def test_a_two_second_schedule_fires_each_occurrence_once_on_three_hosts(
     scaled_stack: LocalStack, api: Api, control: ChannelControl
 ) -> None:
@@ -232,7 +220,6 @@ async def test_a_two_second_schedule_fires_each_occurrence_once_on_three_hosts(
     assert all(moment.second % 2 == 0 for moment in occurrences)
 
 
-@SLOW_HANDOVER
 async def test_a_host_killed_while_sending_does_not_stall_the_tenant(
     scaled_stack: LocalStack, api: Api, control: ChannelControl
 ) -> None:
