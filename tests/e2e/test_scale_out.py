@@ -1,8 +1,8 @@
 """Three function hosts on the same emulators, queues and timer, as three scaled-out instances.
 
 The channel enforces the Teams limits (50/s per tenant; 7/1 s, 8/2 s, 60/30 s per
-conversation) and answers 429 to any request above them; the hosts share each budget through
-their leases in Cosmos DB (docs/rate-limits.md). What is asserted is counted at the connector:
+conversation) and answers 429 to any request above them; the hosts share each tenant's budget
+through leases and each conversation's through its send log in Cosmos DB (docs/rate-limits.md). What is asserted is counted at the connector:
 every message once, no 429, and no window of its receipt times holding more than the limit
 (plus a tolerance of 4% of the limit for the channel's receipt stamp, taken a moment after its
 rate check). Nothing is asserted on timing; figures are printed.
@@ -67,6 +67,13 @@ def most_in_any_window(records: list[dict[str, Any]], seconds: float) -> int:
             first += 1
         most = max(most, last - first + 1)
     return most
+
+
+def longest_pause(records: list[dict[str, Any]]) -> float:
+    moments = sorted(
+        datetime.fromisoformat(r["receivedAt"]).timestamp() for r in records if r["status"] == 201
+    )
+    return max((b - a for a, b in itertools.pairwise(moments)), default=0.0)
 
 
 def tally(records: list[dict[str, Any]]) -> tuple[Counter[str], list[dict[str, Any]]]:
@@ -241,7 +248,8 @@ async def test_a_host_killed_while_sending_does_not_stall_the_tenant(
     counts, throttled = tally(records)
     print(
         f"\nkilled a host after 50 of 300: {len(counts)} delivered in "
-        f"{arrival_span(records):.2f} s, "
+        f"{arrival_span(records):.2f} s, longest pause between arrivals "
+        f"{longest_pause(records):.2f} s (the lease is 10 s), "
         f"{sum(counts.values()) - len(counts)} delivered twice, {len(throttled)} x 429"
     )
     assert set(counts) == texts
