@@ -2,10 +2,11 @@
 
 The channel enforces the Teams limits (50/s per tenant; 7/1 s, 8/2 s, 60/30 s per
 conversation) and answers 429 to any request above them; the hosts share each tenant's budget
-through leases and each conversation's through its send log in Cosmos DB (docs/rate-limits.md). What is asserted is counted at the connector:
-every message once, no 429, and no window of its receipt times holding more than the limit
-(plus a tolerance of 4% of the limit for the channel's receipt stamp, taken a moment after its
-rate check). Nothing is asserted on timing; figures are printed.
+through leases and each conversation's through its send log in Cosmos DB (docs/rate-limits.md).
+What is asserted is counted at the connector: every message once, no 429, and no window of
+its receipt times holding more than the limit (plus a tolerance of 4% of the limit for the
+channel's receipt stamp, taken a moment after its rate check). Nothing is asserted on timing;
+figures are printed.
 """
 
 from __future__ import annotations
