@@ -63,6 +63,7 @@ from bot.delivery.transitions import (
     completed,
     decide_claim,
     failed,
+    first_in_flight,
     merged_fact,
     new_document,
     recorded,
@@ -127,6 +128,7 @@ class DeliveryLedger:
         lease_seconds: float | None = None,
         payload_hash: str | None = None,
         delivery: DeliveryMode = DeliveryMode.AT_MOST_ONCE,
+        begin: bool = False,
     ) -> ClaimResult:
         """Claim a delivery to send it, or learn that it is done or being done.
 
@@ -138,6 +140,9 @@ class DeliveryLedger:
             payload_hash: A digest of what is sent (target and activities); when given, reusing
                 the id for something else is an error instead of a silent skip.
             delivery: The mode a new document is stored with (a stored one keeps its own).
+            begin: The first pending activity's request goes right after the claim (its
+                rate permit is held): the claim puts it in flight in the same write, and the
+                first :meth:`begin` writes nothing.
 
         Returns:
             A :class:`Claim` to send with; :class:`AlreadyDone` when the delivery is final;
@@ -157,20 +162,23 @@ class DeliveryLedger:
         lease = lease_seconds if lease_seconds is not None else self._lease_seconds
         document_id = delivery_document_id(delivery_id)
         container = self._container()
+        ready = first_in_flight if begin else dict
         for _ in range(self._max_attempts):
             token = uuid.uuid4().hex
             try:
                 created = await container.create_item(
-                    new_document(
-                        document_id=document_id,
-                        delivery_id=delivery_id,
-                        activity_count=activity_count,
-                        payload_hash=payload_hash,
-                        lease_token=token,
-                        lease_seconds=lease,
-                        ttl_seconds=self._ttl_seconds,
-                        now=now,
-                        delivery=delivery,
+                    ready(
+                        new_document(
+                            document_id=document_id,
+                            delivery_id=delivery_id,
+                            activity_count=activity_count,
+                            payload_hash=payload_hash,
+                            lease_token=token,
+                            lease_seconds=lease,
+                            ttl_seconds=self._ttl_seconds,
+                            now=now,
+                            delivery=delivery,
+                        )
                     )
                 )
             except CosmosResourceExistsError:
@@ -189,12 +197,14 @@ class DeliveryLedger:
                 return AlreadyDone(Receipt.from_document(existing))
             if decision == "busy":
                 return InProgress(Receipt.from_document(existing), busy_until(existing))
-            body = taken_over(
-                existing,
-                lease_token=token,
-                lease_seconds=lease,
-                ttl_seconds=self._ttl_seconds,
-                now=now,
+            body = ready(
+                taken_over(
+                    existing,
+                    lease_token=token,
+                    lease_seconds=lease,
+                    ttl_seconds=self._ttl_seconds,
+                    now=now,
+                )
             )
             written = await self._replace(container, body, existing["_etag"])
             if written is None:

@@ -165,6 +165,17 @@ def taken_over(
     return body
 
 
+def first_in_flight(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A claim's document with its first pending activity already in flight, for a claim
+    written right before that activity's request (its permit is held): the claim is the
+    ``begin`` write too. Unchanged when nothing is pending or the delivery is final."""
+    body = _body(document)
+    index = _first_pending(body)
+    if index is not None and not DeliveryStatus(body["status"]).final:
+        body["inFlight"] = index
+    return body
+
+
 def begun(document: Mapping[str, Any], *, lease_seconds: float, now: datetime) -> dict[str, Any]:
     """The document with the first pending activity in flight and the lease renewed.
 

@@ -257,6 +257,7 @@ class ProactiveService:
             store=self.store,
             backoff=backoff or _configured_backoff(),
             clock=clock,
+            reserve=self._sender.reserve if isinstance(self._sender, GovernedSender) else None,
         )
 
     async def resolve(self, target: Target) -> ResolvedTarget:

@@ -151,6 +151,10 @@ class LeasedBudget:
                     break
         self.in_flight += 1
 
+    def cancel(self) -> None:
+        """A send granted on this budget was never made."""
+        self.in_flight = max(0, self.in_flight - 1)
+
     def end(self, now: float) -> None:
         """A send was answered at ``now``."""
         self.in_flight = max(0, self.in_flight - 1)

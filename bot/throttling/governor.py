@@ -118,6 +118,36 @@ class GovernorStats:
     """429 answers reported."""
 
 
+class Permit:
+    """A granted send, counted in every scope until it is ended.
+
+    Attributes:
+        waited: The seconds the permit waited for.
+    """
+
+    def __init__(self, waited: float, finish: Callable[[bool], None]) -> None:
+        self.waited = waited
+        self._finish: Callable[[bool], None] | None = finish
+
+    @property
+    def ended(self) -> bool:
+        """Whether the permit was released or given back."""
+        return self._finish is None
+
+    def release(self) -> None:
+        """The request was answered (or failed): it counts from now on as sent now."""
+        self._end(used=True)
+
+    def give_back(self) -> None:
+        """The request was not made after all: it counts nothing (a reservation unused)."""
+        self._end(used=False)
+
+    def _end(self, *, used: bool) -> None:
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            finish(used)
+
+
 @dataclass
 class _ChannelState:
     limits: ChannelLimits
@@ -195,13 +225,21 @@ class RateGovernor:
         Raises:
             RateLimitedError: The send would have to wait longer; nothing was counted.
         """
-        scopes, waited, answered = await self._acquire(key, max_wait)
+        held = await self.reserve(key, max_wait=max_wait)
         try:
-            yield waited
+            yield held.waited
         finally:
-            self._release(key, scopes)
-            for end in answered:
-                end()
+            held.release()
+
+    async def reserve(self, key: SendKey, *, max_wait: float | None = None) -> Permit:
+        """Take a permit for one request and hold it until :meth:`Permit.release` (the
+        request was answered or failed) or :meth:`Permit.give_back` (it was not sent after
+        all: it counts nothing).
+
+        Raises:
+            RateLimitedError: The send would have to wait longer; nothing was counted.
+        """
+        return await self._acquire(key, max_wait)
 
     async def throttled(self, key: SendKey, retry_after: float | None) -> None:
         """Report a 429 answer: block the conversation for ``retry_after`` and the tenant
@@ -228,15 +266,12 @@ class RateGovernor:
             until = self._wall_clock() + timedelta(seconds=tenant_seconds)
             await self._records.record(key.channel_id, key.tenant_id, until)
 
-    async def _acquire(
-        self, key: SendKey, max_wait: float | None
-    ) -> tuple[tuple[Hashable | None, Hashable | None], float, tuple[Callable[[], None], ...]]:
-        """Wait for the send's turn and windows; returns the scopes it now counts in, the
-        seconds it waited and what to call when it is answered (the shared budgets)."""
+    async def _acquire(self, key: SendKey, max_wait: float | None) -> Permit:
+        """Wait for the send's turn and windows; the permit counts it in every scope."""
         config = self.config
         if not config.enabled:
             self.stats.granted += 1
-            return (None, None), 0.0, ()
+            return Permit(0.0, _nothing)
         started = self._clock()
         deadline = started + (config.max_wait_seconds if max_wait is None else max_wait)
         channel = self._channel(key.channel_id)
@@ -281,25 +316,60 @@ class RateGovernor:
                 conversation_scope if channel.conversations is not None else None,
                 tenant_scope if channel.tenants is not None else None,
             )
-            answered = [functools.partial(_end, budget, self._clock) for budget in budgets]
+            send: Send | None = None
             if log is not None:
                 # Written with the tenant's turn let go: the tenant's other sends do not wait
                 # for this write (this one counts in the tenant as in flight meanwhile).
                 try:
                     send, slept = await self._append_logged(log, deadline)
                 except BaseException:
-                    self._release(key, scopes)
-                    for end in answered:
-                        end()
+                    self._finish(key, scopes, budgets, None, None, used=False)
                     raise
                 waits += slept
-                answered.append(functools.partial(_answer, send, self._logs))
         self.stats.granted += 1
         waited = self._clock() - started if waits else 0.0
         if waits:
             self.stats.waited += 1
             self.stats.wait_seconds += waited
-        return scopes, waited, tuple(answered)
+        finish = functools.partial(self._finish, key, scopes, budgets, log, send)
+        return Permit(waited, lambda used: finish(used=used))
+
+    def _finish(
+        self,
+        key: SendKey,
+        scopes: tuple[Hashable | None, Hashable | None],
+        budgets: list[LeasedBudget],
+        log: SendLog | None,
+        send: Send | None,
+        *,
+        used: bool,
+    ) -> None:
+        """End a permit: a send answered now (``used``), or one never made."""
+        channel = self._channels.get(key.channel_id)
+        now = self._clock()
+        if channel is not None:
+            for limiter, scope in zip(
+                (channel.conversations, channel.tenants), scopes, strict=True
+            ):
+                if limiter is None or scope is None:
+                    continue
+                if used:
+                    limiter.end(scope, now)
+                else:
+                    limiter.cancel(scope)
+                event = self._answered.get(scope)
+                if event is not None:
+                    event.set()
+        for budget in budgets:
+            if used:
+                budget.end(now)
+            else:
+                budget.cancel()
+        if log is not None and send is not None and self._logs is not None:
+            if used:
+                send.answered = self._logs.now()
+            else:
+                log.cancel(send)
 
     async def _wait_logged(self, log: SendLog, deadline: float) -> int:
         """Wait until the conversation's shared log, as last seen, has room for one more
@@ -428,23 +498,6 @@ class RateGovernor:
             # Only the holder of the scope's turn waits here: the event is its alone.
             self._answered.pop(scope, None)
 
-    def _release(self, key: SendKey, scopes: tuple[Hashable | None, Hashable | None]) -> None:
-        channel = self._channels.get(key.channel_id)
-        if channel is None:
-            return
-        now = self._clock()
-        conversation_scope, tenant_scope = scopes
-        for limiter, scope in (
-            (channel.conversations, conversation_scope),
-            (channel.tenants, tenant_scope),
-        ):
-            if limiter is None or scope is None:
-                continue
-            limiter.end(scope, now)
-            event = self._answered.get(scope)
-            if event is not None:
-                event.set()
-
     def _deferred(self, retry_after: float) -> RateLimitedError:
         self.stats.deferred += 1
         return RateLimitedError(retry_after)
@@ -516,13 +569,8 @@ def _conversation_scope(key: SendKey) -> Hashable:
     return ("conversation", key.channel_id, key.tenant_id, key.conversation_id)
 
 
-def _end(budget: LeasedBudget, clock: Callable[[], float]) -> None:
-    budget.end(clock())
-
-
-def _answer(send: Send, logs: SendLogs | None) -> None:
-    if logs is not None:
-        send.answered = logs.now()
+def _nothing(used: bool) -> None:
+    del used
 
 
 def _create_governor() -> RateGovernor:

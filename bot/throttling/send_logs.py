@@ -66,7 +66,7 @@ MAX_LOGS = 4096
 """Logs kept in memory before idle ones are forgotten."""
 
 
-@dataclass
+@dataclass(eq=False)
 class Send:
     """One of this instance's sends in a log.
 
@@ -116,6 +116,12 @@ class SendLog:
             if len(moments) >= room:
                 ready = max(ready, moments[-room] + window.seconds + margin)
         return ready
+
+    def cancel(self, send: Send) -> None:
+        """A send granted on the log was never made: forget it here; the document loses it
+        at this instance's next write (until then it only counts against the log)."""
+        if send in self.mine:
+            self.mine.remove(send)
 
     def entries(self, instance: str, guard: float) -> list[list[Any]]:
         """The document's ``sends``: everyone's, this instance's with what it knows now."""
