@@ -37,6 +37,7 @@ BENCHMARKS: dict[str, str] = {
     "queue_drain": "bench.queue_drain",
     "schedule_tick": "bench.schedule_tick",
     "broadcast": "bench.broadcast",
+    "cost": "bench.cost",
     "conversation_pace": "bench.conversation_pace",
     "peers": "bench.peers",
 }
