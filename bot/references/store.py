@@ -346,30 +346,42 @@ class ReferenceStore:
 
     async def _index_user(self, container: ContainerProxy, conversation: dict[str, Any]) -> None:
         index_id = user_index_id(conversation["channelId"], conversation["userId"])
-        for _ in range(self._max_attempts):
-            existing = await self._read(container, index_id)
-            if not plan_user_index(existing, conversation):
-                return
-            body = user_index_document(existing, index_id, conversation)
-            if await self._write(container, body, existing) is not None:
-                return
-        raise ReferenceConflictError(f"user index gave up after {self._max_attempts} conflicts")
+        await self._write_index(
+            container, index_id, conversation, plan_user_index, user_index_document, "user"
+        )
 
     async def _index_conversation(
         self, container: ContainerProxy, conversation: dict[str, Any]
     ) -> None:
         """Make the conversation index name ``conversation``'s document, and live as long."""
         index_id = conversation_index_id(conversation["channelId"], conversation["conversationId"])
+        await self._write_index(
+            container,
+            index_id,
+            conversation,
+            plan_conversation_index,
+            conversation_index_document,
+            "conversation",
+        )
+
+    async def _write_index(
+        self,
+        container: ContainerProxy,
+        index_id: str,
+        conversation: dict[str, Any],
+        plan: Callable[[Mapping[str, Any] | None, Mapping[str, Any]], bool],
+        document: Callable[[Mapping[str, Any] | None, str, Mapping[str, Any]], dict[str, Any]],
+        name: str,
+    ) -> None:
+        """Write an index document when ``plan`` says it must change (etag-conditioned)."""
         for _ in range(self._max_attempts):
             existing = await self._read(container, index_id)
-            if not plan_conversation_index(existing, conversation):
+            if not plan(existing, conversation):
                 return
-            body = conversation_index_document(existing, index_id, conversation)
+            body = document(existing, index_id, conversation)
             if await self._write(container, body, existing) is not None:
                 return
-        raise ReferenceConflictError(
-            f"conversation index gave up after {self._max_attempts} conflicts"
-        )
+        raise ReferenceConflictError(f"{name} index gave up after {self._max_attempts} conflicts")
 
     async def _unindex_user(self, container: ContainerProxy, conversation: dict[str, Any]) -> None:
         from azure.core import MatchConditions
