@@ -221,8 +221,8 @@ class Settings(BaseSettings):
     throttle_lease_seconds: float = Field(
         10.0, ge=0, le=300, allow_inf_nan=False, alias="THROTTLE_LEASE_SECONDS"
     )
-    """How long an instance leases a share of a tenant's or conversation's budget (more than
-    2; ``0``: the windows hold per process only, for a single instance)."""
+    """How long an instance leases a share of a tenant's budget (more than 2; ``0``: no leases
+    nor conversation send logs, the windows hold per process only, for a single instance)."""
     throttle_tenant_shares: int = Field(10, ge=1, le=1000, alias="THROTTLE_TENANT_SHARES")
     """Into how many shares a tenant's budget is cut across instances."""
     throttle_limits: str = Field("", alias="THROTTLE_LIMITS")

@@ -12,9 +12,9 @@ setting                                       meaning (default)
                                               disagree (``0.02``)
 ``THROTTLE_RECORD_CACHE_SECONDS``             how long a tenant's shared throttle record is
                                               trusted before it is read again (``1``)
-``THROTTLE_LEASE_SECONDS``                    how long an instance leases a share of a scope's
-                                              budget (``10``; ``0``: windows per process only,
-                                              for a single instance)
+``THROTTLE_LEASE_SECONDS``                    how long an instance leases a share of a tenant's
+                                              budget (``10``; ``0``: no leases nor send logs,
+                                              windows per process only, for a single instance)
 ``THROTTLE_TENANT_SHARES``                    into how many shares a tenant's budget is cut
                                               (``10``)
 ``THROTTLE_LIMITS``                           JSON limits per channel over the defaults (see

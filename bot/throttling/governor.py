@@ -9,9 +9,10 @@ request (``async with governor.permit(key): send``). It keeps, per channel
   O(windows) per send (:mod:`bot.throttling.sliding_log`); a send counts from its permit until
   its answer, so no delay between the two (a first token request, a busy event loop) can make
   the channel see more than a window allows;
-* across instances, the same windows for the whole app: each instance sends in a scope only
-  on the shares of its budget it leased from Cosmos DB (:mod:`bot.throttling.budget_leases`,
-  docs/rate-limits.md), when the governor was given leases;
+* across instances, the same windows for the whole app (docs/rate-limits.md), when the
+  governor was given them: each instance sends in a tenant only on the shares of its budget
+  it leased from Cosmos DB (:mod:`bot.throttling.budget_leases`), and to a conversation only
+  after writing the send into the conversation's send log (:mod:`bot.throttling.send_logs`);
 * what 429 answers said: the answering conversation is blocked for the whole ``Retry-After``;
   its tenant for at most ``tenant_block_cap_seconds``, in this process and, through a shared
   record in Cosmos DB read before sending (:mod:`bot.throttling.records`), in every instance.
