@@ -126,9 +126,22 @@ class Permit:
         waited: The seconds the permit waited for.
     """
 
-    def __init__(self, waited: float, finish: Callable[[bool], None]) -> None:
+    def __init__(
+        self,
+        waited: float,
+        finish: Callable[[bool], None],
+        fresh: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.waited = waited
         self._finish: Callable[[bool], None] | None = finish
+        self._fresh = fresh
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the request may still go on this permit: a conversation's send log
+        counts it as reaching the channel within a second of its grant, so a permit held
+        longer than half that (a slow ledger write between permit and request) is not used."""
+        return self._finish is not None and self._fresh()
 
     @property
     def ended(self) -> bool:
@@ -333,7 +346,9 @@ class RateGovernor:
             self.stats.waited += 1
             self.stats.wait_seconds += waited
         finish = functools.partial(self._finish, key, scopes, budgets, log, send)
-        return Permit(waited, lambda used: finish(used=used))
+        return Permit(
+            waited, lambda used: finish(used=used), functools.partial(_fresh, send, self._logs)
+        )
 
     def _finish(
         self,
@@ -568,6 +583,10 @@ def _tenant_scope(key: SendKey) -> Hashable:
 
 def _conversation_scope(key: SendKey) -> Hashable:
     return ("conversation", key.channel_id, key.tenant_id, key.conversation_id)
+
+
+def _fresh(send: Send | None, logs: SendLogs | None) -> bool:
+    return send is None or logs is None or logs.now() - send.at <= SLOW_WRITE_SECONDS
 
 
 def _nothing(used: bool) -> None:

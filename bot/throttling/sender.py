@@ -101,10 +101,16 @@ async def send_permit(
     """
     current = governor or rate_governor.get()
     reservation = _reserved.get()
+    permit: Permit | None = None
     if reservation is not None and not reservation.used and reservation.key == key:
         reservation.used = True
-        permit = reservation.permit
-    else:
+        if reservation.permit.fresh:
+            permit = reservation.permit
+        else:
+            # Held too long (a slow ledger write): the others count this send as arrived by
+            # now; ask again rather than send late.
+            reservation.permit.give_back()
+    if permit is None:
         try:
             permit = await current.reserve(key, max_wait=max_wait)
         except RateLimitedError as error:
