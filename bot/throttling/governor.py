@@ -433,6 +433,8 @@ class RateGovernor:
                 # Too slow a write: the request might reach the channel later than the others
                 # count it. Leave the entry (it only counts against the log) and try again.
                 send.answered = self._logs.now()
+                if self._clock() >= deadline:
+                    raise self._deferred(SATURATED_RETRY_SECONDS)
             slept += await self._wait_logged(log, deadline)
 
     async def _wait_leased(self, budget: LeasedBudget, deadline: float) -> int:
