@@ -41,19 +41,19 @@ class MemoryContainer:
 
     async def read_item(self, item: str, partition_key: str) -> dict[str, Any]:
         if item not in self.items:
-            raise CosmosResourceNotFoundError(message="not found")
+            raise CosmosResourceNotFoundError(message="not found")  # type: ignore[no-untyped-call]
         return dict(self.items[item])
 
     async def create_item(self, body: dict[str, Any]) -> dict[str, Any]:
         if body["id"] in self.items:
-            raise CosmosResourceExistsError(message="exists")
+            raise CosmosResourceExistsError(message="exists")  # type: ignore[no-untyped-call]
         return self._store(body)
 
     async def replace_item(self, item: str, body: dict[str, Any], **options: Any) -> dict[str, Any]:
         if item not in self.items:
-            raise CosmosResourceNotFoundError(message="not found")
+            raise CosmosResourceNotFoundError(message="not found")  # type: ignore[no-untyped-call]
         if self.items[item]["_etag"] != options.get("etag"):
-            raise CosmosAccessConditionFailedError(message="etag")
+            raise CosmosAccessConditionFailedError(message="etag")  # type: ignore[no-untyped-call]
         return self._store(body)
 
 
