@@ -82,7 +82,6 @@ def zone_of(name: str) -> ZoneInfo | None:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
-        # OSError: a name too long for the file system the zone data is read from.
         raise ValueError(
             f"unknown IANA time zone {name!r} (for example Europe/Berlin, America/New_York, UTC)"
         ) from None

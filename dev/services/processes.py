@@ -115,7 +115,9 @@ def spawn(
             name=name,
             pid=process.pid,
             create_time=info.create_time(),
-            cmdline=tuple(info.cmdline()),
+            # What we asked to run, not what /proc says: read at once, /proc may still show
+            # the forked parent's command line, before the child's exec.
+            cmdline=tuple(command),
             log=str(log),
         )
     except psutil.Error as error:

@@ -68,7 +68,7 @@ class BriefingSkill(Skill):
         zone: tzinfo
         try:
             zone = ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             zone, zone_name = UTC, "UTC"
         local = self._clock().astimezone(zone)
         user_name = self.parameter(context, USER_NAME)

@@ -63,6 +63,8 @@ def test_an_unknown_time_zone_is_named() -> None:
     assert error.code == "UnknownTimeZone"
     assert error.message.startswith("timeZone: unknown IANA time zone")
     assert refused({**VALID, "timeZone": "../../etc/passwd"}).code == "UnknownTimeZone"
+    # A name longer than a file name makes the zone lookup raise OSError, not a 500.
+    assert refused({**VALID, "timeZone": "x" * 5000}).code == "UnknownTimeZone"
 
 
 @pytest.mark.parametrize(

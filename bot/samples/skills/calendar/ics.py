@@ -122,7 +122,7 @@ def _time(parameters: dict[str, str], value: str, floating_zone: tzinfo, line: i
     if zone_name:
         try:
             zone = ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValueError(f"line {line}: TZID {zone_name!r} is not an IANA time zone") from None
     return moment.replace(tzinfo=zone).astimezone(UTC)
 

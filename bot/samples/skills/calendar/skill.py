@@ -174,7 +174,7 @@ class CalendarSkill(Skill):
         if name:
             try:
                 return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
+            except (ZoneInfoNotFoundError, ValueError, OSError):
                 pass
         return UTC
 
