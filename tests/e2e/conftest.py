@@ -8,7 +8,7 @@ fresh conversation ids, and reset the channel's faults and recordings they touch
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -30,9 +30,18 @@ E2E_SETTINGS = {
 
 
 @contextlib.contextmanager
-def running_stack(work_dir: Path, *, hosts: int = 1) -> Iterator[LocalStack]:
-    """A fresh stack with the end-to-end settings and ``hosts`` function hosts, stopped after."""
-    stack = start_stack(work_dir, fresh=True, persist=False, settings=E2E_SETTINGS, hosts=hosts)
+def running_stack(
+    work_dir: Path, *, hosts: int = 1, settings: Mapping[str, str] | None = None
+) -> Iterator[LocalStack]:
+    """A fresh stack with the end-to-end settings (and ``settings`` over them) and ``hosts``
+    function hosts, stopped after."""
+    stack = start_stack(
+        work_dir,
+        fresh=True,
+        persist=False,
+        settings={**E2E_SETTINGS, **(settings or {})},
+        hosts=hosts,
+    )
     try:
         yield stack
     finally:
