@@ -15,16 +15,19 @@ from bot.auth.api_callers import get_api_caller_settings
 from bot.http.caller_policy import CallerPolicyApp
 from bot.samples.catalog import validate_sample
 from bot.settings import get_settings
+from bot.startup import check_startup
 
-# Fail at start-up, naming the setting, rather than at the first request.
-get_settings()
-get_api_caller_settings()
-# And the chosen sample's configuration must load (the assistant's skills and event map).
-validate_sample(get_settings().bot_sample)
+# Check at start-up, naming the setting, rather than at the first request: the settings, the
+# management API's, and the chosen sample's configuration (the assistant's skills and event
+# map). Locally a problem stops the host; in Azure every function still registers and says
+# what is wrong (503 on every route, queue and timer invocations fail and retry): bot/startup.py.
+startup_failure = check_startup(
+    get_settings, get_api_caller_settings, lambda: validate_sample(get_settings().bot_sample)
+)
 
 # Every route but messages and health: the function key, and the caller policy (an Entra ID app
 # role per action when PROACTIVE_API_AUDIENCE is set), applied by the app to each route.
-app = CallerPolicyApp(http_auth_level=func.AuthLevel.FUNCTION)
+app = CallerPolicyApp(http_auth_level=func.AuthLevel.FUNCTION, startup_failure=startup_failure)
 
 
 @app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -75,6 +78,14 @@ async def delivery_receipt(req: func.HttpRequest) -> func.HttpResponse:
     return await handle(req)
 
 
+@app.route(route="deliveries/{id}", methods=["PATCH", "DELETE"])
+async def delivery_edit(req: func.HttpRequest) -> func.HttpResponse:
+    """Edit (PATCH) or recall (DELETE) what a delivery sent (send role)."""
+    from bot.http.deliveries import edit_delivery as handle
+
+    return await handle(req)
+
+
 @app.queue_trigger(
     arg_name="msg", queue_name="%PROACTIVE_QUEUE_NAME%", connection="AzureWebJobsStorage"
 )
@@ -97,6 +108,22 @@ async def broadcasts(req: func.HttpRequest) -> func.HttpResponse:
 async def broadcast(req: func.HttpRequest) -> func.HttpResponse:
     """The progress of a broadcast: total, sent, failed, pending (read role)."""
     from bot.http.broadcasts import get_broadcast as handle
+
+    return await handle(req)
+
+
+@app.route(route="broadcasts/{operationId}", methods=["PATCH", "DELETE"])
+async def broadcast_edit(req: func.HttpRequest) -> func.HttpResponse:
+    """Edit (PATCH) or recall (DELETE) every recipient's message of a broadcast (send role)."""
+    from bot.http.broadcasts import edit_broadcast as handle
+
+    return await handle(req)
+
+
+@app.route(route="broadcasts/{operationId}/cancel", methods=["POST"])
+async def broadcast_cancel(req: func.HttpRequest) -> func.HttpResponse:
+    """Cancel a running broadcast: pending recipients are not sent (send role)."""
+    from bot.http.broadcasts import cancel_broadcast as handle
 
     return await handle(req)
 

@@ -74,6 +74,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="messages for queue_drain (default 10000, 500 with --quick)",
     )
     parser.add_argument(
+        "--http-concurrency",
+        type=int,
+        metavar="N",
+        help="requests in flight for inbound_http (default 16)",
+    )
+    parser.add_argument(
         "--peers-dir",
         type=Path,
         default=DEFAULT_PEERS_DIR,
@@ -85,6 +91,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     arguments = parser.parse_args(argv)
     if arguments.queue_messages is not None and arguments.queue_messages < 1:
         parser.error("--queue-messages must be at least 1")
+    if arguments.http_concurrency is not None and arguments.http_concurrency < 1:
+        parser.error("--http-concurrency must be at least 1")
     return arguments
 
 
@@ -140,6 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = BenchOptions(
         quick=arguments.quick,
         queue_messages=arguments.queue_messages,
+        http_concurrency=arguments.http_concurrency,
         peers_dir=arguments.peers_dir,
     )
     machine = machine_info()

@@ -96,11 +96,14 @@ class BenchOptions:
     Attributes:
         quick: Small sizes, for a smoke run.
         queue_messages: Overrides the queue drain's message count.
+        http_concurrency: Overrides the requests in flight of ``inbound_http`` (the Flex
+            ``perInstanceConcurrency`` of docs/deployment.md comes from runs at 1, 16 and 32).
         peers_dir: Where the peers' scripts and virtualenvs are.
     """
 
     quick: bool = False
     queue_messages: int | None = None
+    http_concurrency: int | None = None
     peers_dir: Path = DEFAULT_PEERS_DIR
 
 
@@ -120,6 +123,8 @@ class BenchSession:
                 queue_messages=options.queue_messages,
                 queue_conversations=max(1, min(base.queue_conversations, options.queue_messages)),
             )
+        if options.http_concurrency is not None:
+            base = dataclasses.replace(base, http_concurrency=options.http_concurrency)
         self.sizes = base
         unpin_ports()
         self.work_dir = Path(tempfile.mkdtemp(prefix="bench-"))

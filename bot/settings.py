@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
@@ -53,7 +53,28 @@ class SettingsError(Exception):
     """A required setting is missing or a setting has an invalid value.
 
     The message names the setting, so start-up logs say exactly what to fix.
+
+    Args:
+        message: The whole description.
+        problems: Each bad setting's name and what is wrong with it, never its value; by
+            default read from ``message`` (``NAME: problem``).
+
+    Attributes:
+        problems: Each bad setting's name and what is wrong with it.
     """
+
+    def __init__(self, message: str, problems: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems or _problems_of(message)
+
+
+_NAMED_PROBLEM = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*): (.+)$", re.DOTALL)
+
+
+def _problems_of(message: str) -> tuple[tuple[str, str], ...]:
+    """``NAME: problem`` from a message that starts so; else the message under no name."""
+    match = _NAMED_PROBLEM.match(message)
+    return ((match.group(1), match.group(2)),) if match else (("", message),)
 
 
 class _LocalSettingsSource(PydanticBaseSettingsSource):
@@ -191,6 +212,8 @@ class Settings(BaseSettings):
     """The assistant's skills file."""
     events_config_path: str = Field("config/events.json", alias="EVENTS_CONFIG_PATH")
     """The assistant's event map file."""
+    card_templates_path: str = Field("config/cards", alias="CARD_TEMPLATES_PATH")
+    """The folder of Adaptive Card templates a message names by ``templateId``."""
     calendar_source_path: str = Field("config/calendar.sample.json", alias="CALENDAR_SOURCE_PATH")
     """The calendar skill's meetings, ``.json`` or ``.ics``."""
     calendar_reminder_lead_minutes: int = Field(
@@ -293,10 +316,10 @@ class Settings(BaseSettings):
     @field_validator("default_timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)") from None
+        from bot.time_zones import find_zone
+
+        if find_zone(value) is None:
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)")
         return value
 
     @field_validator("throttle_lease_seconds")
@@ -416,16 +439,22 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as error:
-        raise SettingsError(_describe(error)) from None
+        problems = _problems(error)
+        described = "; ".join(
+            f"{name}: {problem}" if name else problem for name, problem in problems
+        )
+        raise SettingsError("Invalid settings: " + described, problems) from None
 
 
-def _describe(error: ValidationError) -> str:
-    problems = []
+def _problems(error: ValidationError) -> tuple[tuple[str, str], ...]:
+    # pydantic's messages never carry the input (the value); a model check's message starts
+    # with the setting's name.
+    problems: list[tuple[str, str]] = []
     for item in error.errors():
         location = ".".join(str(part) for part in item["loc"])
         message = str(item["msg"]).removeprefix("Value error, ")
-        problems.append(f"{location}: {message}" if location else message)
-    return "Invalid settings: " + "; ".join(problems)
+        problems.extend(((location, message),) if location else _problems_of(message))
+    return tuple(problems)
 
 
 @cache

@@ -5,6 +5,13 @@ Entra authentication through ``APPLICATIONINSIGHTS_AUTHENTICATION_STRING``). The
 Monitor OpenTelemetry distro is configured once per process. Without it nothing is imported:
 OpenTelemetry costs ~0.6 s of imports, which a cold start should not pay for nothing.
 
+Each invocation's spans are children of the host's request or trigger telemetry: the Python
+worker hands the invocation's W3C trace context to the function as ``context.trace_context``,
+and :func:`invocation_trace` makes it the current context while the function runs
+(:class:`bot.traced_app.TracedApp` does that for every function). Logs are not exported by the
+distro: the Functions host already sends the worker's logs to Application Insights, and a
+second exporter would store each line twice.
+
 Spans carry what helps operate the bot and nothing that identifies a person or leaks a secret:
 the activity type, the channel, a keyed hash of the conversation (never its id), outcomes and
 counts. Never tokens, secrets or message text.
@@ -60,11 +67,36 @@ def _configure_azure_monitor() -> Any:
             options["credential"] = ManagedIdentityCredential(
                 client_id=os.environ.get("AZURE_CLIENT_ID") or None
             )
-        configure_azure_monitor(**options)
+        # disable_logging: the host forwards the worker's logs already (see the docstring).
+        configure_azure_monitor(disable_logging=True, **options)
         return trace.get_tracer(TRACER_NAME)
     except Exception as error:  # telemetry must never take the bot down
         logger.warning("telemetry disabled: %s", type(error).__name__)
         return None
+
+
+@contextmanager
+def invocation_trace(context: Any) -> Iterator[None]:
+    """Run a block as part of a Functions invocation's trace, when telemetry is on.
+
+    Args:
+        context: The invocation's ``azure.functions.Context`` (its ``trace_context`` holds the
+            W3C ``traceparent`` and ``tracestate``), or ``None`` (the local host passes none).
+    """
+    trace_context = getattr(context, "trace_context", None)
+    parent = getattr(trace_context, "trace_parent", None) or ""
+    if not parent or _tracer() is None:
+        yield
+        return
+    from opentelemetry import context as otel_context
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    carrier = {"traceparent": parent, "tracestate": getattr(trace_context, "trace_state", "") or ""}
+    token = otel_context.attach(TraceContextTextMapPropagator().extract(carrier))
+    try:
+        yield
+    finally:
+        otel_context.detach(token)
 
 
 def conversation_key(channel_id: str | None, conversation_id: str | None) -> str:

@@ -24,10 +24,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bot.settings import (
+    LOCAL_SETTINGS_FILE,
+    LOCAL_SETTINGS_PATH_VARIABLE,
+    SettingsError,
+    read_local_values,
+)
 from dev.channel import ChannelProcess
 from dev.services import RunningServices, start_services
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SAMPLE = "echo"
+"""``BOT_SAMPLE`` when neither the environment nor ``local.settings.json`` sets it."""
 HOST_READY_TIMEOUT_SECONDS = 60.0
 POLL_INTERVAL_SECONDS = 0.05
 
@@ -38,6 +46,24 @@ MAX_HOSTS = 4
 
 class StackError(Exception):
     """A part of the local stack failed to start; the message says which and why."""
+
+
+def resolve_bot_sample(environment: Mapping[str, str]) -> str:
+    """The sample a host started with ``environment`` runs, resolved as the host does.
+
+    ``BOT_SAMPLE`` from the environment wins over ``local.settings.json`` (``LOCAL_SETTINGS_PATH``
+    or the one in the repository), as with Core Tools; ``echo`` when neither sets it. The host
+    checks the value at start-up; this only names it (for ``make run`` and the playground).
+    """
+    if environment.get("BOT_SAMPLE"):
+        return environment["BOT_SAMPLE"]
+    configured = environment.get(LOCAL_SETTINGS_PATH_VARIABLE)
+    path = Path(configured) if configured else REPOSITORY_ROOT / LOCAL_SETTINGS_FILE
+    try:
+        values = read_local_values(path)
+    except SettingsError:  # an unreadable file stops the host itself, with the reason
+        return DEFAULT_SAMPLE
+    return values.get("BOT_SAMPLE") or DEFAULT_SAMPLE
 
 
 def free_port() -> int:
@@ -140,6 +166,9 @@ class LocalStack:
         host_environment: The environment the host runs with (without the port).
         more_hosts: Further hosts on the same emulators, queues and timer, as scaled-out
             instances of the app would run.
+        bot_sample: The sample the stack started the host with (``BOT_SAMPLE``), also shown by
+            the playground; a :meth:`restart_host` with another ``BOT_SAMPLE`` (tests) does
+            not change the playground's label.
     """
 
     services: RunningServices
@@ -147,6 +176,7 @@ class LocalStack:
     host: HostProcess
     work_dir: Path
     host_environment: dict[str, str] = field(default_factory=dict)
+    bot_sample: str = DEFAULT_SAMPLE
     more_hosts: list[HostProcess] = field(default_factory=list)
 
     @property
@@ -237,12 +267,13 @@ def start_stack(
             for name in ("AzureWebJobsStorage", "PROACTIVE_QUEUE_NAME")
             if layered.get(name)
         }
+        sample = resolve_bot_sample(layered)
         channel = ChannelProcess.start(
             work_dir / "channel.json",
             bot_url=f"http://127.0.0.1:{port}/api/messages",
             app_id=app_id,
             app_password=app_password,
-            extra_arguments=channel_arguments,
+            extra_arguments=(*channel_arguments, "--bot-sample", sample),
             environ={**os.environ, **queue_settings},
             output=work_dir / "channel.log",
         )
@@ -255,7 +286,7 @@ def start_stack(
         }
         host = HostProcess.start(environment, port=port, log_file=work_dir / "host.log")
         cleanup.callback(host.stop)
-        stack = LocalStack(services, channel, host, work_dir, environment)
+        stack = LocalStack(services, channel, host, work_dir, environment, sample)
         for _ in range(hosts - 1):
             cleanup.callback(stack.add_host().stop)
         cleanup.pop_all()

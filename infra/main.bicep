@@ -58,6 +58,9 @@ param location string
 @description('Object id of a person or pipeline that also gets data access for operations (queues, Cosmos DB, Key Vault secrets). Empty for nobody.')
 param principalId string = ''
 
+@description('Object ids (comma list) of service principals or managed identities that may put messages on the proactive queue: each gets Storage Queue Data Message Sender on that queue alone. Empty for none.')
+param queueSenderPrincipalIds string = ''
+
 @description('Kind of principalId.')
 @allowed([
   'User'
@@ -321,6 +324,10 @@ module rbac './app/rbac.bicep' = {
     identityPrincipalId: identity.outputs.principalId
     userPrincipalId: principalId
     userPrincipalType: principalType
+    proactiveQueueName: proactiveQueueName
+    // A comma list, so that azd (a ${VARIABLE} string) and main.bicepparam pass it alike;
+    // rbac.bicep skips blank entries.
+    queueSenderPrincipalIds: empty(queueSenderPrincipalIds) ? [] : split(queueSenderPrincipalIds, ',')
   }
 }
 

@@ -9,6 +9,8 @@ param environmentName = readEnvironmentVariable('AZURE_ENV_NAME', 'proactive-bot
 param location = readEnvironmentVariable('AZURE_LOCATION', 'eastus2')
 param principalId = readEnvironmentVariable('AZURE_PRINCIPAL_ID', '')
 param principalType = readEnvironmentVariable('AZURE_PRINCIPAL_TYPE', 'User')
+// Services that enqueue with their own identity (comma list of object ids): docs/deployment.md.
+param queueSenderPrincipalIds = readEnvironmentVariable('PROACTIVE_QUEUE_SENDER_PRINCIPAL_IDS', '')
 
 param botAppType = readEnvironmentVariable('BOT_APP_TYPE', 'UserAssignedMSI')
 param botAppId = readEnvironmentVariable('BOT_APP_ID', '')

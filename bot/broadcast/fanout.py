@@ -17,7 +17,10 @@ ids, which the delivery ledger sends at most once; step 3 happens once (the etag
 skipped when ``queuedPage`` says it is done. A page message that is not due (an old duplicate)
 is dropped. ``POST /api/broadcasts`` with the same operation id re-queues the due page, which
 resumes a fan-out whose message was lost (moved to the poison queue after repeated storage
-failures, for example).
+failures, for example). A cancel marks the fan-out complete, so no further page is read.
+
+A page message with ``"edit": n`` is a page of the broadcast's edit or recall ``n``
+(:mod:`bot.broadcast.edits`), fanned out the same way.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.broadcast.audience import AudienceReader
+from bot.broadcast.edits import EditFanOut
 from bot.broadcast.ids import Recipient, delivery_id, is_operation_id, recipient_token
 from bot.broadcast.operations import OperationStore, operation_store
 from bot.proactive.message import FieldError, InvalidMessageError, decode_json
@@ -165,6 +169,14 @@ class FanOut:
         self._page_size = page_size
         self._concurrency = concurrency
         self._clock = clock
+        self.edits = EditFanOut(
+            operations=self._operations,
+            proactive_queue=self._proactive_queue,
+            fanout_queue=self._fanout_queue,
+            page_size=page_size,
+            clock=clock,
+        )
+        """Edits and recalls of broadcasts, fanned out on the same queue."""
 
     async def resume(self, operation: dict[str, Any]) -> dict[str, Any]:
         """Queue the due page's message of an unfinished fan-out (a duplicate is harmless).
@@ -184,11 +196,14 @@ class FanOut:
             Exception: When storage fails; the host retries the message.
         """
         try:
-            operation_id, page = _parse(body)
+            operation_id, page, edit = _parse(body)
         except InvalidMessageError as error:
             # It can never succeed: poison it at once, with the reason, rather than retry it.
             await self._poison(body, error)
             return FanOutResult(FanOutAction.POISONED)
+        if edit is not None:
+            queued = await self.edits.process(operation_id, edit, page)
+            return FanOutResult(FanOutAction.PAGE if queued else FanOutAction.DROPPED, queued)
         for _ in range(MAX_ROUNDS):
             operation = await self._operations.get(operation_id)
             if operation is None:
@@ -347,8 +362,9 @@ class FanOut:
         await asyncio.gather(*(settle(recipient) for recipient in recipients))
 
 
-def _parse(body: bytes) -> tuple[str, int]:
-    """The operation id and page of a fan-out message.
+def _parse(body: bytes) -> tuple[str, int, int | None]:
+    """The operation id, page and edit number (``None``: the broadcast itself) of a fan-out
+    message.
 
     Raises:
         InvalidMessageError: It is not a fan-out page message (each problem named).
@@ -364,7 +380,10 @@ def _parse(body: bytes) -> tuple[str, int]:
         raise _invalid("operationId", "must be 1 to 64 of A-Z a-z 0-9 _ -")
     if not isinstance(page, int) or isinstance(page, bool) or page < 0:
         raise _invalid("page", "must be a whole number from 0")
-    return operation_id, page
+    edit = document.get("edit")
+    if edit is not None and (not isinstance(edit, int) or isinstance(edit, bool) or edit < 1):
+        raise _invalid("edit", "must be a whole number from 1")
+    return operation_id, page, edit
 
 
 def _invalid(field: str, message: str) -> InvalidMessageError:

@@ -83,3 +83,23 @@ def parse_delivery_id(value: str) -> tuple[str, str] | None:
         return None
     match = _DELIVERY_ID.fullmatch(value)
     return (match.group(1), match.group(2)) if match else None
+
+
+EDIT_ID_PREFIX = "be"
+_EDIT_ID = re.compile(
+    rf"^{EDIT_ID_PREFIX}:([A-Za-z0-9_-]{{1,64}}):([0-9]{{1,4}}):([0-9a-f]{{{TOKEN_LENGTH}}})$"
+)
+
+
+def edit_delivery_id(operation_id: str, number: int, token: str) -> str:
+    """The queue message id of edit ``number`` of a broadcast, for one recipient:
+    ``be:{operationId}:{number}:{token}`` (at most 113 characters)."""
+    return f"{EDIT_ID_PREFIX}:{operation_id}:{number}:{token}"
+
+
+def parse_edit_delivery_id(value: str) -> tuple[str, int, str] | None:
+    """``(operation id, edit number, token)`` of a broadcast edit's id; ``None`` for others."""
+    if not value.startswith(EDIT_ID_PREFIX + ":"):
+        return None
+    match = _EDIT_ID.fullmatch(value)
+    return (match.group(1), int(match.group(2)), match.group(3)) if match else None

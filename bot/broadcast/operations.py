@@ -20,6 +20,8 @@ so its progress is counted there with two single-partition ``COUNT`` queries.
   ``code``. Written with an upsert, so recording the same recipient again (a repeated queue
   message, a retry after a crash) changes nothing: the counts are right however often and
   however concurrently outcomes are recorded. No raw user or conversation id is stored here.
+* One document per recipient and edit or recall of the broadcast that finished
+  (``kind: "edit-recipient"``, ``id`` = ``e<number>:<token>``), alike.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 OPERATION_KIND = "operation"
 RECIPIENT_KIND = "recipient"
+EDIT_RECIPIENT_KIND = "edit-recipient"
 DELIVERED = "Delivered"
 DEFAULT_TTL_SECONDS = 30 * 86_400
 """An operation and its outcomes are kept 30 days after their last change."""
@@ -162,6 +165,87 @@ class OperationStore:
                 "ttl": self.ttl_seconds,
             }
         )
+
+    async def record_edit_outcome(
+        self,
+        operation_id: str,
+        number: int,
+        token: str,
+        outcome: str,
+        code: str | None,
+        *,
+        now: datetime,
+    ) -> None:
+        """Record how edit ``number`` ended for a recipient (idempotent)."""
+        await self._container().upsert_item(
+            {
+                "id": f"e{number}:{token}",
+                "operationId": operation_id,
+                "kind": EDIT_RECIPIENT_KIND,
+                "edit": number,
+                "outcome": outcome,
+                "code": code,
+                "updatedAt": to_timestamp(now),
+                "ttl": self.ttl_seconds,
+            }
+        )
+
+    async def count_edit_outcomes(self, operation_id: str, number: int) -> OutcomeCounts:
+        """How many recipients edit ``number`` finished for, and how many it changed."""
+        finished = delivered = 0
+        failures: Counter[str] = Counter()
+        items = self._container().query_items(
+            query=(
+                "SELECT c.outcome, c.code FROM c WHERE c.operationId = @op"
+                " AND c.kind = @kind AND c.edit = @edit"
+            ),
+            parameters=[
+                {"name": "@op", "value": operation_id},
+                {"name": "@kind", "value": EDIT_RECIPIENT_KIND},
+                {"name": "@edit", "value": number},
+            ],
+            partition_key=operation_id,
+            max_item_count=1000,
+        )
+        async for item in items:
+            finished += 1
+            if item.get("outcome") == DELIVERED:
+                delivered += 1
+            else:
+                failures[str(item.get("code") or item.get("outcome") or "Unknown")] += 1
+        return OutcomeCounts(finished, delivered, dict(failures))
+
+    async def delivered_page(
+        self, operation_id: str, after: str | None, size: int
+    ) -> tuple[list[str], str | None]:
+        """One page of the tokens of recipients whose message was delivered, in id order.
+
+        Keyset paging (``id > after``) rather than continuation tokens: the cursor is small,
+        stable across SDK versions, and survives documents added meanwhile.
+
+        Returns:
+            The page's tokens and the cursor of the next page (``None`` after the last).
+        """
+        parameters: list[dict[str, object]] = [
+            *_parameters(operation_id, delivered=True),
+            {"name": "@after", "value": after or ""},
+        ]
+        items = self._container().query_items(
+            query=(
+                "SELECT c.id FROM c WHERE c.operationId = @op AND c.kind = @kind"
+                " AND c.outcome = @delivered AND c.id > @after ORDER BY c.id"
+            ),
+            parameters=parameters,
+            partition_key=operation_id,
+            max_item_count=size,
+        )
+        ids: list[str] = []
+        async for item in items:
+            ids.append(str(item["id"]))
+            if len(ids) == size:
+                break
+        tokens = [item.removeprefix("r:") for item in ids]
+        return tokens, (ids[-1] if len(ids) == size else None)
 
     async def count_outcomes(self, operation_id: str) -> OutcomeCounts:
         """How many recipients finished, were delivered, and failed by code."""

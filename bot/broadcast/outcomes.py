@@ -5,7 +5,8 @@ outcome of a broadcast recipient (its id is ``bc:{operationId}:{token}``) is rec
 document of the operation (:meth:`OperationStore.record_outcome`). Recording is idempotent,
 and a repeated delivery (the queue gave the message again after the function died between its
 send and this record) records the same outcome again: every finished recipient is counted
-exactly once.
+exactly once. An edit or recall of a broadcast (``be:{operationId}:{n}:{token}``) is recorded
+the same way, as the recipient's outcome of that edit.
 
 A failure to record propagates: the host then retries the queue message, the delivery answers
 "already done", and the outcome is recorded then.
@@ -13,11 +14,12 @@ A failure to record propagates: the host then retries the queue message, the del
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.broadcast.ids import parse_delivery_id
+from bot.broadcast.ids import parse_delivery_id, parse_edit_delivery_id
 
 if TYPE_CHECKING:
     from bot.broadcast.operations import OperationStore
@@ -50,8 +52,19 @@ async def record_outcome(
     Raises:
         azure.core.exceptions.AzureError: The outcome could not be stored.
     """
+    if not outcome.outcome.final:
+        return False
+    edit = parse_edit_delivery_id(delivery_id)
+    if edit is not None:
+        from bot.broadcast.operations import operation_store
+
+        code = outcome.error.code if outcome.error is not None else None
+        await (store or operation_store.get()).record_edit_outcome(
+            edit[0], edit[1], edit[2], outcome.outcome.value, code, now=clock()
+        )
+        return True
     parsed = parse_delivery_id(delivery_id)
-    if parsed is None or not outcome.outcome.final:
+    if parsed is None:
         return False
     from bot.broadcast.operations import operation_store
 
@@ -61,3 +74,58 @@ async def record_outcome(
         operation_id, token, outcome.outcome.value, code, now=clock()
     )
     return True
+
+
+CANCELLED = "Cancelled"
+"""The outcome (and code) of a recipient whose message was dropped by a cancel."""
+CANCEL_CHECK_SECONDS = 2.0
+"""How long a process trusts what it read of an operation's cancellation: a cancel stops the
+sends within about this long, for one point read per operation and process this often."""
+_seen: dict[str, tuple[float, bool]] = {}
+
+
+async def cancelled(
+    delivery_id: str,
+    *,
+    store: OperationStore | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> bool:
+    """Whether ``delivery_id`` is a recipient of a broadcast that was cancelled.
+
+    Raises:
+        azure.core.exceptions.AzureError: The operation could not be read.
+    """
+    parsed = parse_delivery_id(delivery_id)
+    if parsed is None:
+        return False
+    operation_id = parsed[0]
+    now = monotonic()
+    known = _seen.get(operation_id)
+    if known is not None and now - known[0] < CANCEL_CHECK_SECONDS:
+        return known[1]
+    from bot.broadcast.operations import operation_store
+
+    operation: dict[str, Any] | None = await (store or operation_store.get()).get(operation_id)
+    is_cancelled = bool(operation and operation.get("cancelledAt"))
+    if len(_seen) > 1000:
+        _seen.clear()
+    _seen[operation_id] = (now, is_cancelled)
+    return is_cancelled
+
+
+async def record_cancelled(
+    delivery_id: str,
+    *,
+    store: OperationStore | None = None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> None:
+    """Record that a cancelled broadcast's recipient was not sent its message."""
+    parsed = parse_delivery_id(delivery_id)
+    if parsed is None:
+        return
+    from bot.broadcast.operations import operation_store
+
+    operation_id, token = parsed
+    await (store or operation_store.get()).record_outcome(
+        operation_id, token, CANCELLED, CANCELLED, now=clock()
+    )

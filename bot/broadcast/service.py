@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.broadcast.audience import AudienceReader
-from bot.broadcast.fanout import FanOut, fanout, recipient_message
+from bot.broadcast.edits import edit_progress, new_fan_out
+from bot.broadcast.fanout import MAX_ROUNDS, FanOut, fanout, recipient_message
 from bot.broadcast.ids import Recipient, new_operation_id
 from bot.broadcast.operations import (
     OPERATION_KIND,
@@ -30,6 +31,7 @@ from bot.broadcast.operations import (
     OperationStore,
     operation_store,
 )
+from bot.broadcast.outcomes import CANCELLED
 from bot.broadcast.request import BroadcastRequest
 from bot.proactive.enqueue import MAX_ENCODED_BYTES, encoded_size
 from bot.proactive.message import FieldError, InvalidMessageError, parse_message
@@ -63,7 +65,8 @@ class BroadcastProgress:
     Attributes:
         operation_id: Its id.
         status: ``FanningOut`` (recipients are still being queued), ``Sending`` (all queued,
-            some not yet finished) or ``Completed``.
+            some not yet finished), ``Completed``; after a cancel ``Cancelling`` (queued
+            messages are being dropped) then ``Cancelled``.
         total: Recipients in all (the audience count until the fan-out is complete, then
             exactly the recipients queued).
         sent: Recipients whose message was delivered.
@@ -86,6 +89,11 @@ class BroadcastProgress:
     failures: dict[str, int] = field(default_factory=dict)
     created_at: str | None = None
     fanned_out_at: str | None = None
+    cancelled: int = 0
+    """Recipients not sent because the broadcast was cancelled (part of ``failed``)."""
+    cancelled_at: str | None = None
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    """Each edit or recall of the broadcast and its progress."""
 
     def to_json(self) -> dict[str, Any]:
         """The progress as ``GET /api/broadcasts/{operationId}`` answers it."""
@@ -100,6 +108,9 @@ class BroadcastProgress:
             "failures": self.failures,
             "createdAt": self.created_at,
             "fannedOutAt": self.fanned_out_at,
+            "cancelled": self.cancelled,
+            "cancelledAt": self.cancelled_at,
+            "edits": self.edits,
         }
 
 
@@ -163,14 +174,7 @@ class BroadcastService:
             "delivery": request.delivery,
             "payloadHash": payload_hash,
             "audienceCount": total,
-            "fanOut": {
-                "nextPage": 0,
-                "queuedPage": -1,
-                "cursor": None,
-                "enqueued": 0,
-                "completed": False,
-                "completedAt": None,
-            },
+            "fanOut": new_fan_out(),
             "createdAt": now,
             "updatedAt": now,
         }
@@ -194,7 +198,10 @@ class BroadcastService:
         # can come before the count: never report a negative pending.
         total = max(total, counts.finished)
         pending = total - counts.finished
-        if not completed:
+        cancelled_at = operation.get("cancelledAt")
+        if cancelled_at:
+            status = "Cancelling" if pending > 0 else "Cancelled"
+        elif not completed:
             status = "FanningOut"
         elif pending > 0:
             status = "Sending"
@@ -211,7 +218,79 @@ class BroadcastService:
             failures=counts.failures,
             created_at=operation.get("createdAt"),
             fanned_out_at=fan_out.get("completedAt"),
+            cancelled=counts.failures.get(CANCELLED, 0),
+            cancelled_at=cancelled_at,
+            edits=await self._edits_progress(operation),
         )
+
+    async def edit(
+        self,
+        operation_id: str,
+        kind: str,
+        activities: list[dict[str, Any]] | None = None,
+        key: str | None = None,
+    ) -> dict[str, Any] | None:
+        """Edit (``update``) or recall (``delete``) every recipient's message of a broadcast
+        that is no longer sending (:mod:`bot.broadcast.edits`).
+
+        Returns:
+            The edit's progress; ``None`` when there is no such operation.
+
+        Raises:
+            BroadcastBusyError: The broadcast is still sending.
+            EditCountError: An update gives another number of activities than were sent.
+        """
+        progress = await self.progress(operation_id)
+        if progress is None:
+            return None
+        sending = progress.status in ("FanningOut", "Sending", "Cancelling")
+        edit = await self._fan_out().edits.add(
+            operation_id, kind, activities, key, sending=sending, delivered=progress.sent
+        )
+        if edit is None:
+            return None
+        counts = await self._operations.count_edit_outcomes(operation_id, int(edit["number"]))
+        return edit_progress(edit, counts.delivered, counts.failed, counts.failures)
+
+    async def _edits_progress(self, operation: dict[str, Any]) -> list[dict[str, Any]]:
+        progress: list[dict[str, Any]] = []
+        for edit in operation.get("edits") or ():
+            counts = await self._operations.count_edit_outcomes(
+                str(operation["operationId"]), int(edit["number"])
+            )
+            progress.append(edit_progress(edit, counts.delivered, counts.failed, counts.failures))
+        return progress
+
+    async def cancel(self, operation_id: str) -> BroadcastProgress | None:
+        """Cancel a broadcast: no more pages are fanned out, and recipients' messages still in
+        the queue are dropped (recorded ``Cancelled``) instead of sent. Those already sent
+        stay sent (recall them with :meth:`edit`). Idempotent.
+
+        Returns:
+            The progress after the cancel; ``None`` when there is no such operation.
+        """
+        for _ in range(MAX_ROUNDS):
+            operation = await self._operations.get(operation_id)
+            if operation is None:
+                return None
+            if operation.get("cancelledAt"):
+                break
+            now = to_timestamp(self._clock())
+            fan_out = operation["fanOut"]
+            changed = {
+                **operation,
+                "cancelledAt": now,
+                # Stop the fan-out where it is: the total becomes what was queued.
+                "fanOut": {
+                    **fan_out,
+                    "completed": True,
+                    "completedAt": fan_out.get("completedAt") or now,
+                },
+                "updatedAt": now,
+            }
+            if await self._operations.replace(changed) is not None:
+                break
+        return await self.progress(operation_id)
 
     async def _repeat(self, existing: dict[str, Any], payload_hash: str) -> StartedBroadcast:
         if existing.get("payloadHash") != payload_hash:

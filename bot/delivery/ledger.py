@@ -38,7 +38,7 @@ rest: the activity was sent once or not at all, never twice, and the receipt say
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -71,6 +71,7 @@ from bot.delivery.transitions import (
     same_delivery,
     taken_over,
 )
+from bot.delivery.versions import versioned
 from bot.storage.containers import DELIVERIES
 from bot.storage.cosmos import container as named_container
 from bot.storage.keys import storage_id
@@ -129,6 +130,7 @@ class DeliveryLedger:
         payload_hash: str | None = None,
         delivery: DeliveryMode = DeliveryMode.AT_MOST_ONCE,
         begin: bool = False,
+        facts: Mapping[str, Any] | None = None,
     ) -> ClaimResult:
         """Claim a delivery to send it, or learn that it is done or being done.
 
@@ -143,6 +145,7 @@ class DeliveryLedger:
             begin: The first pending activity's request goes right after the claim (its
                 rate permit is held): the claim puts it in flight in the same write, and the
                 first :meth:`begin` writes nothing.
+            facts: With ``begin``: the fields :meth:`begin` would store, stored by the claim.
 
         Returns:
             A :class:`Claim` to send with; :class:`AlreadyDone` when the delivery is final;
@@ -162,7 +165,10 @@ class DeliveryLedger:
         lease = lease_seconds if lease_seconds is not None else self._lease_seconds
         document_id = delivery_document_id(delivery_id)
         container = self._container()
-        ready = first_in_flight if begin else dict
+
+        def ready(body: dict[str, Any]) -> dict[str, Any]:
+            return first_in_flight(body, facts) if begin else body
+
         for _ in range(self._max_attempts):
             token = uuid.uuid4().hex
             try:
@@ -214,12 +220,24 @@ class DeliveryLedger:
             return Claim(delivery_id, token, written, lease)
         raise LedgerConflictError(f"claim gave up after {self._max_attempts} conflicts")
 
-    async def begin(self, claim: Claim, *, now: datetime | None = None) -> int:
+    async def begin(
+        self,
+        claim: Claim,
+        *,
+        now: datetime | None = None,
+        facts: Mapping[str, Any] | None = None,
+    ) -> int:
         """Mark the next pending activity in flight (right before sending it).
 
-        No write when it already is (``record_sent`` moved it there) and more than half the
-        lease is left; otherwise the write also renews the lease, so a send never starts on a
-        lease about to run out.
+        No write when it already is (``record_sent`` moved it there), more than half the
+        lease is left and the document holds ``facts``; otherwise the write also renews the
+        lease, so a send never starts on a lease about to run out.
+
+        Args:
+            claim: The claim.
+            now: The current time.
+            facts: Top-level fields stored with the write where the document lacks them (the
+                address a delivery went to, which edits and recalls need): no extra write.
 
         Returns:
             The index of the activity to send now.
@@ -237,9 +255,13 @@ class DeliveryLedger:
             claim.in_flight == index
             and lease_until is not None
             and lease_until - moment > timedelta(seconds=claim.lease_seconds / 2)
+            and all(name in claim.document for name in facts or {})
         ):
             return index
-        await self._update(claim, lambda document: begun(document, **self._times(claim, moment)))
+        await self._update(
+            claim,
+            lambda document: begun(document, facts=facts, **self._times(claim, moment)),
+        )
         return index
 
     async def record_sent(
@@ -392,6 +414,32 @@ class DeliveryLedger:
         document_id = delivery_document_id(delivery_id)
         document = await self._read(self._container(), document_id)
         return Receipt.from_document(document) if document is not None else None
+
+    async def record_version(self, delivery_id: str, entry: Mapping[str, Any]) -> Receipt | None:
+        """Append an edit or recall to a delivery's versions (:mod:`bot.delivery.versions`).
+
+        Idempotent by the entry's ``operationId``; independent of any lease (the delivery is
+        final when it is edited).
+
+        Returns:
+            The receipt after the write, or ``None`` when the delivery is unknown (expired).
+
+        Raises:
+            LedgerConflictError: Writers kept conflicting for ``max_attempts`` rounds.
+        """
+        container = self._container()
+        document_id = delivery_document_id(delivery_id)
+        for _ in range(self._max_attempts):
+            document = await self._read(container, document_id)
+            if document is None:
+                return None
+            body = versioned(document, entry)
+            if body is None:
+                return Receipt.from_document(document)
+            written = await self._replace(container, body, document["_etag"])
+            if written is not None:
+                return Receipt.from_document(written)
+        raise LedgerConflictError(f"version gave up after {self._max_attempts} conflicts")
 
     def _times(self, claim: Claim, now: datetime | None) -> dict[str, Any]:
         return {"lease_seconds": claim.lease_seconds, "now": now or _now()}

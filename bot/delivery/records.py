@@ -140,6 +140,15 @@ class Receipt:
     retry_at: datetime | None
     lease_until: datetime | None
     delivery: DeliveryMode = STORED_DEFAULT_MODE
+    versions: tuple[dict[str, Any], ...] = ()
+    """Edits and recalls applied after the send, oldest first (:mod:`bot.delivery.versions`)."""
+    address: dict[str, Any] | None = field(default=None, repr=False)
+    """Where the activities went (a wire ConversationReference); never in :meth:`to_json`."""
+
+    @property
+    def recalled(self) -> bool:
+        """A recall (``delete``) deleted the delivery's activities."""
+        return any(version.get("operation") == "delete" for version in self.versions)
 
     @property
     def possible_duplicate(self) -> bool:
@@ -174,6 +183,17 @@ class Receipt:
             "updatedAt": to_timestamp(self.updated_at),
             "completedAt": _optional_timestamp(self.completed_at),
             "retryAt": _optional_timestamp(self.retry_at),
+            "versions": [self._first_version(), *self.versions],
+            "recalled": self.recalled,
+        }
+
+    def _first_version(self) -> dict[str, Any]:
+        return {
+            "version": 1,
+            "operation": "send",
+            "operationId": self.id,
+            "activityIds": self.activity_ids,
+            "at": _optional_timestamp(self.completed_at),
         }
 
     @classmethod
@@ -199,6 +219,10 @@ class Receipt:
             retry_at=_optional_time(document.get("retryAt")),
             lease_until=_optional_time(document.get("leaseUntil")),
             delivery=stored_mode(document),
+            versions=tuple(
+                item for item in document.get("versions") or () if isinstance(item, dict)
+            ),
+            address=document.get("address") if isinstance(document.get("address"), dict) else None,
         )
 
 

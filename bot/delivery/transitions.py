@@ -165,19 +165,33 @@ def taken_over(
     return body
 
 
-def first_in_flight(document: Mapping[str, Any]) -> dict[str, Any]:
+def first_in_flight(
+    document: Mapping[str, Any], facts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """A claim's document with its first pending activity already in flight, for a claim
     written right before that activity's request (its permit is held): the claim is the
-    ``begin`` write too. Unchanged when nothing is pending or the delivery is final."""
+    ``begin`` write too, ``facts`` included as :func:`begun` stores them. Unchanged when
+    nothing is pending or the delivery is final."""
     body = _body(document)
     index = _first_pending(body)
     if index is not None and not DeliveryStatus(body["status"]).final:
+        for name, value in (facts or {}).items():
+            body.setdefault(name, copy.deepcopy(value))
         body["inFlight"] = index
     return body
 
 
-def begun(document: Mapping[str, Any], *, lease_seconds: float, now: datetime) -> dict[str, Any]:
+def begun(
+    document: Mapping[str, Any],
+    *,
+    lease_seconds: float,
+    now: datetime,
+    facts: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
     """The document with the first pending activity in flight and the lease renewed.
+
+    ``facts`` (top-level fields, such as where the delivery goes) are stored where the
+    document does not hold them yet.
 
     Raises:
         ValueError: No activity is pending.
@@ -186,6 +200,8 @@ def begun(document: Mapping[str, Any], *, lease_seconds: float, now: datetime) -
     index = _first_pending(body)
     if index is None:
         raise ValueError("no activity is pending")
+    for name, value in (facts or {}).items():
+        body.setdefault(name, copy.deepcopy(value))
     body["inFlight"] = index
     body["leaseUntil"] = to_timestamp(now + timedelta(seconds=lease_seconds))
     body["updatedAt"] = to_timestamp(now)

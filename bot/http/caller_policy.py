@@ -6,7 +6,8 @@ Every HTTP route but ``/api/messages`` (the channel's JWT, checked in code) and 
 role of the route's action (:mod:`bot.auth.api_callers`). :class:`CallerPolicyApp` is the
 function app: its ``route`` decorator wraps each management route in the check before the
 handler runs, and refuses at start-up a route that is neither in :data:`ROUTE_ACTIONS` nor in
-:data:`OPEN_ROUTES`, so a new route cannot forget the policy.
+:data:`OPEN_ROUTES`, so a new route cannot forget the policy. A method may need another action
+than its route's reading one (:data:`METHOD_ACTIONS`: editing a delivery needs the send role).
 
 The check comes first, before the body is even measured: an unauthenticated caller learns
 nothing about the body's rules. Answers: 401 (no, bad or misdirected token, with
@@ -25,6 +26,7 @@ import azure.functions as func
 
 from bot.auth.api_callers import ApiAction
 from bot.http.responses import error_response
+from bot.startup import StartupCheckedApp
 
 logger = logging.getLogger(__name__)
 
@@ -33,12 +35,29 @@ ROUTE_ACTIONS: dict[str, ApiAction] = {
     "sendtoreference": ApiAction.SEND,
     "broadcasts": ApiAction.SEND,
     "broadcasts/{operationId}": ApiAction.READ,
+    "broadcasts/{operationId}/cancel": ApiAction.SEND,
     "references": ApiAction.READ,
     "deliveries/{id}": ApiAction.READ,
     "schedules": ApiAction.SCHEDULES,
     "schedules/{id}": ApiAction.SCHEDULES,
 }
 """The action (and so the app role) of every management route, by route template."""
+
+METHOD_ACTIONS: dict[tuple[str, str], ApiAction] = {
+    ("deliveries/{id}", "PATCH"): ApiAction.SEND,
+    ("deliveries/{id}", "DELETE"): ApiAction.SEND,
+    ("broadcasts/{operationId}", "PATCH"): ApiAction.SEND,
+    ("broadcasts/{operationId}", "DELETE"): ApiAction.SEND,
+}
+"""Where a method of a route template needs another action than :data:`ROUTE_ACTIONS` says
+(reading a receipt is not editing what it sent). One function serves one action: a route
+whose methods need different actions is registered as one function per action."""
+
+
+def action_of(route: str, method: str) -> ApiAction | None:
+    """The action of ``method`` on ``route``; ``None`` when the route has no policy."""
+    return METHOD_ACTIONS.get((route, method.upper()), ROUTE_ACTIONS.get(route))
+
 
 OPEN_ROUTES = frozenset({"messages", "health"})
 """Routes with no function key and no caller policy: each authenticates in its own way."""
@@ -83,8 +102,11 @@ def guarded(action: ApiAction, handler: Handler) -> Handler:
     return check_then_handle
 
 
-class CallerPolicyApp(func.FunctionApp):
+class CallerPolicyApp(StartupCheckedApp):
     """A ``FunctionApp`` whose HTTP routes get the caller policy by their route template.
+
+    On a misconfigured app (:mod:`bot.startup`) every function answers for the failure first,
+    and every function runs in its invocation's trace context (:mod:`bot.traced_app`).
 
     Raises:
         ValueError: At registration, for a route in neither :data:`ROUTE_ACTIONS` nor
@@ -102,12 +124,21 @@ class CallerPolicyApp(func.FunctionApp):
             if not anonymous:
                 raise ValueError(f"route {route!r} authenticates in code: make it anonymous")
             return register
-        action = ROUTE_ACTIONS.get(str(route))
-        if action is None:
+        methods = kwargs.get("methods") or ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        actions = {action_of(str(route), str(getattr(m, "value", m))) for m in methods}
+        if None in actions:
             raise ValueError(
                 f"route {route!r} has no caller policy: add it to "
                 "bot.http.caller_policy.ROUTE_ACTIONS (or OPEN_ROUTES)"
             )
+        if len(actions) != 1:
+            raise ValueError(
+                f"route {route!r}: its methods need different actions; register one "
+                "function per action (bot.http.caller_policy.METHOD_ACTIONS)"
+            )
+        action = next(iter(actions))
+        if action is None:  # excluded above; keeps the type checker sure
+            raise ValueError(f"route {route!r} has no caller policy")
         if anonymous:
             raise ValueError(f"route {route!r} is a management route: it needs a function key")
 

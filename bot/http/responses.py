@@ -39,3 +39,13 @@ def error_response(
         headers: Extra headers, for example ``WWW-Authenticate`` or ``Retry-After``.
     """
     return json_response({"error": {"code": code, "message": message}}, status, headers)
+
+
+def storage_unavailable() -> func.HttpResponse:
+    """503 when the bot's own storage failed: the caller may try again shortly."""
+    return error_response(
+        503,
+        "StorageUnavailable",
+        "The bot's storage is unavailable; try again.",
+        {"Retry-After": "5"},
+    )

@@ -195,6 +195,17 @@ def answer(
         body["deliveryId"] = delivery_id
     if outcome.outcome is Outcome.DELIVERED:
         return json_response(body)
+    return failure_response(outcome, body, clock=clock)
+
+
+def failure_response(
+    outcome: DeliveryOutcome,
+    body: dict[str, Any],
+    *,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+) -> func.HttpResponse:
+    """The error answer to an outcome that is not a success, with ``body``'s fields beside
+    ``error`` and ``Retry-After`` when the caller should ask again later."""
     status, code, message, extra = _failure_answer(outcome)
     headers = None
     if outcome.retry_at is not None and outcome.outcome in (Outcome.RETRY, Outcome.BUSY):

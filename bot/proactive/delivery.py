@@ -30,6 +30,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from bot.delivery import (
     DEFAULT_DELIVERY_MODE,
@@ -253,6 +254,7 @@ class Deliverer:
                 payload_hash=payload_hash(target, activities),
                 delivery=delivery,
                 begin=resolved is not None,
+                facts=_facts(resolved) if resolved is not None else None,
             )
         except IdempotencyConflictError as error:
             return DeliveryOutcome(
@@ -355,7 +357,8 @@ class Deliverer:
         while (index := claim.next_index) is not None:
             if self._expired(expires_at):
                 return await self._expire(claim, resolved)
-            await self._ledger.begin(claim)
+            # Where it went is stored with the first write, for later edits and recalls.
+            await self._ledger.begin(claim, facts=_facts(resolved))
             try:
                 response = await self.send_one(resolved, activities[index])
             except Exception as error:
@@ -490,6 +493,12 @@ class Deliverer:
 
     def _expired(self, expires_at: datetime | None) -> bool:
         return expires_at is not None and self._clock() >= expires_at
+
+
+def _facts(resolved: ResolvedTarget) -> dict[str, Any]:
+    """What the ledger stores with a delivery's first write: where it went (for later edits
+    and recalls)."""
+    return {"address": resolved.reference.to_wire()}
 
 
 def _refused(refusal: ProactiveError, receipt: Receipt | None = None) -> DeliveryOutcome:

@@ -3,6 +3,15 @@
     from bot.proactive.enqueue import enqueue
     await enqueue({"version": 1, "id": "report-42", "user": {...}, "activities": [...]})
 
+From another service, signed in with its managed identity (Entra ID: the deployed storage
+account takes no keys; the identity needs Storage Queue Data Message Sender on the queue)::
+
+    from bot.proactive.queue_access import QueueAccess
+
+    access = QueueAccess(account_url="https://<account>.queue.core.windows.net")
+    async with access.queues() as queues:  # DefaultAzureCredential, closed after
+        await enqueue(message, queue=queues.queue("proactive-sends"))
+
 The message is validated (:func:`~bot.proactive.message.parse_message`) before anything is
 sent, so an invalid one fails here with the field named rather than in the poison queue. The
 text is base64-encoded UTF-8 JSON (the queue clients of :mod:`bot.storage.queues` do that), as
@@ -14,7 +23,7 @@ message's own expiry, and a queue-side expiry would lose messages silently.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -69,7 +78,7 @@ async def enqueue(
         message: The message, as a model, a decoded JSON object, or JSON text.
         queue: The queue; the process-wide ``PROACTIVE_QUEUE_NAME`` queue by default. It must
             encode messages as base64 (as :func:`bot.storage.queues.queue` and
-            :func:`queue_from_connection_string` do).
+            :class:`~bot.proactive.queue_access.QueueAccess` do).
         now: The current time (for ``notBefore``).
 
     Returns:
@@ -118,29 +127,6 @@ async def send_text(
     )
     visible_at = sent.next_visible_on or moment
     return EnqueuedMessage(message_id, str(sent.id), visible_at, visibility)
-
-
-def queue_from_connection_string(
-    connection_string: str, queue_name: str
-) -> Callable[[], QueueClient]:
-    """A factory of base64-encoding queue clients for a connection string (for tools).
-
-    ``UseDevelopmentStorage=true`` means Azurite.
-    """
-    from azure.storage.queue import BinaryBase64DecodePolicy, TextBase64EncodePolicy
-    from azure.storage.queue.aio import QueueClient
-
-    from bot.storage.queues import expand_connection_string
-
-    def create() -> QueueClient:
-        return QueueClient.from_connection_string(
-            expand_connection_string(connection_string),
-            queue_name,
-            message_encode_policy=TextBase64EncodePolicy(),
-            message_decode_policy=BinaryBase64DecodePolicy(),
-        )
-
-    return create
 
 
 def _proactive_queue() -> QueueClient:

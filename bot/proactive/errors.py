@@ -100,6 +100,27 @@ class ServiceUrlMismatchError(ProactiveError):
         )
 
 
+class DeliveryNotFoundError(ProactiveError):
+    """An edit or recall names a delivery the ledger does not know (or no longer knows)."""
+
+    status = 404
+    code = "DeliveryNotFound"
+
+
+class DeliveryNotEditableError(ProactiveError):
+    """An edit or recall cannot apply: the delivery was recalled, sent nothing, or predates
+    the address record edits need."""
+
+    status = 409
+    code = "DeliveryNotEditable"
+
+
+class EditMismatchError(ProactiveError):
+    """An edit gives a different number of activities than the delivery sent."""
+
+    code = "ActivityCountMismatch"
+
+
 REFUSAL_STATUS: dict[str, int] = {
     error.code: error.status
     for error in (
@@ -109,6 +130,9 @@ REFUSAL_STATUS: dict[str, int] = {
         ConversationInactiveError,
         ServiceUrlRefusedError,
         ServiceUrlMismatchError,
+        DeliveryNotFoundError,
+        DeliveryNotEditableError,
+        EditMismatchError,
     )
 }
 """The HTTP status of each refusal code, for receipts read back later."""

@@ -47,6 +47,10 @@ MAX_ACTIVITIES = 50
 Teams allows about 7 per second and 60 per 30 seconds there."""
 MAX_ID_LENGTH = 4096
 """Longest channel, conversation or user id accepted (real ones are far shorter)."""
+TARGET_FIELDS = ("conversation", "user", "reference")
+"""The fields that name a send's target (exactly one per send)."""
+EDIT_OPERATIONS = ("update", "delete")
+"""Operations on an earlier delivery instead of a send."""
 SCHEMA_ID = "https://schemas.proactive-bot.local/proactive-message.schema.json"
 """``$id`` of the committed JSON Schema (a name, not a place that is fetched)."""
 _MAX_REPORTED_ERRORS = 20
@@ -58,8 +62,18 @@ def _has_type(activity: Activity) -> Activity:
     return activity
 
 
-SendableActivity = Annotated[Activity, AfterValidator(_has_type)]
-"""An activity to send: any Bot Framework activity with a non-empty ``type``."""
+def _cards_ready(activity: Activity) -> Activity:
+    from bot.cards.attachments import CardError, prepare_activity
+
+    try:
+        return prepare_activity(activity)
+    except CardError as error:
+        raise ValueError(f"invalid card: {error}") from None
+
+
+SendableActivity = Annotated[Activity, AfterValidator(_has_type), AfterValidator(_cards_ready)]
+"""An activity to send: any Bot Framework activity with a non-empty ``type``, its Adaptive
+Card templates expanded and every Adaptive Card valid for Teams (:mod:`bot.cards`)."""
 
 ChannelText = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
 
@@ -86,6 +100,18 @@ def check_send_window(not_before: datetime | None, expires_at: datetime | None) 
     """
     if not_before is not None and expires_at is not None and expires_at <= not_before:
         raise ValueError("expiresAt must be later than notBefore")
+
+
+class ProactiveEvent(RequestModel):
+    """An event a proactive turn starts with: the bot computes what to send when it fires.
+
+    The turn's activity is an ``event`` named :attr:`name` with :attr:`value`, addressed like a
+    continuation of the conversation; the bot's middleware, handlers and the assistant's event
+    map see it as any other turn (:mod:`bot.proactive.event_turns`).
+    """
+
+    name: Annotated[str, Field(min_length=1, max_length=256)]
+    value: Any = None
 
 
 class ConversationTarget(RequestModel):
@@ -138,12 +164,36 @@ class ProactiveMessage(RequestModel):
 
     model_config = ConfigDict(
         json_schema_extra={
-            "oneOf": [
-                {"required": [name], "properties": {name: {"type": "object"}}}
-                for name in ("conversation", "user", "reference")
-            ],
-            "if": {"required": ["claims"], "properties": {"claims": {"type": "object"}}},
-            "then": {"required": ["reference"], "properties": {"reference": {"type": "object"}}},
+            "allOf": [
+                {
+                    "if": {"required": ["claims"], "properties": {"claims": {"type": "object"}}},
+                    "then": {
+                        "required": ["reference"],
+                        "properties": {"reference": {"type": "object"}},
+                    },
+                },
+                {
+                    "if": {
+                        "required": ["operation"],
+                        "properties": {"operation": {"enum": list(EDIT_OPERATIONS)}},
+                    },
+                    "then": {
+                        "required": ["deliveryId"],
+                        "not": {"anyOf": [{"required": [name]} for name in TARGET_FIELDS]},
+                    },
+                    "else": {
+                        "allOf": [
+                            {
+                                "oneOf": [
+                                    {"required": [name], "properties": {name: {"type": "object"}}}
+                                    for name in TARGET_FIELDS
+                                ]
+                            },
+                            {"oneOf": [{"required": ["activities"]}, {"required": ["event"]}]},
+                        ]
+                    },
+                },
+            ]
         }
     )
 
@@ -155,7 +205,19 @@ class ProactiveMessage(RequestModel):
     claims: dict[str, Any] | None = None
     """Claims stored with ``reference`` by another SDK. Accepted for compatibility and never
     trusted: the bot acts under its own app id (security.md T2)."""
-    activities: Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)]
+    activities: (
+        Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)] | None
+    ) = None
+    """What to send, in order (``send``), or the replacements (``update``)."""
+    event: ProactiveEvent | None = None
+    """Instead of ``activities``: run a proactive turn with this event when the message is
+    handled; what the turn sends is the delivery, under the message's ``id``."""
+    operation: Literal["send", "update", "delete"] | None = None
+    """``send`` (the default), or ``update`` / ``delete`` of the delivery ``deliveryId``: an
+    edit replaces each activity it sent (same count), a recall deletes them. An edit names no
+    target: it goes where the delivery went."""
+    delivery_id: Annotated[str, Field(pattern=ID_PATTERN)] | None = None
+    """The delivery an ``update`` or ``delete`` changes."""
     not_before: UtcTime | None = None
     """Send no earlier than this (ISO 8601 with a zone, for example ``...Z``)."""
     expires_at: UtcTime | None = None
@@ -166,6 +228,12 @@ class ProactiveMessage(RequestModel):
 
     @model_validator(mode="after")
     def _check_combination(self) -> Self:
+        if self.operation in EDIT_OPERATIONS:
+            return self._check_edit()
+        if self.delivery_id is not None:
+            raise ValueError("deliveryId is only allowed with operation update or delete")
+        if (self.activities is None) == (self.event is None):
+            raise ValueError("give exactly one of activities and event")
         targets = [
             name
             for name, value in (
@@ -185,6 +253,34 @@ class ProactiveMessage(RequestModel):
         check_send_window(self.not_before, self.expires_at)
         return self
 
+    def _check_edit(self) -> Self:
+        named = [name for name in TARGET_FIELDS if getattr(self, name) is not None]
+        if self.event is not None:
+            raise ValueError(f"an {self.operation} takes no event")
+        if named or self.claims is not None:
+            raise ValueError(
+                f"an {self.operation} names no target: it goes where the delivery went "
+                f"(found: {', '.join(named or ['claims'])})"
+            )
+        if self.delivery_id is None:
+            raise ValueError(f"deliveryId is required with operation {self.operation}")
+        if self.operation == "update" and self.activities is None:
+            raise ValueError("an update needs the new activities")
+        if self.operation == "delete" and self.activities is not None:
+            raise ValueError("a delete takes no activities")
+        check_send_window(self.not_before, self.expires_at)
+        return self
+
+    @property
+    def is_edit(self) -> bool:
+        """The message edits or recalls an earlier delivery instead of sending."""
+        return self.operation in EDIT_OPERATIONS
+
+    @property
+    def activity_list(self) -> list[Activity]:
+        """The activities (none for a delete)."""
+        return list(self.activities or ())
+
     @property
     def target(self) -> Target:
         """The one target the message names."""
@@ -202,7 +298,8 @@ class ProactiveMessage(RequestModel):
         wire = self.model_dump(mode="json", by_alias=True, exclude_none=True)
         # The activities and the reference keep the unknown fields (explicit nulls included)
         # they arrived with.
-        wire["activities"] = [activity.to_wire() for activity in self.activities]
+        if self.activities is not None:
+            wire["activities"] = [activity.to_wire() for activity in self.activities]
         if self.reference is not None:
             wire["reference"] = self.reference.to_wire()
         for name, value in (("notBefore", self.not_before), ("expiresAt", self.expires_at)):
@@ -212,7 +309,7 @@ class ProactiveMessage(RequestModel):
 
     def payload_hash(self) -> str:
         """The digest of what the message sends, for the ledger's reuse-of-id check."""
-        return payload_hash(self.target, self.activities)
+        return payload_hash(self.target, self.activity_list)
 
 
 class FieldError(BaseModel):
@@ -350,7 +447,8 @@ def message_json_schema() -> dict[str, Any]:
         "description": (
             "A message of the proactive queue (PROACTIVE_QUEUE_NAME): exactly one of "
             "conversation, user, reference; the activities are sent in order, at most once "
-            "per id."
+            "per id. With operation update or delete, the delivery deliveryId is edited or "
+            "recalled instead (no target), once per id."
         ),
     }
 

@@ -12,6 +12,11 @@ not UTF-8 JSON, not a valid message               poison at once, with the field
                                                   receipt (if the id is valid) says why
 ``notBefore`` in the future                       re-enqueued, invisible until then (chained
                                                   in steps of at most seven days)
+a recipient of a cancelled broadcast              not sent; its outcome ``Cancelled``
+``event`` instead of ``activities``               a proactive turn computes what to send, once
+                                                  per id (:mod:`bot.proactive.event_turns`)
+``operation`` ``update`` / ``delete``             applied once (:mod:`bot.proactive.edits`);
+                                                  re-enqueued while its delivery is not final
 already delivered (same ``id``)                   nothing
 being delivered by another worker                 re-enqueued for when its lease ends
 ``expiresAt`` passed                              poison; receipt ``Expired``
@@ -40,10 +45,13 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
+from bot.broadcast.outcomes import cancelled as broadcast_cancelled
+from bot.broadcast.outcomes import record_cancelled
 from bot.broadcast.outcomes import record_outcome as record_broadcast_outcome
 from bot.delivery import Claim, DeliveryError, DeliveryStatus, IdempotencyConflictError
 from bot.proactive.backoff import MIN_DELAY_SECONDS
 from bot.proactive.delivery import DeliveryOutcome, Outcome
+from bot.proactive.edits import edit_request
 from bot.proactive.enqueue import send_text
 from bot.proactive.message import (
     MAX_ACTIVITIES,
@@ -77,6 +85,8 @@ class QueueAction(StrEnum):
     """Another worker took the delivery over; its copy of the message finishes it."""
     POISONED = "Poisoned"
     """Given up on: moved to the poison queue with the reason."""
+    CANCELLED = "Cancelled"
+    """A recipient of a cancelled broadcast: not sent, recorded as cancelled."""
 
 
 @dataclass(frozen=True)
@@ -160,16 +170,39 @@ class QueueSender:
             delay = await self._requeue(body, message.not_before, now)
             logger.info("proactive queue: %s deferred by %d s (notBefore)", message.id, delay)
             return QueueResult(QueueAction.DEFERRED, delay)
-        outcome = await self._service.deliver(
-            message.target,
-            message.activities,
-            delivery_id=message.id,
-            expires_at=message.expires_at,
-            delivery=message.delivery,
-        )
+        if message.is_edit:
+            edited = await self._service.edit(edit_request(message), wait=True)
+            await record_broadcast_outcome(message.id, edited.outcome)
+            return await self._settle(body, message, edited.outcome, dequeue_count)
+        if await broadcast_cancelled(message.id):
+            return await self._cancelled(message)
+        if message.event is not None:
+            outcome = await self._service.deliver_event(
+                message.target,
+                message.event,
+                delivery_id=message.id,
+                expires_at=message.expires_at,
+                delivery=message.delivery,
+            )
+        else:
+            outcome = await self._service.deliver(
+                message.target,
+                message.activity_list,
+                delivery_id=message.id,
+                expires_at=message.expires_at,
+                delivery=message.delivery,
+            )
         # A broadcast recipient's final outcome counts toward its operation's progress.
         await record_broadcast_outcome(message.id, outcome)
         return await self._settle(body, message, outcome, dequeue_count)
+
+    async def _cancelled(self, message: ProactiveMessage) -> QueueResult:
+        receipt = await self._service.ledger.get_receipt(message.id)
+        if receipt is not None and receipt.status.final:
+            return QueueResult(QueueAction.DUPLICATE)  # sent before the cancel: it counts
+        await record_cancelled(message.id)
+        logger.info("proactive queue: %s not sent: its broadcast was cancelled", message.id)
+        return QueueResult(QueueAction.CANCELLED)
 
     async def _settle(
         self,

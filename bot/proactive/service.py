@@ -35,16 +35,25 @@ from bot.auth.service_url import ServiceUrlPolicy, service_url_policy
 from bot.connector.client import ConnectorClient, connector_client
 from bot.connector.errors import ConnectorError
 from bot.connector.sender import ConnectorSender
-from bot.delivery import DEFAULT_DELIVERY_MODE, DeliveryLedger, DeliveryMode, Receipt
+from bot.delivery import (
+    DEFAULT_DELIVERY_MODE,
+    DeliveryError,
+    DeliveryLedger,
+    DeliveryMode,
+    Receipt,
+)
 from bot.proactive.backoff import Backoff
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
-from bot.proactive.errors import InvalidTargetError, ServiceUrlRefusedError
+from bot.proactive.edits import Editor, EditOutcome, EditRequest
+from bot.proactive.errors import InvalidTargetError, ProactiveError, ServiceUrlRefusedError
+from bot.proactive.event_turns import ComputedSends, compute_turn
 from bot.proactive.failures import Failure, classify
 from bot.proactive.message import (
     ConversationTarget,
     FieldError,
     InvalidMessageError,
+    ProactiveEvent,
     Target,
     UserTarget,
     field_errors,
@@ -224,6 +233,7 @@ class ProactiveService:
         app_id: Returns the bot's app id, the identity the bot acts under.
         backoff: Retry timing and the attempt limit of deliveries.
         clock: The current time.
+        computed: What proactive turns computed (:mod:`bot.proactive.event_turns`).
     """
 
     def __init__(
@@ -238,6 +248,7 @@ class ProactiveService:
         app_id: Callable[[], str] = _configured_app_id,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        computed: ComputedSends | None = None,
     ) -> None:
         self.store = store if store is not None else _shared_store()
         self.ledger = ledger or _configured_ledger()
@@ -258,6 +269,15 @@ class ProactiveService:
             backoff=backoff or _configured_backoff(),
             clock=clock,
             reserve=self._sender.reserve if isinstance(self._sender, GovernedSender) else None,
+        )
+        self.computed = computed or ComputedSends()
+        self.editor = Editor(
+            ledger=self.ledger,
+            resolver=self.resolver,
+            sender=self._sender,
+            deliverer=self.deliverer,
+            backoff=backoff or _configured_backoff(),
+            clock=clock,
         )
 
     async def resolve(self, target: Target) -> ResolvedTarget:
@@ -302,6 +322,53 @@ class ProactiveService:
                 if outcome.error is not None:
                     current.set_attribute("proactive.error", outcome.error.code)
         return outcome
+
+    async def deliver_event(
+        self,
+        target: Target,
+        event: ProactiveEvent,
+        *,
+        delivery_id: str,
+        expires_at: datetime | None = None,
+        delivery: DeliveryMode | None = None,
+    ) -> DeliveryOutcome:
+        """Run a proactive turn with ``event`` and deliver what it sends, once per id.
+
+        See :mod:`bot.proactive.event_turns`: the turn's sends are computed, remembered under
+        ``delivery_id`` (the first computation wins), then delivered as :meth:`deliver` does.
+
+        Raises:
+            Exception: The turn failed (the caller retries), or storage failed.
+        """
+        computed = await self.computed.recall(delivery_id)
+        if computed is None:
+            receipt = await self.ledger.get_receipt(delivery_id)
+            if receipt is not None and receipt.status.final:
+                # Delivered, and what it computed has expired since: nothing to do again.
+                return DeliveryOutcome(
+                    Outcome.DELIVERED, tuple(receipt.activity_ids), receipt=receipt, repeated=True
+                )
+            if expires_at is not None and self._clock() >= expires_at:
+                error = DeliveryError("Expired", "expiresAt passed before the turn ran")
+                return DeliveryOutcome(Outcome.EXPIRED, error=error)
+            try:
+                resolved = await self.resolve(target)
+            except ProactiveError as refusal:
+                return DeliveryOutcome(
+                    Outcome.REFUSED,
+                    error=DeliveryError(refusal.code, refusal.message),
+                    refusal=refusal,
+                )
+            adapter, logic = self._adapter()
+            with telemetry.span("proactive.event_turn", {"proactive.event": event.name}):
+                activities = await compute_turn(adapter, logic, resolved, event, self._app_id())
+            computed = await self.computed.remember(delivery_id, activities)
+        if not computed:
+            logger.info("proactive event %s: the turn sent nothing", delivery_id)
+            return DeliveryOutcome(Outcome.DELIVERED)
+        return await self.deliver(
+            target, computed, delivery_id=delivery_id, expires_at=expires_at, delivery=delivery
+        )
 
     async def send(
         self,
@@ -594,6 +661,20 @@ class ProactiveService:
             await self._sender.delete_activity(resolved.reference, activity_id)
         except (ConnectorError, ServiceUrlNotAllowed, TokenAcquisitionError) as error:
             raise await self._failed(error, resolved, []) from None
+
+    async def edit(self, request: EditRequest, *, wait: bool = False) -> EditOutcome:
+        """Edit or recall what a delivery sent, once per operation id (:mod:`.edits`).
+
+        Args:
+            request: The operation.
+            wait: Wait (re-enqueue) for a delivery not known or final yet, as the queue does;
+                otherwise refuse at once.
+
+        Raises:
+            LedgerConflictError: The ledger kept conflicting (try again later).
+        """
+        with telemetry.span("proactive.edit", {"proactive.operation": request.operation.value}):
+            return await self.editor.apply(request, wait=wait)
 
     async def receipt(self, delivery_id: str) -> Receipt | None:
         """The receipt of a delivery by its idempotency id (``None`` when unknown).

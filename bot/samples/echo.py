@@ -1,17 +1,71 @@
 """The sample bot: welcomes new members, takes reminder commands, echoes the rest.
 
 It is the bot ``/api/messages`` runs; replace it with your own :class:`ActivityHandler`.
+
+It also shows Universal Actions: the ``incident-alert`` card (``config/cards``), sent
+proactively with a template id and data, or by saying ``alert``, has an "Acknowledge"
+``Action.Execute``. Pressing it answers the card "Acknowledged by <name>" and updates the
+message for everyone; the first acknowledgement is kept in conversation state, so a second
+press (from another user, or a stale card) changes nothing.
 """
 
 from __future__ import annotations
 
-from bot.schedules.chat import handle_schedule_command
-from bot.schema import ChannelAccount, remove_recipient_mention
-from bot.turn import ActivityHandler, TurnContext
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.cards import ADAPTIVE_CARD_CONTENT_TYPE
+from bot.cards.actions import ACTION_INVOKE, CardAction, CardActionResult, CardActions
+from bot.cards.attachments import load_template
+from bot.cards.templating import expand
+from bot.samples.skills.briefing import daily_briefing, event_zone
+from bot.schedules.chat import BRIEFING_EVENT, handle_schedule_command
+from bot.schema import (
+    Activity,
+    ActivityTypes,
+    Attachment,
+    ChannelAccount,
+    InvokeResponse,
+    remove_recipient_mention,
+)
+from bot.state import bot_state, conversation_property
+from bot.turn import ActivityHandler, TurnContext, handles_event, handles_invoke
 
 WELCOME_TEXT = "Welcome! Send me a message and I will echo it back."
 ECHO_PREFIX = "You said: "
 NO_TEXT_REPLY = "I can only echo text messages."
+ALERT_COMMAND = "alert"
+INCIDENT_TEMPLATE = "incident-alert"
+ACKNOWLEDGED = conversation_property("incidents.acknowledged", dict, default_factory=dict)
+"""Incident id → the name of who acknowledged it first."""
+
+card_actions = CardActions()
+"""The sample's ``Action.Execute`` verbs."""
+
+
+def incident_card(data: dict[str, Any]) -> dict[str, Any]:
+    """The incident alert card for ``data`` (``incidentId``, ``title``, ``severity``, and
+    ``acknowledgedBy`` once acknowledged)."""
+    card = expand(load_template(INCIDENT_TEMPLATE), data)
+    if not isinstance(card, dict):
+        raise TypeError(f"the {INCIDENT_TEMPLATE} template does not expand to a card")
+    return card
+
+
+@card_actions.verb("acknowledge")
+async def acknowledge(context: TurnContext, action: CardAction) -> CardActionResult:
+    """Record the first acknowledgement and show it to everyone; later presses change nothing."""
+    incident = {name: action.data.get(name) for name in ("incidentId", "title", "severity")}
+    key = str(incident["incidentId"])
+    state = bot_state(context)
+    acknowledged: dict[str, str] = await state.get(ACKNOWLEDGED)
+    first = key not in acknowledged
+    if first:
+        acknowledged[key] = (action.user.name if action.user else None) or "someone"
+        await state.set(ACKNOWLEDGED, acknowledged)
+    card = incident_card({**incident, "acknowledgedBy": acknowledged[key]})
+    return CardActionResult(card=card, update_for_everyone=first)
 
 
 class EchoBot(ActivityHandler):
@@ -30,4 +84,32 @@ class EchoBot(ActivityHandler):
         if await handle_schedule_command(context):
             return
         text = remove_recipient_mention(context.activity)
+        if text and text.strip().lower() == ALERT_COMMAND:
+            await context.send_activity(_alert())
+            return
         await context.send_activity(f"{ECHO_PREFIX}{text}" if text else NO_TEXT_REPLY)
+
+    @handles_event(BRIEFING_EVENT)
+    async def on_scheduled_briefing(self, context: TurnContext) -> None:
+        """A scheduled briefing fired ("every day at 8:30 send me a briefing"): composed now."""
+        now = datetime.now(UTC)
+        await context.send_activity(await daily_briefing(now, event_zone(context)))
+
+    @handles_invoke(ACTION_INVOKE)
+    async def on_card_action(self, context: TurnContext) -> InvokeResponse:
+        """``Action.Execute`` presses, routed by verb (:data:`card_actions`)."""
+        return await card_actions.answer(context)
+
+
+def _alert() -> Activity:
+    data = {
+        "incidentId": f"INC-{uuid.uuid4().hex[:6]}",
+        "title": "Disk almost full",
+        "severity": "high",
+    }
+    return Activity(
+        type=ActivityTypes.MESSAGE,
+        attachments=[
+            Attachment(content_type=ADAPTIVE_CARD_CONTENT_TYPE, content=incident_card(data))
+        ],
+    )

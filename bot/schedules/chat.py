@@ -16,8 +16,9 @@ runs in the user's time zone (the activity's ``localTimezone``, else the ``timez
 from __future__ import annotations
 
 from datetime import UTC, datetime, tzinfo
+from typing import Any
 
-from bot.proactive.message import ConversationTarget
+from bot.proactive.message import ConversationTarget, ProactiveEvent
 from bot.schedules.commands import (
     CREATE_EXAMPLE,
     ChangeReminder,
@@ -45,6 +46,9 @@ HELP_TEXT = (
 )
 REMINDER_TEXT = "Reminder: {text}"
 SEND_TEXT = "Scheduled message for {{weekday}}, {{localDate}}: {text}"
+BRIEFING_EVENT = "Briefing"
+"""The event a "send me a briefing" schedule fires with: the bot composes the briefing then."""
+BRIEFING_NAMES = frozenset({"briefing", "a briefing", "my briefing", "the briefing"})
 """What a "send me ..." schedule sends; the doubled braces become placeholders."""
 
 
@@ -129,13 +133,21 @@ async def _create(
     listing: _Listing,
 ) -> str:
     template = REMINDER_TEXT if command.style == "remind" else SEND_TEXT
+    content: dict[str, Any] = {
+        "activities": [
+            Activity(type=ActivityTypes.MESSAGE, text=template.format(text=command.text))
+        ]
+    }
+    if command.style != "remind" and " ".join(command.text.lower().split()) in BRIEFING_NAMES:
+        # Computed when it fires (the day's meetings), not fixed now.
+        content = {"event": ProactiveEvent(name=BRIEFING_EVENT, value={"timeZone": zone})}
     fields = ScheduleFields(
         name=command.text,
         description=command.recurrence.description,
         conversation=target,
         cron=command.recurrence.cron,
         time_zone=zone,
-        activities=[Activity(type=ActivityTypes.MESSAGE, text=template.format(text=command.text))],
+        **content,
     )
     try:
         created = await service.create_fields(fields)

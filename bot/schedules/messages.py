@@ -28,14 +28,19 @@ def occurrence_id(schedule_id: str, occurrence: datetime) -> str:
 
 def occurrence_message(schedule: Schedule, occurrence: datetime) -> ProactiveMessage:
     """The queue message (CONTRACTS section 4) that sends one occurrence of a schedule."""
-    values = placeholder_values(occurrence, schedule.zone, schedule.time_zone)
-    activities = render_activities([activity.to_wire() for activity in schedule.activities], values)
     body: dict[str, Any] = {
         "version": 1,
         "id": occurrence_id(schedule.id, occurrence),
-        "activities": activities,
         "expiresAt": occurrence + MESSAGE_LIFETIME,
     }
+    if schedule.event is not None:
+        # Computed when it fires; the turn knows the occurrence by the message's id.
+        body["event"] = schedule.event
+    else:
+        values = placeholder_values(occurrence, schedule.zone, schedule.time_zone)
+        body["activities"] = render_activities(
+            [activity.to_wire() for activity in schedule.activities or ()], values
+        )
     if schedule.delivery is not None:
         body["delivery"] = schedule.delivery
     if schedule.conversation is not None:

@@ -33,7 +33,7 @@ import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AwareDatetime, Field, field_serializer, field_validator, model_validator
 
@@ -42,10 +42,12 @@ from bot.delivery import DeliveryMode
 from bot.proactive.message import (
     MAX_ACTIVITIES,
     ConversationTarget,
+    ProactiveEvent,
     SendableActivity,
     UserTarget,
 )
 from bot.schema import WireModel
+from bot.time_zones import find_zone
 
 SCHEDULE_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 """A schedule id: it is part of the queue message id, so only characters valid there."""
@@ -79,12 +81,12 @@ def zone_of(name: str) -> ZoneInfo | None:
     """
     if name == UTC_ZONE:
         return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
+    zone = find_zone(name)
+    if zone is None:
         raise ValueError(
             f"unknown IANA time zone {name!r} (for example Europe/Berlin, America/New_York, UTC)"
-        ) from None
+        )
+    return zone
 
 
 class ScheduleFields(WireModel):
@@ -101,7 +103,12 @@ class ScheduleFields(WireModel):
     user: UserTarget | None = None
     cron: str
     time_zone: str = UTC_ZONE
-    activities: Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)]
+    activities: (
+        Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)] | None
+    ) = None
+    event: ProactiveEvent | None = None
+    """Instead of ``activities``: each occurrence runs a proactive turn with this event, which
+    computes what to send when it fires (:mod:`bot.proactive.event_turns`)."""
     enabled: bool = True
     delivery: DeliveryMode | None = None
     """Each occurrence's message's ``delivery`` (docs/delivery.md); absent: ``atLeastOnce``."""
@@ -133,7 +140,11 @@ class ScheduleFields(WireModel):
 
     @field_validator("activities")
     @classmethod
-    def _fits_a_queue_message(cls, value: list[SendableActivity]) -> list[SendableActivity]:
+    def _fits_a_queue_message(
+        cls, value: list[SendableActivity] | None
+    ) -> list[SendableActivity] | None:
+        if value is None:
+            return None
         size = len(json.dumps([activity.to_wire() for activity in value]).encode("utf-8"))
         if size > MAX_ACTIVITIES_JSON_BYTES:
             raise ValueError(
@@ -148,6 +159,8 @@ class ScheduleFields(WireModel):
         if len(named) != 1:
             found = ", ".join(named) if named else "none"
             raise ValueError(f"conversation/user: exactly one target is required (found: {found})")
+        if (self.activities is None) == (self.event is None):
+            raise ValueError("activities/event: give exactly one")
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:
             raise ValueError("endAt: must be later than startAt")
         for key in self.model_extra or {}:
@@ -172,7 +185,8 @@ class ScheduleFields(WireModel):
     def fields_wire(self) -> dict[str, Any]:
         """The client's fields as JSON (unknown ones included, ``None`` left out)."""
         wire = self.to_wire()
-        wire["activities"] = [activity.to_wire() for activity in self.activities]
+        if self.activities is not None:
+            wire["activities"] = [activity.to_wire() for activity in self.activities]
         return wire
 
 

@@ -113,6 +113,15 @@ def message(
     return activity
 
 
+def as_invoke(event_activity: dict[str, Any], reply_to_id: str | None) -> dict[str, Any]:
+    """An :func:`event` turned into the ``invoke`` of the same name (``adaptiveCard/action``
+    when a card button is pressed), about the message ``reply_to_id`` (the card's)."""
+    activity = {**event_activity, "type": "invoke"}
+    if reply_to_id is not None:
+        activity["replyToId"] = reply_to_id
+    return activity
+
+
 def event(
     conversation: Conversation,
     *,

@@ -94,6 +94,8 @@ class ChannelConfig:
         queue_connection: The bot's storage connection string (``AzureWebJobsStorage``), with
             which the playground puts messages on the proactive queue; None turns that off.
         queue_name: The bot's proactive queue (``PROACTIVE_QUEUE_NAME``).
+        bot_sample: Which sample the bot runs (``BOT_SAMPLE``, as the stack that started the
+            bot resolved it), for the playground to show; None when not known.
     """
 
     app_id: str = field(default_factory=_new_app_id)
@@ -114,6 +116,7 @@ class ChannelConfig:
     keys: ChannelKeys | None = field(default=None, repr=False)
     queue_connection: str | None = field(default=None, repr=False)
     queue_name: str = DEFAULT_QUEUE_NAME
+    bot_sample: str | None = None
 
     def __post_init__(self) -> None:
         if not self.service_path.startswith("/") or not self.service_path.endswith("/"):

@@ -9,7 +9,6 @@ rate limits (429 ``Throttled``), then do the operation and record it. Activity i
 
 from __future__ import annotations
 
-import asyncio
 import datetime
 import json
 import logging
@@ -58,6 +57,7 @@ class _Exchange:
         activity: dict[str, Any] | None = None,
         activity_id: str | None = None,
         conversation_id: str | None = None,
+        retry_after: int | None = None,
     ) -> RecordedRequest:
         route = self.route
         return self.state.recorder.record(
@@ -75,13 +75,20 @@ class _Exchange:
             authorized=self.authorized,
             status=status,
             error_code=error_code,
+            retry_after=retry_after,
             received_at=self.arrived,
         )
 
     def fail(
         self, status: int, code: str, message: str, headers: dict[str, str] | None = None
     ) -> web.Response:
-        self.record(status, error_code=code, activity=self.body)
+        retry_after = (headers or {}).get("Retry-After")
+        self.record(
+            status,
+            error_code=code,
+            activity=self.body,
+            retry_after=int(retry_after) if retry_after is not None else None,
+        )
         return error_response(status, code, message, headers)
 
 
@@ -277,6 +284,15 @@ def _members(exchange: _Exchange) -> web.Response:
 
 async def handle_connector_request(request: web.Request) -> web.Response:
     """Serve one Bot Connector request (every method, every ``/v3/...`` path)."""
+    recorder = request.app[STATE_KEY].recorder
+    recorder.in_flight += 1
+    try:
+        return await _answer(request)
+    finally:
+        recorder.in_flight -= 1
+
+
+async def _answer(request: web.Request) -> web.Response:
     exchange = _Exchange(request, request.app[STATE_KEY], datetime.datetime.now(datetime.UTC))
     state = exchange.state
     try:
@@ -308,7 +324,7 @@ async def handle_connector_request(request: web.Request) -> web.Response:
     if fault is not None:
         if fault.delay_seconds:
             # The delay is the injected fault itself: the bot must cope with a slow service.
-            await asyncio.sleep(fault.delay_seconds)
+            await fault.hold()
         if fault.status is not None:
             return _fault_response(exchange, fault)
 

@@ -45,6 +45,8 @@ class FaultRequest(_Body):
     location: str | None = None
     conversation_id: str | None = None
     operation: str | None = None
+    after_seconds: float = 0.0
+    for_seconds: float | None = None
 
 
 class RateLimitRequest(_Body):
@@ -97,6 +99,19 @@ class EventRequest(_Body):
     timezone: str | None = None
 
 
+class InvokeRequest(_Body):
+    """``POST /_channel/invoke``: a user's client sends an invoke (a card button's
+    ``adaptiveCard/action``) about the message ``replyToId``."""
+
+    conversation_id: str | None = None
+    user_id: str | None = None
+    user_name: str | None = None
+    name: str = Field(min_length=1)
+    value: Any = None
+    reply_to_id: str | None = None
+    timezone: str | None = None
+
+
 _Model = TypeVar("_Model", bound=_Body)
 
 
@@ -133,6 +148,7 @@ async def _info(request: web.Request) -> web.Response:
             "channelId": config.channel_id,
             "tenantId": config.tenant_id,
             "botUrl": config.bot_url,
+            "botSample": config.bot_sample,
             "authRequired": config.auth_required,
             "rateLimits": state.limiter.enabled,
             "connectorUrl": state.connector_url,
@@ -158,6 +174,10 @@ async def _activities(request: web.Request) -> web.Response:
 async def _requests(request: web.Request) -> web.Response:
     conversation_id = request.query.get("conversationId")
     return json_response(_records(_state(request).recorder.requests(conversation_id)))
+
+
+async def _in_flight(request: web.Request) -> web.Response:
+    return json_response({"count": _state(request).recorder.in_flight})
 
 
 async def _wait(request: web.Request) -> web.Response:
@@ -291,7 +311,7 @@ def _user(conversation: Conversation, user_id: str | None, user_name: str | None
 
 
 async def _talk(
-    request: web.Request, body: ConversationRequest | SayRequest | EventRequest
+    request: web.Request, body: ConversationRequest | SayRequest | EventRequest | InvokeRequest
 ) -> web.Response:
     state = _state(request)
     users = state.users
@@ -328,6 +348,15 @@ async def _talk(
                 said = await users.send_event(
                     conversation, body.name, body.value, user=user, timezone=body.timezone
                 )
+            elif isinstance(body, InvokeRequest):
+                said = await users.send_invoke(
+                    conversation,
+                    body.name,
+                    body.value,
+                    reply_to_id=body.reply_to_id,
+                    user=user,
+                    timezone=body.timezone,
+                )
     except (aiohttp.ClientError, TimeoutError) as error:
         return error_response(
             502, "BotUnreachable", f"the bot at {users.bot_url} did not answer: {error!r}"
@@ -355,6 +384,10 @@ async def _event(request: web.Request) -> web.Response:
     return await _talk(request, await _parse(request, EventRequest))
 
 
+async def _invoke(request: web.Request) -> web.Response:
+    return await _talk(request, await _parse(request, InvokeRequest))
+
+
 @web.middleware
 async def _bad_requests(request: web.Request, handler: Any) -> web.StreamResponse:
     if request.path.startswith(PREFIX + "/"):
@@ -376,6 +409,7 @@ def add_control_routes(app: web.Application) -> None:
         ("GET", "/activities", _activities),
         ("GET", "/activities/wait", _wait),
         ("GET", "/requests", _requests),
+        ("GET", "/requests/in-flight", _in_flight),
         ("POST", "/clear", _clear),
         ("POST", "/reset", _reset),
         ("GET", "/faults", _list_faults),
@@ -393,6 +427,7 @@ def add_control_routes(app: web.Application) -> None:
         ("POST", "/conversations", _start_conversation),
         ("POST", "/say", _say),
         ("POST", "/event", _event),
+        ("POST", "/invoke", _invoke),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, PREFIX + path, handler)

@@ -2,12 +2,21 @@
 
 A fault applies to one conversation or to all, optionally to one operation, for a number of
 requests or until cleared. It can also delay the answer (alone, or before the error) or
-answer a 3xx redirect. Conversation faults are used before global ones, oldest first.
+answer a 3xx redirect. A fault may hold only for a window of time measured from when it was
+set (``afterSeconds``, ``forSeconds``), so one request sets a whole outage: 503 for 10 s, then
+502 for 5 s, then 504. Conversation faults are used before global ones, oldest first.
+
+Removing or clearing a fault ends the delays it is holding at once: a long delay cleared on
+cue holds requests open exactly as long as a test needs (the bot killed with POSTs in flight).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +70,9 @@ class Fault:
         location: ``Location`` of a 3xx answer.
         conversation_id: The conversation it applies to; None for every request.
         operation: The Connector operation it applies to; None for every operation.
+        after_seconds: It applies only once this long has passed since it was set.
+        for_seconds: Then it applies this long at most, and is removed; None for no limit.
+        set_at: When it was set (the channel's monotonic clock).
         used: How many requests it has answered.
     """
 
@@ -74,12 +86,32 @@ class Fault:
     location: str | None = None
     conversation_id: str | None = None
     operation: str | None = None
+    after_seconds: float = 0.0
+    for_seconds: float | None = None
+    set_at: float = 0.0
     used: int = field(default=0)
+    released: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
+    """Set when the fault is removed or cleared: its delays end."""
+
+    async def hold(self) -> None:
+        """Wait ``delay_seconds``, or less if the fault is removed or cleared meanwhile."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.released.wait(), self.delay_seconds)
 
     @property
     def exhausted(self) -> bool:
         """It has answered ``times`` requests."""
         return self.times is not None and self.used >= self.times
+
+    def started(self, now: float) -> bool:
+        """Its window has begun at ``now``."""
+        return now - self.set_at >= self.after_seconds
+
+    def ended(self, now: float) -> bool:
+        """Its window is over at ``now``: it will never apply again."""
+        return self.for_seconds is not None and (
+            now - self.set_at >= self.after_seconds + self.for_seconds
+        )
 
     def error_code(self) -> str | None:
         """The code to answer with, defaulted from the status."""
@@ -105,16 +137,25 @@ class Fault:
             "location": self.location,
             "conversationId": self.conversation_id,
             "operation": self.operation,
+            "afterSeconds": self.after_seconds,
+            "forSeconds": self.for_seconds,
             "used": self.used,
         }
 
 
 class FaultPlan:
-    """The active faults, consumed as requests arrive."""
+    """The active faults, consumed as requests arrive.
 
-    def __init__(self) -> None:
+    Args:
+        clock: Monotonic seconds (the faults' time windows are measured on it).
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._faults: list[Fault] = []
+        self._unreleased: list[Fault] = []
+        """Every fault not removed or cleared yet (an exhausted one may still be delaying)."""
         self._ids = itertools.count(1)
+        self._clock = clock
 
     def add(
         self,
@@ -128,6 +169,8 @@ class FaultPlan:
         location: str | None = None,
         conversation_id: str | None = None,
         operation: str | None = None,
+        after_seconds: float = 0.0,
+        for_seconds: float | None = None,
     ) -> Fault:
         """Add a fault; see :class:`Fault` for the arguments.
 
@@ -146,6 +189,10 @@ class FaultPlan:
             raise ValueError("delaySeconds must be between 0 and 120")
         if status is not None and 300 <= status < 400 and not location:
             raise ValueError("a redirect needs a location")
+        if not 0 <= after_seconds <= 3600:
+            raise ValueError("afterSeconds must be between 0 and 3600")
+        if for_seconds is not None and not 0 < for_seconds <= 3600:
+            raise ValueError("forSeconds must be more than 0 and at most 3600 (or null)")
         fault = Fault(
             id=f"fault-{next(self._ids)}",
             status=status,
@@ -157,17 +204,26 @@ class FaultPlan:
             location=location,
             conversation_id=conversation_id,
             operation=operation,
+            after_seconds=after_seconds,
+            for_seconds=for_seconds,
+            set_at=self._clock(),
         )
         self._faults.append(fault)
+        self._unreleased.append(fault)
         return fault
 
     def take(self, conversation_id: str | None, operation: str) -> Fault | None:
         """The fault that answers this request, counted as used; None when none applies."""
+        now = self._clock()
+        for fault in [fault for fault in self._faults if fault.ended(now)]:
+            self._faults.remove(fault)
+            self._release(fault)
         candidates = [
             fault
             for fault in self._faults
             if fault.operation in (None, operation)
             and fault.conversation_id in (None, conversation_id)
+            and fault.started(now)
         ]
         candidates.sort(key=lambda fault: fault.conversation_id is None)
         if not candidates:
@@ -179,17 +235,26 @@ class FaultPlan:
         return fault
 
     def faults(self) -> list[Fault]:
-        """The faults still active."""
-        return list(self._faults)
+        """The faults still active (or whose window is still to come)."""
+        now = self._clock()
+        return [fault for fault in self._faults if not fault.ended(now)]
 
     def remove(self, fault_id: str) -> bool:
-        """Remove one fault; False when there is none with this id."""
+        """Remove one fault, ending its delays; False when there is none with this id."""
         for fault in self._faults:
             if fault.id == fault_id:
                 self._faults.remove(fault)
+                self._release(fault)
                 return True
         return False
 
     def clear(self) -> None:
-        """Remove every fault."""
+        """Remove every fault, ending every delay."""
         self._faults.clear()
+        for fault in list(self._unreleased):
+            self._release(fault)
+
+    def _release(self, fault: Fault) -> None:
+        fault.released.set()
+        if fault in self._unreleased:
+            self._unreleased.remove(fault)

@@ -36,7 +36,10 @@ class RecordedRequest:
         authorized: The token was valid (always True when the connector runs without auth).
         status: The HTTP status the connector answered.
         error_code: The error code answered, if any.
+        retry_after: The ``Retry-After`` seconds answered, if any: the bot must not send the
+            same activity again sooner than this after ``answered_at``.
         received_at: Arrival time, UTC.
+        answered_at: When the answer was made (later than arrival by an injected delay), UTC.
     """
 
     sequence: int
@@ -52,7 +55,11 @@ class RecordedRequest:
     authorized: bool
     status: int
     error_code: str | None
+    retry_after: int | None = None
     received_at: datetime.datetime = field(
+        default_factory=lambda: datetime.datetime.now(datetime.UTC)
+    )
+    answered_at: datetime.datetime = field(
         default_factory=lambda: datetime.datetime.now(datetime.UTC)
     )
 
@@ -77,7 +84,9 @@ class RecordedRequest:
             "authorized": self.authorized,
             "status": self.status,
             "errorCode": self.error_code,
+            "retryAfter": self.retry_after,
             "receivedAt": self.received_at.isoformat(timespec="milliseconds"),
+            "answeredAt": self.answered_at.isoformat(timespec="milliseconds"),
         }
 
 
@@ -100,6 +109,9 @@ class ActivityRecorder:
         self._changed = asyncio.Event()
         self._next_activity = 0
         self._listeners: list[RecordListener] = []
+        self.in_flight = 0
+        """Requests that arrived and are not answered yet (held by an injected delay, say):
+        a bot killed now leaves exactly these unsure whether they arrived."""
 
     def add_listener(self, listener: RecordListener) -> None:
         """Call ``listener`` with every record from now on (it must not block or raise)."""

@@ -50,6 +50,10 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="no tokens either way (for a bot with BOT_AUTH_DISABLED=true)",
     )
     parser.add_argument(
+        "--bot-sample",
+        help="the sample the bot runs (BOT_SAMPLE), shown by the playground",
+    )
+    parser.add_argument(
         "--queue-name",
         help="the bot's proactive queue (default: PROACTIVE_QUEUE_NAME, or proactive-sends)",
     )
@@ -70,6 +74,8 @@ def config_from_arguments(arguments: argparse.Namespace) -> ChannelConfig:
     }
     if arguments.queue_name:
         options["queue_name"] = arguments.queue_name
+    if arguments.bot_sample:
+        options["bot_sample"] = arguments.bot_sample
     if arguments.app_id:
         options["app_id"] = arguments.app_id
     if arguments.app_password:

@@ -157,6 +157,7 @@ class RunningChannel:
             "channelId": state.config.channel_id,
             "tenantId": state.config.tenant_id,
             "botUrl": state.config.bot_url,
+            "botSample": state.config.bot_sample,
             "connectorUrl": state.connector_url,
             "serviceUrl": state.service_url,
             "controlUrl": state.connector_url + PREFIX,

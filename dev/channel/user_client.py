@@ -173,9 +173,34 @@ class UserClient:
         timezone: str | None = None,
     ) -> BotResponse:
         """Send an ``event`` activity from a user's client (``DeviceStart`` from a car)."""
+        return await self.post(self._named(conversation, name, value, user, timezone))
+
+    async def send_invoke(
+        self,
+        conversation: Conversation,
+        name: str,
+        value: Any = None,
+        *,
+        reply_to_id: str | None = None,
+        user: Member | None = None,
+        timezone: str | None = None,
+    ) -> BotResponse:
+        """Send an ``invoke`` from a user's client (a card's ``Action.Execute``, as Teams does);
+        the bot's answer is the invoke response."""
+        activity = self._named(conversation, name, value, user, timezone)
+        return await self.post(activities.as_invoke(activity, reply_to_id))
+
+    def _named(
+        self,
+        conversation: Conversation,
+        name: str,
+        value: Any,
+        user: Member | None,
+        timezone: str | None,
+    ) -> dict[str, Any]:
         sender = user or conversation.users[0]
         conversation.add_member(sender)
-        activity = activities.event(
+        return activities.event(
             conversation,
             user=sender,
             bot=self.bot,
@@ -184,7 +209,6 @@ class UserClient:
             value=value,
             timezone=timezone,
         )
-        return await self.post(activity)
 
     async def post(
         self,

@@ -16,7 +16,8 @@ Azure Functions Core Tools cannot be installed everywhere, so ``python -m dev.ho
 - Timers (:mod:`dev.host.timers`): NCRONTAB schedules (:mod:`bot.cron`), no overlapping runs,
   ``run_on_startup``.
 - Queues (:mod:`dev.host.queues`): polling, retries and the poison queue as configured in
-  host.json ``extensions.queues``.
+  host.json ``extensions.queues``; a fetched message's lease (:mod:`dev.host.message_lease`,
+  ``--queue-lease-seconds``, 600 s) is renewed at half of it while its function runs.
 - Logs: one ``Executing``/``Executed`` line per invocation, never bodies, headers or message
   contents. SIGINT/SIGTERM stop polling, let running invocations finish (bounded), exit 0.
 

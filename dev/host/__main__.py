@@ -1,4 +1,5 @@
-"""``python -m dev.host [--app-dir DIR] [--port PORT]``: run a function app locally."""
+"""``python -m dev.host [--app-dir DIR] [--port PORT] [--queue-lease-seconds N]``: run a
+function app locally."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 
 from dev.host.app import load_app
 from dev.host.errors import HostError
+from dev.host.message_lease import LEASE_VARIABLE, lease_from_environment, parse_lease_seconds
 from dev.host.server import PORT_VARIABLE, port_from_environment, serve
 
 
@@ -36,14 +38,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--port", type=int, help=f"HTTP port (default: ${PORT_VARIABLE}, else 7071)"
     )
+    parser.add_argument(
+        "--queue-lease-seconds",
+        metavar="N",
+        help=(
+            "how long a fetched queue message stays invisible while its function runs, renewed "
+            f"at half of it (default: ${LEASE_VARIABLE}, else 600 as the Functions host)"
+        ),
+    )
     args = parser.parse_args(argv)
     _configure_logging()
     try:
         app = load_app(args.app_dir)
+        # After load_app: local.settings.json may set the variable.
+        lease = (
+            lease_from_environment()
+            if args.queue_lease_seconds is None
+            else parse_lease_seconds(args.queue_lease_seconds, "--queue-lease-seconds")
+        )
         # The Python worker runs functions with the app folder as working directory.
         os.chdir(app.app_dir)
         port = args.port if args.port is not None else port_from_environment()
-        return asyncio.run(serve(app, port))
+        return asyncio.run(serve(app, port, queue_lease_seconds=lease))
     except HostError as error:
         print(f"dev.host: {error}", file=sys.stderr, flush=True)
         return 1

@@ -16,7 +16,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
 SUPPORTED_TRIGGERS = ("httpTrigger", "timerTrigger", "queueTrigger")
+CONTEXT_PARAMETER = "context"
 _SETTING_REFERENCE = re.compile(r"%([^%]+)%")
 
 
@@ -47,6 +48,8 @@ class Function:
     name: str
     function: Callable[..., Any]
     arg_name: str
+    takes_context: bool = field(default=False, kw_only=True)
+    """Whether it has a ``context`` parameter: the worker passes the invocation's context."""
 
 
 @dataclass(frozen=True)
@@ -190,7 +193,10 @@ def _index(function: func.Function) -> HttpFunction | TimerFunction | QueueFunct
         )
     user_function = function.get_user_function()
     arg_name = str(spec["name"])
-    extra = [p for p in inspect.signature(user_function).parameters if p != arg_name]
+    parameters = inspect.signature(user_function).parameters
+    # As the Python worker does: a parameter named context gets the invocation's context.
+    takes_context = CONTEXT_PARAMETER in parameters and arg_name != CONTEXT_PARAMETER
+    extra = [p for p in parameters if p not in (arg_name, CONTEXT_PARAMETER)]
     if extra:
         raise HostError(
             f"function {name!r}: parameters {extra} have no binding the local host can supply"
@@ -204,6 +210,7 @@ def _index(function: func.Function) -> HttpFunction | TimerFunction | QueueFunct
             route=spec.get("route") or name,
             methods=tuple(str(_enum_value(m)).upper() for m in methods) if methods else None,
             auth_level=str(_enum_value(spec.get("authLevel", "function"))).lower(),
+            takes_context=takes_context,
         )
     if kind == "timerTrigger":
         where = f"function {name!r} schedule"
@@ -213,12 +220,23 @@ def _index(function: func.Function) -> HttpFunction | TimerFunction | QueueFunct
         except CronError as error:
             raise HostError(f"{where} {text!r}: {error}") from None
         return TimerFunction(
-            name, user_function, arg_name, schedule, bool(spec.get("runOnStartup", False))
+            name,
+            user_function,
+            arg_name,
+            schedule,
+            bool(spec.get("runOnStartup", False)),
+            takes_context=takes_context,
         )
     queue_name = resolve_settings(str(spec["queueName"]), f"function {name!r} queue name")
     setting = spec.get("connection") or DEFAULT_CONNECTION
     return QueueFunction(
-        name, user_function, arg_name, queue_name, setting, _connection(name, setting)
+        name,
+        user_function,
+        arg_name,
+        queue_name,
+        setting,
+        _connection(name, setting),
+        takes_context=takes_context,
     )
 
 

@@ -9,13 +9,45 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import os
+import secrets
 import time
 import uuid
+from dataclasses import dataclass, field
 from typing import Any
 
 from dev.host.app import Function
 
 logger = logging.getLogger("Host.Function")
+
+
+@dataclass(frozen=True)
+class TraceContext:
+    """The W3C trace context of an invocation, as the worker's ``context.trace_context``."""
+
+    trace_parent: str
+    trace_state: str = ""
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvocationContext:
+    """What the Python worker passes as ``context`` (the parts of ``azure.functions.Context``).
+
+    Each invocation starts a trace of its own, as the host's request telemetry does.
+    """
+
+    invocation_id: str
+    function_name: str
+    function_directory: str
+    trace_context: TraceContext
+    retry_context: None = None
+
+    @classmethod
+    def new(cls, function_name: str, invocation_id: uuid.UUID) -> InvocationContext:
+        """The context of a new invocation, in a new trace."""
+        parent = f"00-{uuid.uuid4().hex}-{secrets.token_hex(8)}-01"
+        return cls(str(invocation_id), function_name, os.getcwd(), TraceContext(parent))
 
 
 async def invoke(function: Function, argument: Any, reason: str) -> Any:
@@ -42,7 +74,9 @@ async def invoke(function: Function, argument: Any, reason: str) -> Any:
         log = logger.info if outcome == "Succeeded" else logger.error
         log("Executed '%s' (%s, Id=%s, Duration=%dms)", label, outcome, invocation_id, duration)
 
-    arguments = {function.arg_name: argument}
+    arguments: dict[str, Any] = {function.arg_name: argument}
+    if function.takes_context:
+        arguments["context"] = InvocationContext.new(function.name, invocation_id)
     try:
         if inspect.iscoroutinefunction(function.function):
             result = await function.function(**arguments)

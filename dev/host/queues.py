@@ -5,6 +5,8 @@ The standard Functions behaviour, driven by host.json ``extensions.queues``:
 - Up to ``batchSize`` messages are fetched at a time; a new batch is fetched once no more than
   ``newBatchThreshold`` are still running. An empty queue is polled again after 100 ms, then
   twice as long each time, up to ``maxPollingInterval``; a message resets the wait.
+- A fetched message stays invisible for the lease (:mod:`dev.host.message_lease`), renewed at
+  half its length while the function runs.
 - Success deletes the message. Failure makes it visible again after ``visibilityTimeout``,
   or, once it has been dequeued ``maxDequeueCount`` times, copies its original text (still
   encoded) to ``<queue>-poison`` and deletes it.
@@ -21,7 +23,6 @@ import base64
 import binascii
 import contextlib
 import logging
-import os
 from typing import TYPE_CHECKING
 
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
@@ -31,6 +32,7 @@ from bot.storage.proxy_settings import use_env_settings
 from dev.host.app import QueueFunction
 from dev.host.host_json import QueueOptions
 from dev.host.invocation import invoke
+from dev.host.message_lease import DEFAULT_LEASE_SECONDS, MessageLease
 from dev.host.stopping import pause
 
 if TYPE_CHECKING:
@@ -40,15 +42,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 MIN_POLLING_INTERVAL = 0.1
-LEASE_SECONDS = 600
-"""How long a fetched message stays invisible while its function runs (as the real host);
-``DEV_HOST_QUEUE_LEASE_SECONDS`` changes it (tests of crash recovery)."""
-
-
-def lease_seconds() -> int:
-    """The message lease: ``DEV_HOST_QUEUE_LEASE_SECONDS``, else :data:`LEASE_SECONDS`."""
-    value = os.environ.get("DEV_HOST_QUEUE_LEASE_SECONDS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else LEASE_SECONDS
 
 
 class _UndecodableMessage(Exception):
@@ -61,11 +54,18 @@ class QueueListener:
     Args:
         function: The queue-triggered function.
         options: host.json ``extensions.queues``.
+        lease_seconds: How long a fetched message stays invisible, renewed at half of it.
     """
 
-    def __init__(self, function: QueueFunction, options: QueueOptions) -> None:
+    def __init__(
+        self,
+        function: QueueFunction,
+        options: QueueOptions,
+        lease_seconds: int = DEFAULT_LEASE_SECONDS,
+    ) -> None:
         self.function = function
         self.options = options
+        self.lease_seconds = lease_seconds
         self.poison_name = f"{function.queue_name}-poison"
         self._poison_ready = False
 
@@ -121,7 +121,7 @@ class QueueListener:
     async def _fetch(self, queue: QueueClient) -> list[QueueMessage]:
         batch = self.options.batch_size
         pages = queue.receive_messages(
-            messages_per_page=batch, max_messages=batch, visibility_timeout=lease_seconds()
+            messages_per_page=batch, max_messages=batch, visibility_timeout=self.lease_seconds
         )
         return [message async for message in pages]
 
@@ -146,7 +146,7 @@ class QueueListener:
                     self.function.queue_name,
                     message.id,
                 )
-                await self._failed(queue, poison, message)
+                await self._failed(queue, poison, message, message.pop_receipt)
                 return
             argument = FunctionQueueMessage(  # type: ignore[no-untyped-call]
                 id=message.id,
@@ -158,12 +158,17 @@ class QueueListener:
                 time_next_visible=message.next_visible_on,
             )
             reason = f"New queue message detected on '{self.function.queue_name}'."
-            try:
-                await invoke(self.function, argument, reason)
-            except Exception:  # logged by invoke; the message takes the standard failure path
-                await self._failed(queue, poison, message)
+            async with MessageLease(queue, message, self.lease_seconds).held() as lease:
+                try:
+                    await invoke(self.function, argument, reason)
+                except Exception:  # logged by invoke; the message takes the failure path
+                    failed = True
+                else:
+                    failed = False
+            if failed:
+                await self._failed(queue, poison, message, lease.pop_receipt)
                 return
-            await _delete(queue, message)
+            await _delete(queue, message, lease.pop_receipt)
         except AzureError as error:
             logger.warning(
                 "queue %s: message %s could not be settled (%s); it becomes visible again",
@@ -172,7 +177,13 @@ class QueueListener:
                 type(error).__name__,
             )
 
-    async def _failed(self, queue: QueueClient, poison: QueueClient, message: QueueMessage) -> None:
+    async def _failed(
+        self,
+        queue: QueueClient,
+        poison: QueueClient,
+        message: QueueMessage,
+        pop_receipt: str | None,
+    ) -> None:
         if (message.dequeue_count or 0) >= self.options.max_dequeue_count:
             logger.warning(
                 "Message has reached MaxDequeueCount of %d. Moving message %s to queue '%s'.",
@@ -184,11 +195,11 @@ class QueueListener:
                 await _create_if_missing(poison)
                 self._poison_ready = True
             await poison.send_message(message.content)
-            await _delete(queue, message)
+            await _delete(queue, message, pop_receipt)
             return
         await queue.update_message(
             message.id,
-            message.pop_receipt,
+            pop_receipt,
             visibility_timeout=round(self.options.visibility_timeout),
         )
 
@@ -198,9 +209,9 @@ async def _create_if_missing(queue: QueueClient) -> None:
         await queue.create_queue()
 
 
-async def _delete(queue: QueueClient, message: QueueMessage) -> None:
+async def _delete(queue: QueueClient, message: QueueMessage, pop_receipt: str | None) -> None:
     try:
-        await queue.delete_message(message.id, message.pop_receipt)
+        await queue.delete_message(message.id, pop_receipt)
     except ResourceNotFoundError:
         # Already gone: the function settled it itself, or its lease ran out and another
         # receiver took it.

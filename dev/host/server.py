@@ -15,6 +15,7 @@ from bot.process_client import close_process_clients
 from dev.host.app import HttpFunction, LoadedApp
 from dev.host.errors import HostError
 from dev.host.http_server import build_route_table, build_web_app, describe_routes
+from dev.host.message_lease import DEFAULT_LEASE_SECONDS
 from dev.host.queues import QueueListener
 from dev.host.routes import RouteError, RouteTable
 from dev.host.timers import run_timer
@@ -53,8 +54,16 @@ def _timer_zone() -> ZoneInfo | None:
         raise HostError(f"{TIME_ZONE_VARIABLE}={name!r} is not an IANA time zone") from None
 
 
-async def serve(app: LoadedApp, port: int) -> int:
+async def serve(
+    app: LoadedApp, port: int, *, queue_lease_seconds: int = DEFAULT_LEASE_SECONDS
+) -> int:
     """Host ``app`` on ``127.0.0.1:port`` until SIGINT or SIGTERM.
+
+    Args:
+        app: The loaded function app.
+        port: The HTTP port.
+        queue_lease_seconds: How long a fetched queue message stays invisible while its
+            function runs (renewed at half of it).
 
     Returns:
         The exit status: 0 after a clean stop.
@@ -94,7 +103,9 @@ async def serve(app: LoadedApp, port: int) -> int:
         loop.add_signal_handler(signum, stop.set)
     listeners = [asyncio.create_task(run_timer(timer, stop, zone)) for timer in app.timers]
     listeners += [
-        asyncio.create_task(QueueListener(function, app.config.queues).run(stop))
+        asyncio.create_task(
+            QueueListener(function, app.config.queues, queue_lease_seconds).run(stop)
+        )
         for function in app.queues
     ]
     for listener in listeners:

@@ -21,6 +21,12 @@ param identityPrincipalId string
 @description('Object id of an operator (person or pipeline); empty for none.')
 param userPrincipalId string = ''
 
+@description('The proactive queue: external senders get their role on it alone.')
+param proactiveQueueName string
+
+@description('Object ids of service principals or managed identities that may put messages on the proactive queue (Storage Queue Data Message Sender on that queue only).')
+param queueSenderPrincipalIds array = []
+
 @description('Kind of userPrincipalId.')
 @allowed([
   'User'
@@ -34,6 +40,7 @@ var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var keyVaultSecretsOfficer = 'b86a8fe4-44ce-4948-aee5-eccb2c155cd7'
+var storageQueueDataMessageSender = 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'
 // Cosmos DB Built-in Data Contributor (data plane, not an ARM role).
 var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
 
@@ -41,6 +48,16 @@ var hasOperator = !empty(userPrincipalId)
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' existing = {
+  parent: storage
+  name: 'default'
+}
+
+resource proactiveQueue 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' existing = {
+  parent: queueService
+  name: proactiveQueueName
 }
 
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
@@ -150,3 +167,22 @@ resource operatorCosmosDataContributor 'Microsoft.DocumentDB/databaseAccounts/sq
     scope: cosmos.id
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// External senders (optional)
+// ---------------------------------------------------------------------------------------------
+
+// Services that enqueue proactive messages with their own identity (`python -m bot.proactive
+// --account-url`, or `az storage message put --auth-mode login`): storage shared keys are off,
+// so this role is their only way in. Send only, on the proactive queue only: they cannot read,
+// delete or peek at anyone's messages, nor reach the poison and fan-out queues.
+// Blank entries (a trailing comma) are skipped; spaces around an id are not part of it.
+resource senderQueueMessageSender 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for senderId in queueSenderPrincipalIds: if (!empty(trim(senderId))) {
+  name: guid(proactiveQueue.id, trim(senderId), storageQueueDataMessageSender)
+  scope: proactiveQueue
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageQueueDataMessageSender)
+    principalId: trim(senderId)
+    principalType: 'ServicePrincipal'
+  }
+}]

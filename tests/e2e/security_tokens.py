@@ -77,6 +77,10 @@ async def post_to_bot(
         session.post(url, data=body, headers=headers, allow_redirects=False) as response,
     ):
         raw = await response.read()
+    return _answer(response, raw)
+
+
+def _answer(response: aiohttp.ClientResponse, raw: bytes) -> Answer:
     decoded: Any = None
     if raw:
         text = raw.decode("utf-8", errors="replace")
@@ -85,6 +89,16 @@ async def post_to_bot(
         except ValueError:
             decoded = text
     return Answer(response.status, decoded, dict(response.headers))
+
+
+async def get_json(url: str) -> Answer:
+    """GET ``url`` with no headers; its answer, decoded as :func:`post_to_bot` does."""
+    async with (
+        aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session,
+        session.get(url, allow_redirects=False) as response,
+    ):
+        raw = await response.read()
+    return _answer(response, raw)
 
 
 def assert_error(answer: Answer, status: int, code: str | Collection[str]) -> None:

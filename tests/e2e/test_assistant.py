@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiohttp
@@ -132,3 +132,21 @@ async def test_the_reminder_is_the_delivery_of_its_derived_id(
 
     assert response.status == 200, receipt
     assert receipt["status"] == "Delivered"
+
+
+async def test_a_meeting_nearer_than_the_lead_is_reminded_at_once(
+    assistant_host: AssistantHost, assistant: LocalStackChannel
+) -> None:
+    # The meeting is 5 minutes ahead, the lead (717 s) has passed: the reminder is due now.
+    write_calendar(assistant_host.calendar, datetime.now(UTC) - timedelta(minutes=7))
+    transcript = parse(
+        'event: DeviceStart {"location": "car"}\n'
+        r"bot matches: You have 'Design review' at \d\d:\d\d \(in 5 minutes\)\."
+        "\n"
+        r"bot matches: Good (morning|afternoon|evening), Ada! .*"
+        "\n"
+        r"proactive matches: Reminder: 'Design review' starts at \d\d:\d\d \(in 5 minutes\)\."
+        "\n",
+        source="device_start_inside_the_lead",
+    )
+    await play(transcript, assistant)

@@ -30,6 +30,8 @@ FIXTURE_APP = Path(__file__).resolve().parent / "host_fixture_app"
 START_DEADLINE_SECONDS = 60.0
 EVENT_DEADLINE_SECONDS = 30.0
 MAX_DEQUEUE_COUNT = 3  # as in host_fixture_app/host.json
+LEASE_SECONDS = 2
+"""The module host's queue message lease (``--queue-lease-seconds``)."""
 
 T = TypeVar("T")
 
@@ -109,6 +111,7 @@ def host_environment(base: dict[str, str], port: int, settings_file: Path) -> di
         "FIXTURE_TIMER": "* * * * * *",  # every second; local.settings.json says otherwise
         "FIXTURE_QUEUE": f"host-e2e-{uuid.uuid4().hex[:12]}",
         "FIXTURE_FAILING_QUEUE": f"host-e2e-failing-{uuid.uuid4().hex[:12]}",
+        "FIXTURE_SLOW_QUEUE": f"host-e2e-slow-{uuid.uuid4().hex[:12]}",
     }
 
 
@@ -119,10 +122,10 @@ def write_local_settings(folder: Path) -> Path:
     return path
 
 
-def start_host(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def start_host(env: dict[str, str], log: Path, *arguments: str) -> subprocess.Popen[bytes]:
     with log.open("wb") as output:
         return subprocess.Popen(
-            [sys.executable, "-m", "dev.host", "--app-dir", str(FIXTURE_APP)],
+            [sys.executable, "-m", "dev.host", "--app-dir", str(FIXTURE_APP), *arguments],
             cwd=PROJECT_ROOT,
             env=env,
             stdout=output,
@@ -149,7 +152,7 @@ def host(
     port = free_port()
     env = host_environment(local_services.env, port, write_local_settings(folder))
     log = folder / "host.log"
-    process = start_host(env, log)
+    process = start_host(env, log, "--queue-lease-seconds", str(LEASE_SECONDS))
     running = Host(f"http://127.0.0.1:{port}", env, process, log)
     try:
 
@@ -268,6 +271,40 @@ def test_failing_message_is_retried_then_moved_to_poison_intact(host: Host) -> N
     assert host.counters()["failingAttempts"] - before == MAX_DEQUEUE_COUNT
     with host.queue(name) as queue:
         assert list(queue.peek_messages(max_messages=32)) == []
+
+
+def test_a_function_outlasting_its_message_lease_keeps_the_message_until_it_ends(
+    host: Host,
+) -> None:
+    name = host.env["FIXTURE_SLOW_QUEUE"]
+    sent = host.send(name, f"slow {uuid.uuid4()}")
+
+    def invocations() -> list[dict[str, Any]]:
+        return [item for item in host.counters()["slow"] if item["id"] == sent]
+
+    eventually(lambda: invocations() or None, "the slow function to start", EVENT_DEADLINE_SECONDS)
+    # Without renewal the message would be visible again one lease after the fetch and be
+    # handed to a second invocation; the host renews it at half the lease instead.
+    watch_until = time.monotonic() + 3 * LEASE_SECONDS
+    try:
+        while time.monotonic() < watch_until:
+            with host.queue(name) as queue:
+                assert list(queue.peek_messages(max_messages=32)) == []
+            assert len(invocations()) == 1
+            time.sleep(0.2)
+    finally:
+        assert call(f"{host.base_url}/api/slow/release", "POST").status == 200
+
+    def deleted() -> bool | None:
+        # Settled with the renewed pop receipt: gone, not back after another lease.
+        finished = all(item["finished"] for item in invocations())
+        with host.queue(name) as queue:
+            count = queue.get_queue_properties().approximate_message_count
+        return True if finished and count == 0 else None
+
+    eventually(deleted, "the message deleted after the function ended", EVENT_DEADLINE_SECONDS)
+    assert [item["dequeueCount"] for item in invocations()] == [1]
+    assert "lost its lease" not in host.log.read_text(errors="replace")
 
 
 def test_message_that_is_not_base64_goes_to_poison_without_an_invocation(host: Host) -> None:

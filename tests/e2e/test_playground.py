@@ -4,8 +4,11 @@ Headless Chromium (Debian's, driven by Playwright; ``dev/ensure_chromium.sh`` in
 opens the page the local channel serves, talks to the bot as a user, puts proactive messages on
 the real queue from the page's form, and sees them arrive live, marked proactive, without a
 reload. Once with auth on (the session stack: the channel signs every activity), once on a stack
-of its own with ``BOT_AUTH_DISABLED=true`` and a channel started with ``--no-auth``.
-Screenshots go to ``tests/artifacts/``.
+of its own with ``BOT_AUTH_DISABLED=true`` and a channel started with ``--no-auth``. The car
+scenario runs on a stack of its own started with the assistant sample and the shipped sample
+calendar, as ``BOT_SAMPLE=assistant make run`` starts it.
+Screenshots go to ``tests/artifacts/``; with ``UPDATE_DOC_SCREENSHOTS=1`` the car scenario's
+also replaces the README's ``docs/images/playground-car-scenario.png``.
 
 Without ``/usr/bin/chromium`` (or Playwright) the tests skip, unless
 ``PLAYGROUND_BROWSER_REQUIRED=1`` (``make test``) makes that a failure.
@@ -42,6 +45,7 @@ CHROMIUM_ARGUMENTS = [
     "--no-first-run",
 ]
 ARTIFACTS = REPOSITORY_ROOT / "tests" / "artifacts"
+DOC_IMAGES = REPOSITORY_ROOT / "docs" / "images"
 VIEWPORT: ViewportSize = {"width": 1280, "height": 800}
 WAIT_MS = 30_000
 """Longest wait for something to show on the page (a queue send takes about a second)."""
@@ -298,3 +302,125 @@ async def test_the_playground_with_auth_off(browser: Browser, no_auth_stack: Loc
         requests = await control.requests(conversation_id)
     assert requests
     assert not any(request["hasAuthorization"] for request in requests)
+
+
+SAMPLE_MEETING_AHEAD = 12 * 60
+"""How far ahead the sample calendar (``config/calendar.sample.json``) puts 'Design review'."""
+REMINDER_AFTER_SECONDS = 8
+"""How soon after ``DeviceStart`` the test wants the reminder: the lead is set to the rest."""
+
+
+@pytest.fixture(scope="module")
+def assistant_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """``BOT_SAMPLE=assistant make run`` on free ports, with the shipped sample calendar.
+
+    Only the reminder lead is changed (through its setting), so that the reminder of the
+    meeting 12 minutes ahead is due seconds after ``DeviceStart`` instead of two minutes.
+    """
+    _require_browser()
+    lead = SAMPLE_MEETING_AHEAD - REMINDER_AFTER_SECONDS
+    stack = start_stack(
+        tmp_path_factory.mktemp("assistant-stack"),
+        fresh=True,
+        persist=False,
+        settings={
+            **E2E_SETTINGS,
+            "BOT_SAMPLE": "assistant",
+            "CALENDAR_REMINDER_LEAD_SECONDS": str(lead),
+        },
+    )
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def test_the_car_scenario_from_the_playground(
+    browser: Browser, assistant_stack: LocalStack
+) -> None:
+    page = await open_page(browser, assistant_stack.channel.connector_url + "/playground/")
+    assert await page.inner_text("#status-sample") == "Sample: assistant"
+    await new_user(page, "Ada Lovelace")
+    await bot_message(page, "Hi! I'm your assistant.", proactive=False).wait_for()
+
+    # The event form's defaults are the car's: DeviceStart with {"location": "car"}.
+    assert await page.input_value("#event-name") == "DeviceStart"
+    await page.click("#event-submit")
+    await page.locator("#event-status[data-state='ok']").wait_for()
+    sent = page.locator("#message-log .system-note[data-event='DeviceStart']")
+    assert '{"location":"car"}' in await sent.inner_text()
+
+    answer = bot_message(page, "You have 'Design review' at", proactive=False)
+    await answer.wait_for()
+    assert "(in 12 minutes)" in await answer.inner_text()
+    await bot_message(page, "You have '1:1 with Grace' at", proactive=False).wait_for()
+
+    reminder = bot_message(page, "Reminder: 'Design review' starts at", proactive=True)
+    await reminder.wait_for()
+    assert "(in 12 minutes)" in await reminder.inner_text()
+    assert await reminder.locator(".badge.proactive").inner_text() == "Proactive"
+    await assert_not_reloaded(page)
+
+    path = await screenshot(page, "playground-car-scenario.png")
+    if os.environ.get("UPDATE_DOC_SCREENSHOTS") == "1":
+        DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+        (DOC_IMAGES / path.name).write_bytes(path.read_bytes())
+
+
+async def test_an_event_value_that_is_not_json_is_refused_on_the_page(
+    browser: Browser, assistant_stack: LocalStack
+) -> None:
+    page = await open_page(browser, assistant_stack.channel.connector_url + "/playground/")
+    async with ChannelControl(assistant_stack.channel.connector_url) as control:
+        before = len(await control.conversations())
+    await page.fill("#event-name", "Custom.Event")
+    await page.fill("#event-value", "{not json")
+    await page.click("#event-submit")
+
+    await page.locator("#event-status[data-state='bad']", has_text="not JSON").wait_for()
+    assert await page.locator("#message-log .system-note[data-event='Custom.Event']").count() == 0
+    async with ChannelControl(assistant_stack.channel.connector_url) as control:
+        assert len(await control.conversations()) == before  # nothing reached the channel
+
+
+async def test_a_card_button_in_the_playground_changes_the_card(
+    browser: Browser, e2e_stack: LocalStack
+) -> None:
+    page = await open_page(browser, e2e_stack.channel.connector_url + "/playground/")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    # The page's files (the renderer among them) all load; the bot routes it probes may 404.
+    page.on(
+        "response",
+        lambda response: (
+            errors.append(f"{response.status} {response.url}")
+            if response.status >= 400 and "/playground/" in response.url
+            else None
+        ),
+    )
+    await new_user(page, f"Katherine {uuid.uuid4().hex[:4]}")
+    await bot_message(page, "Welcome!", proactive=False).wait_for()
+
+    await say(page, "alert")
+
+    card = page.locator(
+        "#message-log .message[data-kind='bot'] [data-renderer='adaptivecards']",
+        has_text="Disk almost full",
+    )
+    await card.wait_for()
+    # Rendered by Microsoft's renderer, not the page's fallback.
+    await card.locator(".ac-adaptiveCard").wait_for()
+    await card.get_by_role("button", name="Acknowledge").click()
+
+    acknowledged = page.locator(
+        "#message-log .message[data-kind='bot'] [data-renderer='adaptivecards']",
+        has_text="Acknowledged by Katherine",
+    )
+    await acknowledged.first.wait_for()
+    # The bot also updated the message for everyone: it shows as edited, without the button.
+    edited = page.locator("#message-log .message", has_text="Acknowledged by Katherine")
+    await edited.locator(".edited").first.wait_for()
+    assert await edited.get_by_role("button", name="Acknowledge").count() == 0
+    await assert_not_reloaded(page)
+    await screenshot(page, "playground-card.png")
+    assert errors == []

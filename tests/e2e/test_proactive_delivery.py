@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -21,7 +20,8 @@ import aiohttp
 import pytest
 
 from dev.channel import ChannelControl
-from dev.stack import REPOSITORY_ROOT, LocalStack
+from dev.stack import LocalStack
+from tests.e2e.producer import enqueue_with_command
 
 pytestmark = pytest.mark.e2e
 
@@ -71,24 +71,8 @@ class Api:
 
     async def enqueue(self, *messages: dict[str, Any]) -> None:
         """Run the producer's command line (another process) with the messages on stdin."""
-        environment = self.stack.host_environment
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot.proactive",
-            "-",
-            "--connection-string",
-            environment["AzureWebJobsStorage"],
-            "--queue",
-            environment["PROACTIVE_QUEUE_NAME"],
-            cwd=REPOSITORY_ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await process.communicate(json.dumps(list(messages)).encode())
-        assert process.returncode == 0, err.decode()
-        assert out.decode().count("enqueued ") == len(messages)
+        # The running host's queue: a test may have restarted it on a queue of its own.
+        await enqueue_with_command(self.stack.host.environment, *messages)
 
     async def queue_drained(self) -> None:
         """Wait until the proactive queue holds no message, visible or not."""
@@ -96,7 +80,7 @@ class Api:
 
         from bot.storage.queues import expand_connection_string
 
-        environment = self.stack.host_environment
+        environment = self.stack.host.environment
         async with QueueClient.from_connection_string(
             expand_connection_string(environment["AzureWebJobsStorage"]),
             environment["PROACTIVE_QUEUE_NAME"],

@@ -10,6 +10,7 @@ exercises failures of its own, so it holds whatever else ran before it.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -22,6 +23,7 @@ from tests.e2e.security_tokens import (
     attacker_token,
     bearer,
     encode,
+    get_json,
     message_activity,
     new_conversation_id,
     post_to_bot,
@@ -60,16 +62,24 @@ AZURE_REFUSALS = {
 
 
 @pytest.mark.parametrize("case", sorted(AZURE_REFUSALS))
-def test_in_azure_a_development_switch_or_a_short_key_stops_the_host(
+async def test_in_azure_a_development_switch_or_a_short_key_serves_only_503s(
     e2e_stack: LocalStack, case: str
 ) -> None:
-    # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security.md).
+    # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security.md). There
+    # a refused setting does not stop the import (the host would serve 404s and say nothing):
+    # every route answers 503 naming the setting, so nothing of the bot runs (bot/startup.py).
     changes, setting = AZURE_REFUSALS[case]
 
-    output = refused_start(e2e_stack, case, {"WEBSITE_INSTANCE_ID": "e2e", **changes})
+    with side_host(e2e_stack, case, {"WEBSITE_INSTANCE_ID": "e2e", **changes}) as host:
+        health = await get_json(host.url + "/api/health")
+        activity = await post_to_bot(host.url + "/api/messages", b"{}", authorization=None)
 
-    assert setting in output
-    assert "too-short" not in output
+    assert health.status == 503
+    assert [entry["name"] for entry in health.body["error"]["settings"]] == [setting]
+    assert activity.status == 503
+    assert activity.body["error"]["code"] == "InvalidSettings"
+    assert "too-short" not in json.dumps(health.body)
+    assert "too-short" not in host.log_file.read_text(errors="replace")
 
 
 @pytest.fixture

@@ -181,6 +181,9 @@ def _declaration(node: Node, decorators: dict[str, tuple[str, ...]]) -> Declarat
     elif body is not None and body.type == "for_statement":
         loop = True
         body = body.child_by_field_name("body") or body.named_children[-1]
+        if body.type == "if_statement":  # a filtered loop: [for x in xs: if (cond) {...}]
+            condition = _text(body.named_children[0])
+            body = body.named_children[-1]
     return Declaration(
         kind=kind,
         name=name,

@@ -55,6 +55,7 @@ LEFT_TO_CODE_DEFAULT = {
     "SKILLS_CONFIG_PATH": "the assistant's skills file ships with the app package",
     "EVENTS_CONFIG_PATH": "the assistant's event map file ships with the app package",
     "CALENDAR_SOURCE_PATH": "the sample calendar ships with the app package",
+    "CARD_TEMPLATES_PATH": "the card templates ship with the app package",
     "CALENDAR_REMINDER_LEAD_MINUTES": "ten minutes suits the sample; change it per bot",
     "DEFAULT_TIMEZONE": "UTC until a user's own zone is known",
     "THROTTLE_ENABLED": "the governor is on wherever the bot sends",

@@ -244,6 +244,18 @@ class TestFunctionApp:
         deployment = properties["functionAppConfig"]["deployment"]["storage"]
         assert deployment["authentication"]["type"] == "UserAssignedIdentity"
 
+    def test_http_requests_share_an_instance(self) -> None:
+        # Flex's default for Python is one request per instance; the handlers are async.
+        scale = _one("Microsoft.Web/sites")["properties"]["functionAppConfig"][
+            "scaleAndConcurrency"
+        ]
+        assert scale["triggers"] == {
+            "http": {"perInstanceConcurrency": Expression("httpPerInstanceConcurrency")}
+        }
+        parameter = read(INFRA_DIR / "app" / "api.bicep").get("param", "httpPerInstanceConcurrency")
+        assert parameter.value == 16
+        assert parameter.decorators["minValue"] == ("1",)
+
     def test_ftp_and_scm_publishing_credentials_are_off(self) -> None:
         policies = _resources("Microsoft.Web/sites/basicPublishingCredentialsPolicies")
         by_name = {}
@@ -419,6 +431,54 @@ class TestRoleAssignments:
             and any(names[0] in str(v) for v in find_key(d.value, "roleDefinitionId"))
         ]
         assert len(granted) == 1, role
+
+
+class TestQueueSenders:
+    """External services enqueue with their identity: Message Sender on the proactive queue."""
+
+    def test_each_listed_principal_gets_message_sender_on_the_proactive_queue_only(self) -> None:
+        rbac = read(INFRA_DIR / "app" / "rbac.bicep")
+        variables = {d.name: d.value for d in rbac.of_kind("var")}
+        assert variables["storageQueueDataMessageSender"] == "c6a89b2d-59bc-44d0-9896-0f6e12d7b80a"
+        [sender] = [
+            d
+            for d in rbac.of_kind("resource")
+            if any(
+                "storageQueueDataMessageSender" in str(v)
+                for v in find_key(d.value, "roleDefinitionId")
+            )
+        ]
+        assert sender.loop
+        assert sender.condition == "(!empty(trim(senderId)))"
+        assert "[for senderId in queueSenderPrincipalIds: if" in rbac.path.read_text()
+        assert sender.value["scope"] == Expression("proactiveQueue")
+        assert sender.value["properties"]["principalId"] == Expression("trim(senderId)")
+        assert sender.value["properties"]["principalType"] == "ServicePrincipal"
+        queue = rbac.get("resource", "proactiveQueue")
+        assert queue.existing
+        assert queue.value["name"] == Expression("proactiveQueueName")
+        assert rbac.get("param", "queueSenderPrincipalIds").value == []
+
+    def test_main_passes_the_comma_list_without_blanks(self) -> None:
+        parameter = _main().get("param", "queueSenderPrincipalIds")
+        assert (parameter.target, parameter.value) == ("string", "")
+        params = _main().get("module", "rbac").value["params"]
+        assert params["proactiveQueueName"] == Expression("proactiveQueueName")
+        passed = params["queueSenderPrincipalIds"]
+        assert isinstance(passed, Expression)
+        assert "split(queueSenderPrincipalIds, ',')" in passed.text
+        assert passed.text.startswith("empty(queueSenderPrincipalIds) ? [] :")
+
+    def test_both_parameter_files_read_the_environment_variable(self) -> None:
+        bicepparam = (INFRA_DIR / "main.bicepparam").read_text()
+        parameters = json.loads((INFRA_DIR / "main.parameters.json").read_text())
+        assert (
+            "param queueSenderPrincipalIds = "
+            "readEnvironmentVariable('PROACTIVE_QUEUE_SENDER_PRINCIPAL_IDS', '')" in bicepparam
+        )
+        assert parameters["parameters"]["queueSenderPrincipalIds"] == {
+            "value": "${PROACTIVE_QUEUE_SENDER_PRINCIPAL_IDS=}"
+        }
 
 
 # ---------------------------------------------------------------------------------------------

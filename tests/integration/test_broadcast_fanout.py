@@ -125,6 +125,9 @@ async def test_a_tenant_broadcast_reaches_each_active_conversation_once(
         "failures": {"ConversationInactive": 1},
         "createdAt": None,
         "fannedOutAt": None,
+        "cancelled": 0,
+        "cancelledAt": None,
+        "edits": [],
     }
     activities = await broadcasting.proactive.control.activities()
     reached = [record["conversationId"] for record in activities]

@@ -249,6 +249,9 @@ async def test_injected_429_is_answered_the_configured_number_of_times(
         (201, None),
     ]
     assert answers[0][2]["error"]["code"] == "Throttled"
+    recorded = await control.requests("a:busy")
+    assert [record["retryAfter"] for record in recorded] == [2, 2, None]
+    assert all(record["answeredAt"] >= record["receivedAt"] for record in recorded)
     assert (await _send(http, channel, "a:other", token)).status == 201
     assert await control.faults() == []
 
@@ -298,6 +301,23 @@ async def test_injected_delay_holds_the_answer(
         ):
             pass
     assert (await _send(http, channel, "a:slow", token)).status == 201
+
+
+async def test_a_held_request_is_in_flight_until_answered(
+    channel: RunningChannel, control: ChannelControl, http: aiohttp.ClientSession
+) -> None:
+    token = await _bot_token(channel)
+    await control.set_fault(delay_seconds=1, conversation_id="a:held")
+    assert await control.in_flight() == 0
+
+    sending = asyncio.create_task(_send(http, channel, "a:held", token))
+    deadline = asyncio.get_running_loop().time() + 10
+    while await control.in_flight() != 1:
+        assert asyncio.get_running_loop().time() < deadline, "the request never arrived"
+        await asyncio.sleep(0.02)
+
+    assert (await sending).status == 201
+    assert await control.in_flight() == 0
 
 
 async def test_percent_encoded_id_with_slash_is_one_conversation(

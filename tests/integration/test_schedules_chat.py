@@ -116,9 +116,9 @@ async def test_list_pause_resume_and_stop_by_number(chat: Chat) -> None:
     (remaining,) = await chat.schedules()
     assert remaining["name"] == "a briefing"
     assert remaining["enabled"] is True
-    assert remaining["activities"][0]["text"] == (
-        "Scheduled message for {weekday}, {localDate}: a briefing"
-    )
+    # A briefing is composed when it fires: the schedule carries the event, not fixed text.
+    assert remaining["event"] == {"name": "Briefing", "value": {"timeZone": "UTC"}}
+    assert "activities" not in remaining
     assert "There is no reminder 5 here (there is only 1)" in await chat.say("stop reminder 5")
 
 

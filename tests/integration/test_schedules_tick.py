@@ -208,7 +208,7 @@ async def test_a_tick_that_dies_after_the_enqueue_sends_copies_the_ledger_sends_
     for copy in copies:
         message = parse_message(copy)
         claim = await ledger.claim(
-            message.id, len(message.activities), now=NOW, payload_hash=message.payload_hash()
+            message.id, len(message.activity_list), now=NOW, payload_hash=message.payload_hash()
         )
         if isinstance(claim, Claim):
             await ledger.begin(claim, now=NOW)

@@ -249,7 +249,7 @@ def test_proactive_queue_messages(body: bytes) -> None:
         assert poisoned["reason"]["message"]
     else:
         assert _within_limits(body)
-        payload_hash(message.target, message.activities)
+        payload_hash(message.target, message.activity_list)
         message.to_json()
 
 
@@ -260,9 +260,10 @@ def test_fanout_messages(body: bytes) -> None:
     if isinstance(parsed, InvalidMessageError):
         assert parsed.errors
     else:
-        operation_id, page = parsed
+        operation_id, page, edit = parsed
         assert operation_id
         assert page >= 0
+        assert edit is None or edit >= 1
 
 
 @pytest.mark.parametrize("entry", sorted(VALID))

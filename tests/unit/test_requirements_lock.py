@@ -55,3 +55,30 @@ def test_every_locked_requirement_is_pinned_and_hashed() -> None:
 def test_the_worker_is_never_a_dependency() -> None:
     # The Functions host brings its own worker; a pinned one would shadow it.
     assert "azure-functions-worker" not in _pins((ROOT / "requirements.txt").read_text("utf-8"))
+
+
+def test_the_tzdata_package_is_a_runtime_requirement() -> None:
+    # zoneinfo falls back to it on hosts without /usr/share/zoneinfo (tests/unit/schedules).
+    assert "tzdata" in _pins((ROOT / "requirements.in").read_text(encoding="utf-8"))
+
+
+def test_pip_install_dot_builds_the_bot_package_with_the_locked_inputs() -> None:
+    # `pip install .` (an explicit `azd restore`) builds with setuptools from pyproject.toml:
+    # the packages it finds are what the wheel holds, so a package folder missing its
+    # __init__.py would silently drop out of the install.
+    import tomllib
+
+    from setuptools import find_packages
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    assert project["build-system"]["build-backend"] == "setuptools.build_meta"
+    tool = project["tool"]["setuptools"]
+    assert tool["dynamic"]["dependencies"] == {"file": ["requirements.in"]}
+    assert tool["py-modules"] == ["function_app"]
+    found = set(find_packages(str(ROOT), include=tool["packages"]["find"]["include"]))
+    source_folders = {
+        ".".join(path.parent.relative_to(ROOT).parts)
+        for path in (ROOT / "bot").rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert found == source_folders

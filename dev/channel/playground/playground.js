@@ -305,20 +305,22 @@
 
   // ---------------------------------------------------------------- talking
 
-  async function say(text) {
+  // Posts what the current user does (a message, an event) to the channel, in the open
+  // conversation or a new 1:1 chat, and follows the conversation it landed in. Returns the
+  // channel's answer, or null when it refused (the error is in the result given to onError).
+  async function talk(route, fields, button, what, onError) {
     const user = currentUser();
-    const body = { text, userName: user.name };
+    const body = { ...fields, userName: user.name };
     if (state.currentConversationId) body.conversationId = state.currentConversationId;
     if (user.id) body.userId = user.id;
     if (TIMEZONE) body.timezone = TIMEZONE;
     const before = state.currentConversationId;
-    const send = $("composer-send");
-    send.disabled = true;
-    const result = await call("POST", `${CHANNEL}/say`, body);
-    send.disabled = false;
+    button.disabled = true;
+    const result = await call("POST", `${CHANNEL}/${route}`, body);
+    button.disabled = false;
     if (!result.ok) {
-      logNote(`Not sent: ${describeError(result)}`, true);
-      return;
+      onError(result);
+      return null;
     }
     const answer = result.body;
     if (answer.conversationId !== before || answer.userId !== state.currentUserId) {
@@ -332,8 +334,43 @@
       await loadConversations();
     }
     reportBotAnswer(answer.started, "the conversation update");
-    reportBotAnswer(answer.response, "your message");
+    reportBotAnswer(answer.response, what);
     refreshInspector();
+    return answer;
+  }
+
+  async function say(text) {
+    await talk("say", { text }, $("composer-send"), "your message",
+      (result) => logNote(`Not sent: ${describeError(result)}`, true));
+  }
+
+  // An event activity from the user's client (DeviceStart from a car), as the current user in
+  // the open conversation (or a new 1:1 chat). The value is JSON, or nothing.
+  async function sendEvent(event) {
+    event.preventDefault();
+    const status = $("event-status");
+    const name = $("event-name").value.trim();
+    if (!name) {
+      setStatus(status, "Name the event.", "bad");
+      return;
+    }
+    const raw = $("event-value").value.trim();
+    let value = null;
+    if (raw) {
+      try {
+        value = JSON.parse(raw);
+      } catch (error) {
+        setStatus(status, `The value is not JSON: ${error.message}`, "bad");
+        return;
+      }
+    }
+    const sender = currentUser().name;
+    const answer = await talk("event", { name, value }, $("event-submit"), `the event ${name}`,
+      (result) => setStatus(status, `Not sent: ${describeError(result)}`, "bad"));
+    if (!answer) return;
+    const code = answer.response ? answer.response.status : "?";
+    setStatus(status, `Sent ${name} as ${sender}; the bot answered HTTP ${code}.`,
+      answer.response && answer.response.status < 300 ? "ok" : "bad");
   }
 
   function reportBotAnswer(answer, what) {
@@ -408,6 +445,7 @@
       select.append(el("option", { value: id, selected: id === me.id }, name));
     }
     $("composer-user").textContent = me.name;
+    $("event-user").textContent = me.name;
     renderConversationList();
   }
 
@@ -496,6 +534,13 @@
             .map((member) => member.name || member.id);
           return note(`${joined.join(", ") || "Someone"} joined the conversation`);
         }
+        if (activity.type === "event") {
+          const value = activity.value === undefined || activity.value === null
+            ? "" : ` ${JSON.stringify(activity.value)}`;
+          const item = note(`${activity.from?.name || "A user"}'s device sent the event ${activity.name || "(no name)"}${value}`);
+          item.dataset.event = activity.name || "";
+          return item;
+        }
         return note(`${activity.from?.name || "A user"} sent a ${activity.type} activity`);
       case "bot":
         if (activity.type === "message") return messageElement(entry, log);
@@ -565,7 +610,9 @@
     if (text || attachments.length === 0) {
       item.append(el("div", { class: "bubble" }, text || "(an empty message)"));
     }
-    for (const attachment of attachments) item.append(attachmentElement(attachment));
+    for (const attachment of attachments) {
+      item.append(attachmentElement(attachment, item.dataset.activityId || ""));
+    }
   }
 
   function applyUpdate(entry, log) {
@@ -594,13 +641,15 @@
 
   // ---------------------------------------------------------------- cards
 
-  function attachmentElement(attachment) {
+  function attachmentElement(attachment, activityId) {
     const type = attachment.contentType || "";
     const content = attachment.content || {};
     if (type === "application/vnd.microsoft.card.hero" || type === "application/vnd.microsoft.card.thumbnail") {
       return heroCard(content, type.endsWith("thumbnail") ? "Thumbnail card" : "Hero card");
     }
-    if (type === "application/vnd.microsoft.card.adaptive") return adaptiveCard(content);
+    if (type === "application/vnd.microsoft.card.adaptive") {
+      return renderedAdaptiveCard(content, activityId) || adaptiveCard(content);
+    }
     const name = attachment.name ? ` “${attachment.name}”` : "";
     const link = safeUrl(attachment.contentUrl);
     return el("div", { class: "card" },
@@ -622,6 +671,66 @@
       card.append(el("div", { class: "actions" }, ...content.buttons.map(actionElement)));
     }
     return card;
+  }
+
+  // Microsoft's renderer (the adaptivecards package), as Teams renders cards. Action.Execute
+  // sends the invoke Teams sends and shows the card the bot answers, for this user only; the
+  // bot's update for everyone arrives through the feed as an "update" entry.
+  function renderedAdaptiveCard(content, activityId) {
+    const library = window.AdaptiveCards;
+    if (!library) return null;
+    const holder = el("div", { class: "card adaptive-card", dataset: { renderer: "adaptivecards" } });
+    try {
+      const card = new library.AdaptiveCard();
+      card.hostConfig = new library.HostConfig({ fontFamily: "inherit" });
+      card.onExecuteAction = (action) => executeCardAction(action, holder, activityId);
+      card.parse(content);
+      const rendered = card.render();
+      if (!rendered) return null;
+      holder.append(rendered);
+    } catch {
+      return null;
+    }
+    return holder;
+  }
+
+  async function executeCardAction(action, holder, activityId) {
+    const type = action.getJsonTypeName();
+    if (type === "Action.OpenUrl") {
+      const link = safeUrl(action.url);
+      if (link) window.open(link, "_blank", "noopener,noreferrer");
+      return;
+    }
+    if (type !== "Action.Execute") {
+      logNote(`${type} is not sent by the local channel; use Action.Execute`, true);
+      return;
+    }
+    const user = currentUser();
+    const data = action.data && typeof action.data === "object" ? action.data : {};
+    const body = {
+      conversationId: state.currentConversationId,
+      name: "adaptiveCard/action",
+      value: { action: { type: "Action.Execute", verb: action.verb, data }, trigger: "manual" },
+      replyToId: activityId || undefined,
+      userName: user.name,
+    };
+    if (user.id) body.userId = user.id;
+    holder.dataset.state = "pending";
+    const result = await call("POST", `${CHANNEL}/invoke`, body);
+    delete holder.dataset.state;
+    const answer = result.ok ? result.body?.response?.body : null;
+    if (!answer || typeof answer !== "object") {
+      logNote(`The card action failed: ${describeError(result)}`, true);
+      return;
+    }
+    if (answer.type === "application/vnd.microsoft.card.adaptive" && answer.value) {
+      const replacement = renderedAdaptiveCard(answer.value, activityId);
+      if (replacement) holder.replaceWith(replacement);
+    } else if (answer.type === "application/vnd.microsoft.activity.message") {
+      logNote(String(answer.value || ""));
+    } else {
+      logNote(`The bot answered the card action with an error: ${answer.value?.message || answer.statusCode}`, true);
+    }
   }
 
   function adaptiveCard(content) {
@@ -1021,6 +1130,10 @@
     else if (state.info.authRequired) setStatus(auth, "Channel: signed tokens", "ok");
     else setStatus(auth, "Channel: no auth (BOT_AUTH_DISABLED)", "warn");
     auth.title = state.info ? `Bot endpoint ${state.info.botUrl}; channel ${state.info.channelId}` : "";
+    const sample = $("status-sample");
+    if (state.info && state.info.botSample) setStatus(sample, `Sample: ${state.info.botSample}`, "ok");
+    else setStatus(sample, "Sample: unknown", null);
+    sample.dataset.sample = state.info?.botSample || "";
     const queue = $("status-queue");
     if (!state.queue) setStatus(queue, "Queue: unknown", null);
     else if (state.queue.configured) setStatus(queue, `Queue: ${state.queue.queueName}`, "ok");
@@ -1059,6 +1172,7 @@
       startConversation({ userId: user.id, userName: user.name, conversationType: "groupChat" });
     });
     $("enqueue-form").addEventListener("submit", enqueue);
+    $("event-form").addEventListener("submit", sendEvent);
     $("schedule-form").addEventListener("submit", createSchedule);
     $("receipts-refresh").addEventListener("click", refreshReceipts);
     $("schedules-refresh").addEventListener("click", refreshSchedules);

@@ -6,6 +6,7 @@ and queue functions saw, so the tests can observe them over HTTP.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -16,7 +17,10 @@ import azure.functions as func
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 
 _lock = threading.Lock()
-_seen: dict[str, Any] = {"timerRuns": 0, "received": [], "failingAttempts": 0}
+_seen: dict[str, Any] = {"timerRuns": 0, "received": [], "failingAttempts": 0, "slow": []}
+_release_slow = asyncio.Event()
+SLOW_LIMIT_SECONDS = 120.0
+"""A slow invocation ends by itself after this, released or not (never a stuck host)."""
 
 
 def _json(body: object, status: int = 200) -> func.HttpResponse:
@@ -86,3 +90,23 @@ def always_fails(msg: func.QueueMessage) -> None:
     with _lock:
         _seen["failingAttempts"] += 1
     raise ValueError("this message can never succeed")
+
+
+@app.route(route="slow/release", methods=["POST"])
+async def release_slow(req: func.HttpRequest) -> func.HttpResponse:
+    """Lets every running (and later) ``slow`` invocation finish."""
+    _release_slow.set()
+    return _json({"released": True})
+
+
+@app.queue_trigger(arg_name="msg", queue_name="%FIXTURE_SLOW_QUEUE%", connection="")
+async def slow(msg: func.QueueMessage) -> None:
+    """Runs until released over HTTP, so it can outlast its message's lease."""
+    entry = {"id": msg.id, "dequeueCount": msg.dequeue_count, "finished": False}
+    with _lock:
+        _seen["slow"].append(entry)
+    try:
+        await asyncio.wait_for(_release_slow.wait(), SLOW_LIMIT_SECONDS)
+    finally:
+        with _lock:
+            entry["finished"] = True

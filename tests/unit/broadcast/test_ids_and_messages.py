@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
+from bot.broadcast.edits import edit_message, edit_page_message
 from bot.broadcast.fanout import _parse, page_message, recipient_message
 from bot.broadcast.ids import (
     Recipient,
@@ -12,6 +15,7 @@ from bot.broadcast.ids import (
     is_operation_id,
     new_operation_id,
     parse_delivery_id,
+    parse_edit_delivery_id,
     recipient_token,
 )
 from bot.broadcast.outcomes import is_broadcast_delivery
@@ -83,7 +87,7 @@ class TestRecipientMessages:
         assert message.target == ConversationTarget(
             channel_id="msteams", conversation_id="a:1x", tenant_id="tenant-a"
         )
-        assert [activity.text for activity in message.activities] == ["Hello"]
+        assert [activity.text for activity in message.activity_list] == ["Hello"]
         assert message.not_before is not None
         assert message.expires_at is None
 
@@ -93,7 +97,21 @@ class TestRecipientMessages:
         assert message.target == UserTarget(channel_id="msteams", user_id="29:1ada")
 
     def test_page_messages_round_trip(self) -> None:
-        assert _parse(page_message("op-1", 3).encode()) == ("op-1", 3)
+        assert _parse(page_message("op-1", 3).encode()) == ("op-1", 3, None)
+        assert _parse(edit_page_message("op-1", 2, 0).encode()) == ("op-1", 0, 2)
+
+    def test_edit_messages_name_the_recipients_delivery(self) -> None:
+        token = "a" * 40
+        edit = {"number": 2, "operation": "delete", "activities": None}
+        message = json.loads(edit_message("op-1", edit, token))
+        assert message == {
+            "version": 1,
+            "id": f"be:op-1:2:{token}",
+            "operation": "delete",
+            "deliveryId": f"bc:op-1:{token}",
+        }
+        assert parse_edit_delivery_id(message["id"]) == ("op-1", 2, token)
+        assert parse_message(message).is_edit
 
     @pytest.mark.parametrize(
         "body",

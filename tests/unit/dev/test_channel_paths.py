@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import quote
 
 import pytest
@@ -82,6 +83,37 @@ def test_faults_prefer_the_conversation_and_run_out() -> None:
     assert plan.faults() == []
 
 
+def test_faults_in_time_windows_make_an_outage_of_phases() -> None:
+    now = [100.0]
+    plan = FaultPlan(clock=lambda: now[0])
+    unavailable = plan.add(status=503, retry_after=2, times=None, for_seconds=10)
+    bad_gateway = plan.add(status=502, times=None, after_seconds=10, for_seconds=5)
+    timeout = plan.add(status=504, times=None, after_seconds=15, for_seconds=5)
+
+    def at(seconds: float) -> int | None:
+        now[0] = 100.0 + seconds
+        fault = plan.take("c", "sendToConversation")
+        return fault.status if fault else None
+
+    assert [at(t) for t in (0, 9.9, 10, 14.9, 15, 19.9, 20)] == [503, 503, 502, 502, 504, 504, None]
+    assert plan.faults() == []
+    assert [unavailable.used, bad_gateway.used, timeout.used] == [2, 2, 2]
+
+
+async def test_removing_or_clearing_a_fault_ends_its_delays() -> None:
+    plan = FaultPlan()
+    removed = plan.add(delay_seconds=120, times=None)
+    exhausted = plan.add(delay_seconds=120, times=1, conversation_id="c")
+    assert plan.take("c", "sendToConversation") is exhausted  # used up, still delaying
+    holding = [asyncio.create_task(fault.hold()) for fault in (removed, exhausted)]
+
+    assert plan.remove(removed.id)
+    await asyncio.wait_for(holding[0], 5)
+    assert not holding[1].done()
+    plan.clear()
+    await asyncio.wait_for(holding[1], 5)
+
+
 def test_fault_arguments_are_checked() -> None:
     plan = FaultPlan()
     with pytest.raises(ValueError, match="status"):
@@ -91,3 +123,7 @@ def test_fault_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="needs a status"):
         plan.add()
     assert plan.add(delay_seconds=0.5).status is None
+    with pytest.raises(ValueError, match="forSeconds"):
+        plan.add(status=503, for_seconds=0)
+    with pytest.raises(ValueError, match="afterSeconds"):
+        plan.add(status=503, after_seconds=-1)

@@ -208,3 +208,28 @@ def test_host_json_invalid_queue_options(
     (tmp_path / "host.json").write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(HostError, match=message):
         read_host_json(tmp_path)
+
+
+async def test_a_context_parameter_gets_the_invocation_context_as_from_the_worker(
+    tmp_path: Path,
+) -> None:
+    from dev.host.invocation import invoke
+
+    code = """
+        seen = []
+
+        @app.route(route="ping")
+        async def ping(req: func.HttpRequest, context: func.Context) -> func.HttpResponse:
+            seen.append(context)
+            return func.HttpResponse("pong")
+        """
+    loaded = load(tmp_path, code)
+    [function] = loaded.http
+
+    await invoke(function, None, "test")
+
+    assert function.takes_context
+    [context] = sys.modules["function_app"].seen
+    assert context.function_name == "ping"
+    version, trace_id, span_id, flags = context.trace_context.trace_parent.split("-")
+    assert (version, len(trace_id), len(span_id), flags) == ("00", 32, 16, "01")

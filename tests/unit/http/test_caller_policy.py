@@ -16,17 +16,22 @@ from bot.http.caller_policy import (
     POLICY_ATTRIBUTE,
     ROUTE_ACTIONS,
     CallerPolicyApp,
+    action_of,
     guarded,
 )
 from bot.settings import get_settings
 
 
-def _http_functions(app: func.FunctionApp) -> dict[str, Any]:
-    routes: dict[str, Any] = {}
+def _http_functions(app: func.FunctionApp) -> dict[tuple[str, str], Any]:
+    """Each (route template, method) of the app and the handler that serves it."""
+    routes: dict[tuple[str, str], Any] = {}
     for function in app.get_functions():
         trigger = function.get_trigger()
         if isinstance(trigger, HttpTrigger):
-            routes[str(trigger.route)] = function.get_user_function()
+            for method in trigger.methods or ():
+                key = (str(trigger.route), str(getattr(method, "value", method)).upper())
+                assert key not in routes, key
+                routes[key] = function.get_user_function()
     return routes
 
 
@@ -35,9 +40,20 @@ def test_every_route_of_the_app_has_the_policy_of_its_action() -> None:
     function_app = importlib.import_module("function_app")
     routes = _http_functions(function_app.app)
 
-    assert set(routes) == set(ROUTE_ACTIONS) | OPEN_ROUTES
-    for route, handler in routes.items():
-        assert getattr(handler, POLICY_ATTRIBUTE, None) == ROUTE_ACTIONS.get(route), route
+    assert {route for route, _ in routes} == set(ROUTE_ACTIONS) | OPEN_ROUTES
+    for (route, method), handler in routes.items():
+        expected = None if route in OPEN_ROUTES else action_of(route, method)
+        assert getattr(handler, POLICY_ATTRIBUTE, None) == expected, (route, method)
+    assert routes[("deliveries/{id}", "GET")].__caller_policy__ is ApiAction.READ
+    assert routes[("deliveries/{id}", "PATCH")].__caller_policy__ is ApiAction.SEND
+    assert routes[("deliveries/{id}", "DELETE")].__caller_policy__ is ApiAction.SEND
+
+
+def test_methods_of_one_function_with_different_actions_stop_the_app() -> None:
+    app = CallerPolicyApp(http_auth_level=func.AuthLevel.FUNCTION)
+
+    with pytest.raises(ValueError, match="one function per action"):
+        app.route(route="deliveries/{id}", methods=["GET", "DELETE"])
 
 
 def test_a_route_without_a_policy_stops_the_app() -> None:

@@ -59,7 +59,7 @@ class TestValid:
         assert parsed.target == ConversationTarget(channel_id="msteams", conversation_id="a:1x2y3z")
         assert parsed.not_before == datetime(2026, 11, 22, 9, tzinfo=UTC)
         assert parsed.expires_at == datetime(2026, 11, 22, 18, tzinfo=UTC)
-        assert parsed.activities[0].text == "Your report is ready"
+        assert parsed.activity_list[0].text == "Your report is ready"
 
     def test_user_and_reference_targets(self) -> None:
         by_user = parse_message(
@@ -101,7 +101,7 @@ class TestInvalid:
             ({"id": "a/b"}, "id"),
             ({"id": "x" * 129}, "id"),
             ({"activities": []}, "activities"),
-            ({"activities": ...}, "activities"),
+            ({"activities": ...}, ""),
             ({"activities": [{"text": "no type"}]}, "activities.0.type"),
             ({"activities": [{"type": ""}]}, "activities.0"),
             ({"activities": [{"type": "message"}] * (MAX_ACTIVITIES + 1)}, "activities"),
@@ -192,8 +192,9 @@ def test_the_committed_schema_is_what_the_model_generates() -> None:
 
 def test_the_schema_requires_exactly_one_target() -> None:
     schema = message_json_schema()
-    assert schema["required"] == ["version", "id", "activities"]
-    assert [branch["required"] for branch in schema["oneOf"]] == [
+    assert schema["required"] == ["version", "id"]
+    sends = schema["allOf"][1]["else"]["allOf"][0]
+    assert [branch["required"] for branch in sends["oneOf"]] == [
         ["conversation"],
         ["user"],
         ["reference"],
@@ -207,3 +208,53 @@ def test_models_are_frozen() -> None:
     with pytest.raises(ValueError, match="frozen"):
         parsed.id = "other"  # type: ignore[misc]
     assert isinstance(parsed, ProactiveMessage)
+
+
+class TestEdits:
+    def edit(self, **fields: Any) -> dict[str, Any]:
+        document: dict[str, Any] = {"version": 1, "id": "fix-1", "deliveryId": "report-42"}
+        document.update(fields)
+        return {name: value for name, value in document.items() if value is not ...}
+
+    def test_an_update_names_the_delivery_and_the_new_activities(self) -> None:
+        parsed = parse_message(
+            json.dumps(self.edit(operation="update", activities=[{"type": "message"}]))
+        )
+        assert (parsed.is_edit, parsed.delivery_id, len(parsed.activity_list)) == (
+            True,
+            "report-42",
+            1,
+        )
+
+    def test_a_delete_takes_no_activities(self) -> None:
+        assert parse_message(json.dumps(self.edit(operation="delete"))).is_edit
+        found = problems(self.edit(operation="delete", activities=[{"type": "message"}]))
+        assert "takes no activities" in found[""]
+
+    @pytest.mark.parametrize(
+        ("fields", "says"),
+        [
+            ({"operation": "update"}, "needs the new activities"),
+            ({"operation": "delete", "deliveryId": ...}, "deliveryId is required"),
+            (
+                {"operation": "delete", "conversation": {"conversationId": "a:1"}},
+                "names no target",
+            ),
+            ({"operation": "send", "activities": [{"type": "message"}]}, "only allowed with"),
+            ({"activities": [{"type": "message"}]}, "only allowed with"),
+        ],
+    )
+    def test_wrong_combinations_are_refused(self, fields: dict[str, Any], says: str) -> None:
+        assert says in problems(self.edit(**fields))[""]
+
+    def test_an_unknown_operation_is_refused(self) -> None:
+        assert "operation" in problems(self.edit(operation="replace"))
+
+    def test_the_schema_requires_a_delivery_id_for_edits_and_a_target_for_sends(self) -> None:
+        [claims_rule, operation_rule] = message_json_schema()["allOf"]
+        assert claims_rule["then"]["required"] == ["reference"]
+        assert operation_rule["if"]["properties"]["operation"]["enum"] == ["update", "delete"]
+        assert operation_rule["then"]["required"] == ["deliveryId"]
+        [targets, contents] = operation_rule["else"]["allOf"]
+        assert len(targets["oneOf"]) == 3
+        assert contents["oneOf"] == [{"required": ["activities"]}, {"required": ["event"]}]

@@ -127,7 +127,7 @@ class InMemoryQueue:
         assert isinstance(target, ConversationTarget)
 
         async def send(context: TurnContext) -> None:
-            await context.send_activities(list(message.activities))
+            await context.send_activities(list(message.activity_list))
 
         reference = ConversationReference(
             channel_id=target.channel_id,
@@ -146,9 +146,12 @@ class InMemoryQueue:
 class AssistantWorld:
     """The assistant's edges for one test: calendar file, clock, queue and schedules."""
 
-    def __init__(self, calendar: Path, *, now: datetime = NOW) -> None:
+    def __init__(
+        self, calendar: Path, *, now: datetime = NOW, reminder_lead: timedelta = REMINDER_LEAD
+    ) -> None:
         self.calendar = calendar
         self.now = now
+        self.reminder_lead = reminder_lead
         self.queue = InMemoryQueue()
         self.schedules = InMemorySchedules(lambda: self.now)
         self.extra_skills: list[Callable[[], Skill]] = []
@@ -163,7 +166,7 @@ class AssistantWorld:
             CalendarSkill(
                 manifests["calendar"],
                 source_path=self.calendar,
-                reminder_lead=REMINDER_LEAD,
+                reminder_lead=self.reminder_lead,
                 enqueue=self.queue.enqueue,
                 clock=self.clock,
             ),

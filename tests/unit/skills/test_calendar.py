@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,7 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.proactive.message import ID_PATTERN, ConversationTarget, parse_message
-from bot.samples.skills.calendar import Meeting, reminder_id, reminder_message
+from bot.samples.skills.calendar import (
+    Meeting,
+    read_calendar,
+    relative,
+    reminder_id,
+    reminder_message,
+)
 from bot.samples.skills.calendar.ics import parse_ics
 from bot.samples.skills.calendar.meetings import (
     next_meetings,
@@ -157,7 +164,7 @@ def test_a_reminder_is_due_the_lead_before_the_meeting_and_expires_when_it_start
     assert message.not_before == MEETING.start - timedelta(minutes=10)
     assert message.expires_at == MEETING.start
     assert message.conversation == TARGET
-    assert [activity.text for activity in message.activities] == [
+    assert [activity.text for activity in message.activity_list] == [
         "Reminder: 'Design review' starts at 11:00 (in 10 minutes)."
     ]
     assert parse_message(message.to_json()) == message  # a valid queue message on the wire
@@ -200,19 +207,36 @@ async def test_a_repeated_device_start_queues_the_same_id_so_one_reminder_arrive
     assert reminders == ["Reminder: 'Design review' starts at 10:00 (in 12 minutes)."]
 
 
-@pytest.mark.parametrize("minutes_ahead", [5, 11])
-async def test_a_meeting_closer_than_the_lead_gets_no_reminder(
-    tmp_path: Path, minutes_ahead: int
-) -> None:
-    world = AssistantWorld(
-        write_calendar(tmp_path / "calendar.json", NOW - timedelta(minutes=12 - minutes_ahead))
-    )
+async def test_a_meeting_nearer_than_the_lead_gets_its_reminder_at_once(tmp_path: Path) -> None:
+    # Issue 12's case: the meeting is 5 minutes ahead, the lead is 10 minutes.
+    calendar = write_calendar(tmp_path / "calendar.json", NOW - timedelta(minutes=7))
+    world = AssistantWorld(calendar, reminder_lead=timedelta(minutes=10))
     channel = world.channel()
 
     await channel.send_event("DeviceStart", None)
+    await world.queue.drain()
 
-    assert f"(in {minutes_ahead} minutes)" in (channel.sender.activities[0].text or "")
-    assert world.queue.messages == []
+    (message,) = world.queue.messages
+    assert message.not_before is None  # due at once: the queue makes it visible now
+    assert message.expires_at == NOW + timedelta(minutes=5)
+    texts = channel.sender.texts
+    assert texts[0] == "You have 'Design review' at 09:53 (in 5 minutes)."
+    assert "Reminder: 'Design review' starts at 09:53 (in 5 minutes)." in texts
+
+
+def test_a_reminder_whose_lead_has_passed_is_due_now_and_says_what_is_left() -> None:
+    now = MEETING.start - timedelta(minutes=4)
+
+    late = reminder_message(TARGET, MEETING, timedelta(minutes=10), UTC, now)
+    on_time = reminder_message(TARGET, MEETING, timedelta(minutes=3), UTC, now)
+
+    assert late.not_before is None
+    assert late.activity_list[0].text == "Reminder: 'Design review' starts at 10:00 (in 4 minutes)."
+    assert on_time.not_before == MEETING.start - timedelta(minutes=3)
+    assert on_time.activity_list[0].text == (
+        "Reminder: 'Design review' starts at 10:00 (in 3 minutes)."
+    )
+    assert parse_message(late.to_json()) == late
 
 
 async def test_nothing_in_the_next_hour_is_said_so(tmp_path: Path) -> None:
@@ -252,4 +276,98 @@ async def test_an_unreadable_calendar_is_said_and_the_skill_ends(tmp_path: Path)
     assert channel.sender.texts == [
         "Sorry, I could not read your calendar.",
         'I don\'t know how to help with "hi" yet. Say "help" to see what I can do.',
+    ]
+
+
+SAMPLE_CALENDAR = Path(__file__).resolve().parents[3] / "config" / "calendar.sample.json"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("in 12 minutes", NOW + timedelta(minutes=12)),
+        ("In 1 minute", NOW + timedelta(minutes=1)),
+        ("in 1 hour 30 minutes", NOW + timedelta(minutes=90)),
+        ("in  2 days", NOW + timedelta(days=2)),
+        ("tomorrow 09:30", datetime(2026, 11, 24, 8, 30, tzinfo=UTC)),  # 09:30 in Berlin
+        ("today 7:05", datetime(2026, 11, 23, 6, 5, tzinfo=UTC)),
+    ],
+)
+def test_relative_times_count_from_now_in_the_users_zone(text: str, expected: datetime) -> None:
+    assert relative.resolve(text, now=NOW, zone=BERLIN) == expected
+
+
+def test_tomorrow_is_the_users_tomorrow() -> None:
+    late = datetime(2026, 11, 23, 23, 30, tzinfo=UTC)  # already the 24th in Berlin
+
+    assert relative.resolve("tomorrow 09:30", now=late, zone=BERLIN) == datetime(
+        2026, 11, 25, 8, 30, tzinfo=UTC
+    )
+    assert relative.resolve("tomorrow 09:30", now=late, zone=UTC) == datetime(
+        2026, 11, 24, 9, 30, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize("text", ["in a while", "in 12", "soon", "tomorrow 25:00", "today"])
+def test_an_unreadable_relative_time_names_the_field_and_the_forms(text: str) -> None:
+    document = json.dumps({"events": [{"id": "m", "title": "M", "start": text}]})
+
+    with pytest.raises(ValueError, match=r"events\.0\.start: .*'in 12 minutes'"):
+        parse_json_calendar(document, now=NOW)
+
+
+def test_absolute_and_relative_times_mix_in_one_json_calendar() -> None:
+    document = json.dumps(
+        {
+            "events": [
+                {"id": "a", "title": "A", "start": "2026-11-23T10:00:00+01:00"},
+                {"id": "r", "title": "R", "start": "in 5 minutes", "end": "in 35 minutes"},
+            ]
+        }
+    )
+
+    absolute, moving = parse_json_calendar(document, now=NOW, zone=BERLIN)
+
+    assert absolute.start == datetime(2026, 11, 23, 9, tzinfo=UTC)
+    assert (moving.start, moving.end) == (NOW + timedelta(minutes=5), NOW + timedelta(minutes=35))
+
+
+@pytest.mark.parametrize(
+    ("now", "zone"),
+    [
+        (NOW, "UTC"),
+        (datetime(2027, 3, 28, 0, 55, tzinfo=UTC), "Europe/Berlin"),  # the spring-forward night
+        (datetime(2026, 12, 31, 23, 59, 30, tzinfo=UTC), "Pacific/Kiritimati"),
+        (datetime(2028, 2, 29, 7, 50, tzinfo=UTC), "America/Los_Angeles"),
+    ],
+)
+async def test_the_sample_calendar_has_a_meeting_within_the_hour_on_any_day(
+    now: datetime, zone: str
+) -> None:
+    meetings = await read_calendar(SAMPLE_CALENDAR, floating_zone=ZoneInfo(zone), now=now)
+
+    upcoming = starting_within(meetings, now, timedelta(hours=1))
+    assert upcoming
+    # With the default 10-minute lead the first reminder is due within five minutes.
+    first = reminder_message(TARGET, upcoming[0], timedelta(minutes=10), ZoneInfo(zone), now)
+    assert first.not_before is not None
+    assert now < first.not_before <= now + timedelta(minutes=5)
+    assert next_meetings(meetings, now + timedelta(hours=2))  # and more to come tomorrow
+
+
+async def test_device_start_with_the_sample_calendar_answers_and_reminds(tmp_path: Path) -> None:
+    world = AssistantWorld(SAMPLE_CALENDAR, reminder_lead=timedelta(minutes=10))
+    channel = world.channel()
+
+    await channel.send_event("DeviceStart", None)
+    await world.queue.drain()
+
+    texts = channel.sender.texts
+    assert texts[:2] == [
+        "You have 'Design review' at 10:00 (in 12 minutes).",
+        "You have '1:1 with Grace' at 10:33 (in 45 minutes).",
+    ]
+    assert [message.not_before for message in world.queue.messages] == [
+        NOW + timedelta(minutes=2),
+        NOW + timedelta(minutes=35),
     ]

@@ -14,9 +14,9 @@ import hashlib
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.samples.skills.calendar.meetings import Meeting
+from bot.time_zones import find_zone
 
 _DATE = re.compile(r"\d{8}")
 _ESCAPES = {"n": "\n", "N": "\n", ",": ",", ";": ";", "\\": "\\"}
@@ -120,10 +120,10 @@ def _time(parameters: dict[str, str], value: str, floating_zone: tzinfo, line: i
     zone_name = parameters.get("TZID")
     zone: tzinfo = floating_zone
     if zone_name:
-        try:
-            zone = ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise ValueError(f"line {line}: TZID {zone_name!r} is not an IANA time zone") from None
+        found = find_zone(zone_name)
+        if found is None:
+            raise ValueError(f"line {line}: TZID {zone_name!r} is not an IANA time zone")
+        zone = found
     return moment.replace(tzinfo=zone).astimezone(UTC)
 
 

@@ -8,8 +8,11 @@ The JSON form (``.json``)::
        "location": "Room 4"}
     ]}
 
-``start`` and ``end`` are ISO 8601 with a zone. The iCalendar form (``.ics``) is what calendar
-apps export; see :mod:`bot.samples.skills.calendar.ics` for what of it is read.
+``start`` and ``end`` are ISO 8601 with a zone, or relative to the moment the file is read
+(``"in 12 minutes"``, ``"tomorrow 09:30"`` in the user's zone; see
+:mod:`bot.samples.skills.calendar.relative`), so a calendar can stay current on any day. The
+iCalendar form (``.ics``) is what calendar apps export; see
+:mod:`bot.samples.skills.calendar.ics` for what of it is read.
 """
 
 from __future__ import annotations
@@ -21,7 +24,17 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from bot.samples.skills.calendar import relative
 
 
 @dataclass(frozen=True)
@@ -56,6 +69,15 @@ class _Event(BaseModel):
     end: AwareDatetime | None = None
     location: Annotated[str, Field(max_length=256)] | None = None
 
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _resolve_relative(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str) or not relative.is_relative(value):
+            return value
+        context = info.context or {}
+        now = context.get("now") or datetime.now(UTC)
+        return relative.resolve(value, now=now, zone=context.get("zone") or UTC)
+
 
 class _Calendar(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
@@ -63,14 +85,23 @@ class _Calendar(BaseModel):
     events: list[_Event]
 
 
-def parse_json_calendar(text: str) -> list[Meeting]:
+def parse_json_calendar(
+    text: str, *, now: datetime | None = None, zone: tzinfo = UTC
+) -> list[Meeting]:
     """The meetings of a JSON calendar.
+
+    Args:
+        text: The calendar.
+        now: The moment relative times count from; the current time when omitted.
+        zone: The user's zone, for relative times of day (``tomorrow 09:30``).
 
     Raises:
         ValueError: It is not a calendar; the message names the first bad field.
     """
     try:
-        calendar = _Calendar.model_validate_json(text)
+        calendar = _Calendar.model_validate_json(
+            text, context={"now": now or datetime.now(UTC), "zone": zone}
+        )
     except ValidationError as error:
         first = error.errors(include_url=False, include_input=False)[0]
         location = ".".join(str(part) for part in first["loc"])
@@ -87,14 +118,19 @@ def parse_json_calendar(text: str) -> list[Meeting]:
     ]
 
 
-async def read_calendar(path: Path, *, floating_zone: tzinfo = UTC) -> list[Meeting]:
+async def read_calendar(
+    path: Path, *, floating_zone: tzinfo = UTC, now: datetime | None = None
+) -> list[Meeting]:
     """The meetings of a calendar file, by its suffix: ``.ics`` or JSON.
 
-    Read at each call (in a thread), so an edited file counts at once.
+    Read at each call (in a thread), so an edited file counts at once, and relative times
+    (JSON only) are resolved against ``now``.
 
     Args:
         path: The file.
-        floating_zone: The zone of iCalendar times that name none.
+        floating_zone: The user's zone: of iCalendar times that name none, and of relative
+            times of day.
+        now: The moment relative times count from; the current time when omitted.
 
     Raises:
         CalendarSourceError: The file is missing, unreadable or not a calendar.
@@ -108,7 +144,7 @@ async def read_calendar(path: Path, *, floating_zone: tzinfo = UTC) -> list[Meet
     try:
         if path.suffix.lower() == ".ics":
             return parse_ics(text, floating_zone=floating_zone)
-        return parse_json_calendar(text)
+        return parse_json_calendar(text, now=now, zone=floating_zone)
     except ValueError as error:
         raise CalendarSourceError(f"{path}: not a calendar: {error}") from None
 

@@ -4,11 +4,13 @@
   meetings of the next hour are said at once ("You have 'Design review' at 10:00 (in 12
   minutes)."), and each gets a proactive reminder on the queue, due the lead time before it
   (``CALENDAR_REMINDER_LEAD_MINUTES``, or ``..._SECONDS``). A meeting already closer than the
-  lead time gets none: the user has just been told.
+  lead time gets its reminder at once: its lead time has passed, but the reminder is still
+  due before the meeting starts.
 * "what's next on my calendar?" answers with the next meeting; "... today?" lists the rest of
   today's. The skill ends after each answer.
 
-The meetings come from ``CALENDAR_SOURCE_PATH`` (JSON or iCalendar), read at each request.
+The meetings come from ``CALENDAR_SOURCE_PATH`` (JSON or iCalendar), read at each request; a
+JSON calendar's relative times (``in 12 minutes``) count from that moment.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -37,6 +38,7 @@ from bot.samples.skills.calendar.wording import clock_time, day_and_time, time_u
 from bot.samples.skills.settings import load_assistant_settings
 from bot.skills import Skill, SkillManifest
 from bot.skills.parameters import TIMEZONE
+from bot.time_zones import find_zone
 from bot.turn import TurnContext, handles_event
 
 logger = logging.getLogger(__name__)
@@ -124,10 +126,10 @@ class CalendarSkill(Skill):
     async def on_device_start(self, context: TurnContext) -> None:
         """Say the coming hour's meetings, and queue a reminder before each."""
         zone = self._zone(context)
-        meetings = await self._meetings(context, zone)
+        now = self._clock()
+        meetings = await self._meetings(context, zone, now)
         if meetings is None:
             return
-        now = self._clock()
         upcoming = starting_within(meetings, now, self.lookahead)
         if not upcoming:
             await context.send_activity(
@@ -146,24 +148,25 @@ class CalendarSkill(Skill):
         if target is None or self.reminder_lead <= timedelta(0):
             return
         for meeting in upcoming:
-            if meeting.start - self.reminder_lead > now:
-                await self._enqueue(reminder_message(target, meeting, self.reminder_lead, zone))
+            await self._enqueue(reminder_message(target, meeting, self.reminder_lead, zone, now))
 
     async def on_message_activity(self, context: TurnContext) -> None:
         """Answer "what's next" (or "today"), then end."""
         zone = self._zone(context)
-        meetings = await self._meetings(context, zone)
+        now = self._clock()
+        meetings = await self._meetings(context, zone, now)
         if meetings is not None:
-            now = self._clock()
             if "today" in words(answer_text(context)):
                 await context.send_activity(_today(meetings, now, zone))
             else:
                 await context.send_activity(_next(meetings, now, zone))
         await self.end(context)
 
-    async def _meetings(self, context: TurnContext, zone: tzinfo) -> list[Meeting] | None:
+    async def _meetings(
+        self, context: TurnContext, zone: tzinfo, now: datetime
+    ) -> list[Meeting] | None:
         try:
-            return await read_calendar(self.source_path, floating_zone=zone)
+            return await read_calendar(self.source_path, floating_zone=zone, now=now)
         except CalendarSourceError as error:
             logger.warning("calendar skill: %s", error)
             await context.send_activity(UNREADABLE_TEXT)
@@ -171,12 +174,7 @@ class CalendarSkill(Skill):
 
     def _zone(self, context: TurnContext) -> tzinfo:
         name = self.parameter(context, TIMEZONE)
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError, OSError):
-                pass
-        return UTC
+        return (find_zone(name) if name else None) or UTC
 
 
 def _next(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
@@ -189,6 +187,11 @@ def _next(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
         when=day_and_time(meeting.start, now, zone),
         until=time_until(meeting.start - now),
     )
+
+
+def today_text(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
+    """The rest of today's meetings, one a line (or that there are none)."""
+    return _today(meetings, now, zone)
 
 
 def _today(meetings: list[Meeting], now: datetime, zone: tzinfo) -> str:
