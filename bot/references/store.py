@@ -48,8 +48,8 @@ from bot.references.records import (
     ReferenceKey,
     ReferencePage,
     StoredReference,
-    conversation_index_id,
     aad_user_index_id,
+    conversation_index_id,
     user_index_id,
 )
 from bot.references.teams import TeamsPlace, root_reference
