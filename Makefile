@@ -44,8 +44,9 @@ $(TOOLS_STAMP):
 setup: $(VENV_STAMP) $(NPM_STAMP)
 
 ## run: start the emulators, the local channel and the function host; Ctrl-C stops them all
+## (HOSTS=3: three hosts on the same queues and timer, a scale-out rehearsal; 1 to 4)
 run: setup
-	@$(LOCAL_PORTS) $(PY) -m dev.run
+	@$(LOCAL_PORTS) HOSTS=$(or $(HOSTS),1) $(PY) -m dev.run
 
 ## test: lint, the lock check, then the whole suite (unit, integration, end to end)
 test: setup lint lock-check pytest

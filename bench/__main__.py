@@ -35,8 +35,10 @@ BENCHMARKS: dict[str, str] = {
     "inbound_http": "bench.inbound_http",
     "proactive_send": "bench.proactive_send",
     "queue_drain": "bench.queue_drain",
+    "queue_drain_scale": "bench.queue_drain_scale",
     "schedule_tick": "bench.schedule_tick",
     "broadcast": "bench.broadcast",
+    "cost": "bench.cost",
     "conversation_pace": "bench.conversation_pace",
     "peers": "bench.peers",
 }

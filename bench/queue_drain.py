@@ -199,15 +199,23 @@ def run(session: BenchSession) -> list[Row]:
     """Enqueue, drain through the local host, count what the connector received."""
     stack = session.stack()
     sizes = session.sizes
-    environment = stack.host_environment
-    queue_name = environment.get("PROACTIVE_QUEUE_NAME", "proactive-sends")
-    connection = environment["AzureWebJobsStorage"]
+    queue_name = stack.host_environment.get("PROACTIVE_QUEUE_NAME", "proactive-sends")
     if not has_queue_trigger(stack, queue_name):
         return [Row.skipped(NAME, f"function_app.py has no queue trigger on {queue_name!r} yet")]
     count = sizes.queue_messages
-    conversations = min(sizes.queue_conversations, count)
+    return [drain_row(NAME, stack, count, min(sizes.queue_conversations, count))]
+
+
+def drain_row(name: str, stack: LocalStack, count: int, conversations: int) -> Row:
+    """Seed ``conversations``, queue ``count`` messages spread over them, drain, count."""
+    environment = stack.host_environment
+    queue_name = environment.get("PROACTIVE_QUEUE_NAME", "proactive-sends")
+    connection = environment["AzureWebJobsStorage"]
     run_id = f"bench-drain-{uuid.uuid4().hex[:8]}"
-    messages = [queue_message(run_id, index, index % conversations) for index in range(count)]
+    stride = max(1, conversations // count)
+    messages = [
+        queue_message(run_id, index, (index * stride) % conversations) for index in range(count)
+    ]
 
     stack.host.stop()  # nothing drains while the queue fills
     seeded = _seed(stack, conversations)
@@ -250,18 +258,16 @@ def run(session: BenchSession) -> list[Row]:
     ]
     if not emptied:
         notes.append("the queue was not empty at the deadline: the figures are partial")
-    return [
-        Row(
-            NAME,
-            f"{count:,} msgs in {drain_seconds:.1f} s ({rate:,.0f} msg/s), {sends:,} sends, "
-            f"{duplicates} dup, {losses} lost",
-            figures,
-            checks=(
-                Check("duplicates", duplicates),
-                Check("losses", losses),
-                Check("poisoned", poisoned),
-                Check("messages left in the queue", 0 if emptied else 1),
-            ),
-            notes=notes,
-        )
-    ]
+    return Row(
+        name,
+        f"{count:,} msgs in {drain_seconds:.1f} s ({rate:,.0f} msg/s), {sends:,} sends, "
+        f"{duplicates} dup, {losses} lost",
+        figures,
+        checks=(
+            Check("duplicates", duplicates),
+            Check("losses", losses),
+            Check("poisoned", poisoned),
+            Check("messages left in the queue", 0 if emptied else 1),
+        ),
+        notes=notes,
+    )

@@ -133,6 +133,8 @@ _EMPTY_MEANS_UNSET = (
     "throttle_max_wait_seconds",
     "throttle_margin_seconds",
     "throttle_record_cache_seconds",
+    "throttle_lease_seconds",
+    "throttle_tenant_shares",
     "graph_endpoint",
     "graph_scope",
     "graph_install_app",
@@ -242,6 +244,13 @@ class Settings(BaseSettings):
         1.0, ge=0, allow_inf_nan=False, alias="THROTTLE_RECORD_CACHE_SECONDS"
     )
     """How long a tenant's shared throttle record is trusted before it is read again."""
+    throttle_lease_seconds: float = Field(
+        10.0, ge=0, le=300, allow_inf_nan=False, alias="THROTTLE_LEASE_SECONDS"
+    )
+    """How long an instance leases a share of a tenant's budget (more than 2; ``0``: no leases
+    nor conversation send logs, the windows hold per process only, for a single instance)."""
+    throttle_tenant_shares: int = Field(10, ge=1, le=1000, alias="THROTTLE_TENANT_SHARES")
+    """Into how many shares a tenant's budget is cut across instances."""
     throttle_limits: str = Field("", alias="THROTTLE_LIMITS")
     """JSON limits per channel over Teams' published ones (see
     :func:`bot.throttling.limits.parse_limits`); empty: the defaults."""
@@ -324,6 +333,14 @@ class Settings(BaseSettings):
 
         if find_zone(value) is None:
             raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Berlin)")
+        return value
+
+    @field_validator("throttle_lease_seconds")
+    @classmethod
+    def _valid_lease(cls, value: float) -> float:
+        # The lease must outlast the guard at both of its ends (bot.throttling.budget_leases).
+        if 0 < value <= 2:
+            raise ValueError("must be 0 (no leases) or more than 2 seconds")
         return value
 
     @field_validator("throttle_limits")

@@ -79,8 +79,10 @@ def main() -> int:
             ),
             app_id=values.get("MicrosoftAppId") or None,
             app_password=values.get("MicrosoftAppPassword") or None,
+            # HOSTS=3: a scale-out rehearsal, several instances on the same queues and timer.
+            hosts=int(os.environ.get("HOSTS") or 1),
         )
-    except (StackError, ServicesError, RuntimeError) as error:
+    except (StackError, ServicesError, RuntimeError, ValueError) as error:
         print(f"make run: {error}", file=sys.stderr)
         return 1
     try:
@@ -89,6 +91,8 @@ def main() -> int:
         print(f"  playground (open me)   {stack.channel.connector_url}/playground/")
         print(f"  bot messages endpoint  {stack.messages_url}")
         print(f"  health                 {stack.host.url}/api/health")
+        for number, host in enumerate(stack.more_hosts, start=2):
+            print(f"  host {number}                 {host.url}")
         print(f"  local channel          {stack.channel.connector_url}/_channel/info")
         print(f"  logs                   {stack.work_dir}")
         print("\n".join(sample_lines(stack.bot_sample)))

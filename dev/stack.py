@@ -40,6 +40,10 @@ HOST_READY_TIMEOUT_SECONDS = 60.0
 POLL_INTERVAL_SECONDS = 0.05
 
 
+MAX_HOSTS = 4
+"""The most hosts a local stack runs (two cores are shared; four show the scale-out)."""
+
+
 class StackError(Exception):
     """A part of the local stack failed to start; the message says which and why."""
 
@@ -133,6 +137,12 @@ class HostProcess:
             return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
         return ""
 
+    def kill(self) -> None:
+        """SIGKILL, as an instance that dies holding work (rehearsals of a crash)."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
     def stop(self, timeout: float = 15.0) -> None:
         """SIGTERM (graceful: in-flight invocations finish), then SIGKILL after ``timeout``."""
         if self.process.poll() is None:
@@ -151,9 +161,11 @@ class LocalStack:
     Attributes:
         services: Azurite and the Cosmos DB emulator.
         channel: The local channel process.
-        host: The function host process.
+        host: The function host process (the channel delivers inbound activities to it).
         work_dir: Where logs and state files go.
         host_environment: The environment the host runs with (without the port).
+        more_hosts: Further hosts on the same emulators, queues and timer, as scaled-out
+            instances of the app would run.
         bot_sample: The sample the stack started the host with (``BOT_SAMPLE``), also shown by
             the playground; a :meth:`restart_host` with another ``BOT_SAMPLE`` (tests) does
             not change the playground's label.
@@ -165,6 +177,23 @@ class LocalStack:
     work_dir: Path
     host_environment: dict[str, str] = field(default_factory=dict)
     bot_sample: str = DEFAULT_SAMPLE
+    more_hosts: list[HostProcess] = field(default_factory=list)
+
+    @property
+    def hosts(self) -> list[HostProcess]:
+        """Every host, the first one first."""
+        return [self.host, *self.more_hosts]
+
+    def add_host(self) -> HostProcess:
+        """Start one more host on the same emulators, queues and timer (a free port)."""
+        number = len(self.hosts) + 1
+        host = HostProcess.start(
+            self.host_environment,
+            port=free_port(),
+            log_file=self.work_dir / f"host{number}.log",
+        )
+        self.more_hosts.append(host)
+        return host
 
     @property
     def messages_url(self) -> str:
@@ -180,9 +209,10 @@ class LocalStack:
         return self.host
 
     def stop(self) -> None:
-        """Stop the host, the channel and the services, in that order."""
-        with contextlib.suppress(Exception):
-            self.host.stop()
+        """Stop the hosts, the channel and the services, in that order."""
+        for host in reversed(self.hosts):
+            with contextlib.suppress(Exception):
+                host.stop()
         with contextlib.suppress(Exception):
             self.channel.stop()
         self.services.stop()
@@ -200,6 +230,7 @@ def start_stack(
     channel_arguments: tuple[str, ...] = (),
     app_id: str | None = None,
     app_password: str | None = None,
+    hosts: int = 1,
 ) -> LocalStack:
     """Start services, channel and host; on any failure stop what was started.
 
@@ -215,10 +246,14 @@ def start_stack(
         channel_arguments: Extra ``dev.channel`` options (``--rate-limits``, ``--no-auth``).
         app_id: The bot's app id; the channel makes up one when not given.
         app_password: Its client secret at the local token endpoint.
+        hosts: How many function hosts (1 to 4) poll the same queues and run the same timer,
+            like scaled-out instances; the channel sends inbound activities to the first.
 
     Raises:
         StackError: A part did not start; the message names it.
     """
+    if not 1 <= hosts <= MAX_HOSTS:
+        raise StackError(f"hosts must be 1 to {MAX_HOSTS}")
     work_dir.mkdir(parents=True, exist_ok=True)
     port = host_port or free_port()
     with contextlib.ExitStack() as cleanup:
@@ -250,5 +285,9 @@ def start_stack(
             **(settings or {}),
         }
         host = HostProcess.start(environment, port=port, log_file=work_dir / "host.log")
+        cleanup.callback(host.stop)
+        stack = LocalStack(services, channel, host, work_dir, environment, sample)
+        for _ in range(hosts - 1):
+            cleanup.callback(stack.add_host().stop)
         cleanup.pop_all()
-    return LocalStack(services, channel, host, work_dir, environment, sample)
+    return stack

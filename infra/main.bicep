@@ -156,10 +156,14 @@ param proactiveApiAllowedClientIds string = ''
 ])
 param publicNetworkAccess string = 'Enabled'
 
+// 40, Flex Consumption's least: the budget leases keep the channel's limits whatever the count
+// (docs/rate-limits.md), but a tenant's budget has THROTTLE_TENANT_SHARES (10) shares, so past
+// a few instances per share more instances only dequeue messages they must defer. Raise it
+// with the shares for many busy tenants at once.
 @description('Flex Consumption scale-out limit.')
 @minValue(40)
 @maxValue(1000)
-param maximumInstanceCount int = 100
+param maximumInstanceCount int = 40
 
 @description('Flex Consumption instance memory.')
 @allowed([

@@ -63,6 +63,7 @@ from bot.delivery.transitions import (
     completed,
     decide_claim,
     failed,
+    first_in_flight,
     merged_fact,
     new_document,
     recorded,
@@ -128,6 +129,8 @@ class DeliveryLedger:
         lease_seconds: float | None = None,
         payload_hash: str | None = None,
         delivery: DeliveryMode = DeliveryMode.AT_MOST_ONCE,
+        begin: bool = False,
+        facts: Mapping[str, Any] | None = None,
     ) -> ClaimResult:
         """Claim a delivery to send it, or learn that it is done or being done.
 
@@ -139,6 +142,10 @@ class DeliveryLedger:
             payload_hash: A digest of what is sent (target and activities); when given, reusing
                 the id for something else is an error instead of a silent skip.
             delivery: The mode a new document is stored with (a stored one keeps its own).
+            begin: The first pending activity's request goes right after the claim (its
+                rate permit is held): the claim puts it in flight in the same write, and the
+                first :meth:`begin` writes nothing.
+            facts: With ``begin``: the fields :meth:`begin` would store, stored by the claim.
 
         Returns:
             A :class:`Claim` to send with; :class:`AlreadyDone` when the delivery is final;
@@ -158,20 +165,26 @@ class DeliveryLedger:
         lease = lease_seconds if lease_seconds is not None else self._lease_seconds
         document_id = delivery_document_id(delivery_id)
         container = self._container()
+
+        def ready(body: dict[str, Any]) -> dict[str, Any]:
+            return first_in_flight(body, facts) if begin else body
+
         for _ in range(self._max_attempts):
             token = uuid.uuid4().hex
             try:
                 created = await container.create_item(
-                    new_document(
-                        document_id=document_id,
-                        delivery_id=delivery_id,
-                        activity_count=activity_count,
-                        payload_hash=payload_hash,
-                        lease_token=token,
-                        lease_seconds=lease,
-                        ttl_seconds=self._ttl_seconds,
-                        now=now,
-                        delivery=delivery,
+                    ready(
+                        new_document(
+                            document_id=document_id,
+                            delivery_id=delivery_id,
+                            activity_count=activity_count,
+                            payload_hash=payload_hash,
+                            lease_token=token,
+                            lease_seconds=lease,
+                            ttl_seconds=self._ttl_seconds,
+                            now=now,
+                            delivery=delivery,
+                        )
                     )
                 )
             except CosmosResourceExistsError:
@@ -190,12 +203,14 @@ class DeliveryLedger:
                 return AlreadyDone(Receipt.from_document(existing))
             if decision == "busy":
                 return InProgress(Receipt.from_document(existing), busy_until(existing))
-            body = taken_over(
-                existing,
-                lease_token=token,
-                lease_seconds=lease,
-                ttl_seconds=self._ttl_seconds,
-                now=now,
+            body = ready(
+                taken_over(
+                    existing,
+                    lease_token=token,
+                    lease_seconds=lease,
+                    ttl_seconds=self._ttl_seconds,
+                    now=now,
+                )
             )
             written = await self._replace(container, body, existing["_etag"])
             if written is None:
@@ -326,13 +341,15 @@ class DeliveryLedger:
         *,
         now: datetime | None = None,
         possible_duplicate: int | None = None,
+        deferred: bool = False,
     ) -> Receipt:
         """Release the delivery after a transient failure, to be claimed again at ``retry_at``.
 
         For a failure that certainly did not deliver the in-flight activity (429, 503, a
         refused connection), or, at least once, an ambiguous one: ``possible_duplicate`` then
         names the activity, marked so in the same write. It stays pending and is sent by the
-        next claim.
+        next claim. ``deferred``: the bot's rate governor held the send back, so this claim
+        does not count as an attempt (same write).
 
         Raises:
             LeaseLostError: Another worker took the delivery over.
@@ -341,7 +358,12 @@ class DeliveryLedger:
         await self._update(
             claim,
             lambda document: retrying(
-                document, error, retry_at, moment, possible_duplicate=possible_duplicate
+                document,
+                error,
+                retry_at,
+                moment,
+                possible_duplicate=possible_duplicate,
+                deferred=deferred,
             ),
         )
         return claim.receipt

@@ -165,6 +165,22 @@ def taken_over(
     return body
 
 
+def first_in_flight(
+    document: Mapping[str, Any], facts: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A claim's document with its first pending activity already in flight, for a claim
+    written right before that activity's request (its permit is held): the claim is the
+    ``begin`` write too, ``facts`` included as :func:`begun` stores them. Unchanged when
+    nothing is pending or the delivery is final."""
+    body = _body(document)
+    index = _first_pending(body)
+    if index is not None and not DeliveryStatus(body["status"]).final:
+        for name, value in (facts or {}).items():
+            body.setdefault(name, copy.deepcopy(value))
+        body["inFlight"] = index
+    return body
+
+
 def begun(
     document: Mapping[str, Any],
     *,
@@ -256,6 +272,7 @@ def retrying(
     now: datetime,
     *,
     possible_duplicate: int | None = None,
+    deferred: bool = False,
 ) -> dict[str, Any]:
     """The document after a transient failure: the lease is released until ``retry_at``.
 
@@ -264,10 +281,18 @@ def retrying(
     delivery is at least once: then ``possible_duplicate`` names the activity, which is marked
     so in the same write. At most once, an ambiguous outcome is recorded with
     :func:`recorded` as ``Unknown`` first.
+
+    ``deferred``: the bot's own rate governor held the send back (nothing left the bot), so
+    the claim is not an attempt: ``attempts`` goes back down and ``deferrals`` counts it. A
+    message deferred many times (a busy conversation, a tenant at its limit shared by many
+    instances) never reaches the attempt limit that way (docs/rate-limits.md).
     """
     body = _body(document)
     if possible_duplicate is not None:
         body["activities"][possible_duplicate]["possibleDuplicate"] = True
+    if deferred:
+        body["attempts"] = max(0, int(body["attempts"]) - 1)
+        body["deferrals"] = int(body.get("deferrals") or 0) + 1
     body.update(
         {
             "status": DeliveryStatus.RETRYING.value,

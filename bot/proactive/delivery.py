@@ -23,11 +23,14 @@ ledger or the reference store unreachable) propagate.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from bot.delivery import (
     DEFAULT_DELIVERY_MODE,
@@ -49,7 +52,13 @@ from bot.proactive.failures import Failure, Verdict, classify
 from bot.proactive.message import Target, payload_hash
 from bot.proactive.targets import ResolvedTarget, TargetResolver
 from bot.references import ReferenceStore
-from bot.schema import Activity, ResourceResponse, apply_conversation_reference
+from bot.schema import (
+    Activity,
+    ConversationReference,
+    ResourceResponse,
+    apply_conversation_reference,
+)
+from bot.throttling.sender import LocalThrottleError
 from bot.turn.sender import ActivitySender
 
 logger = logging.getLogger(__name__)
@@ -127,6 +136,10 @@ class DeliveryOutcome:
         return self.receipt.attempts if self.receipt is not None else None
 
 
+Reserve = Callable[[ConversationReference], AbstractAsyncContextManager[None]]
+"""Holds the rate permit of the next request to a conversation (``GovernedSender.reserve``)."""
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -141,6 +154,8 @@ class Deliverer:
         store: The reference store, to retire conversations the Connector says are gone.
         backoff: Retry timing and the attempt limit.
         clock: The current time.
+        reserve: Takes the rate permit of the next request to a conversation ahead of the
+            ledger claim (``GovernedSender.reserve``); without it the claim comes first.
     """
 
     def __init__(
@@ -152,8 +167,10 @@ class Deliverer:
         store: ReferenceStore,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        reserve: Reserve | None = None,
     ) -> None:
         self._resolver = resolver
+        self._reserve = reserve
         self._sender = sender
         self._ledger = ledger
         self._store = store
@@ -193,6 +210,43 @@ class Deliverer:
             raise ValueError("a delivery needs at least one activity")
         if delivery_id is None:
             return await self._deliver_unledgered(target, activities)
+        if self._reserve is None or self._expired(expires_at):
+            return await self._claim_and_deliver(
+                target, activities, delivery_id, expires_at, delivery, None
+            )
+        # The cheaper order (docs/delivery.md): resolve, take the first request's rate permit,
+        # and only then claim (the claim also puts the activity in flight) and POST. A send
+        # the governor holds back costs no ledger write and no attempt; a permit the claim
+        # finds no use for (delivered already, busy elsewhere) is given back uncounted.
+        try:
+            resolved: ResolvedTarget | None = await self._resolver.resolve(target)
+        except ProactiveError:
+            resolved = None  # refused: the claim records why on the receipt
+        if resolved is None:
+            return await self._claim_and_deliver(
+                target, activities, delivery_id, expires_at, delivery, None
+            )
+        async with contextlib.AsyncExitStack() as reservation:
+            try:
+                await reservation.enter_async_context(self._reserve(resolved.reference))
+            except LocalThrottleError as error:
+                return self._held_back(classify(error), resolved)
+            return await self._claim_and_deliver(
+                target, activities, delivery_id, expires_at, delivery, resolved
+            )
+        raise AssertionError("unreachable")  # pragma: no cover (mypy: the stack may swallow)
+
+    async def _claim_and_deliver(
+        self,
+        target: Target,
+        activities: Sequence[Activity],
+        delivery_id: str,
+        expires_at: datetime | None,
+        delivery: DeliveryMode,
+        resolved: ResolvedTarget | None,
+    ) -> DeliveryOutcome:
+        """Claim the delivery and send what is left; ``resolved`` when the target was resolved
+        and the first request's permit is held (the claim then begins the activity too)."""
         try:
             claimed = await self._ledger.claim(
                 delivery_id,
@@ -200,6 +254,8 @@ class Deliverer:
                 now=self._clock(),
                 payload_hash=payload_hash(target, activities),
                 delivery=delivery,
+                begin=resolved is not None,
+                facts=_facts(resolved) if resolved is not None else None,
             )
         except IdempotencyConflictError as error:
             return DeliveryOutcome(
@@ -215,7 +271,7 @@ class Deliverer:
                     claimed.receipt.status,
                 )
                 return _from_receipt(claimed.receipt, None)
-            return await self._repeat(target, claimed.receipt)
+            return await self._repeat(target, claimed.receipt, resolved)
         if isinstance(claimed, InProgress):
             receipt = claimed.receipt
             until = claimed.until
@@ -231,7 +287,7 @@ class Deliverer:
                 receipt=receipt,
             )
         try:
-            return await self._deliver_claimed(claimed, target, activities, expires_at)
+            return await self._deliver_claimed(claimed, target, activities, expires_at, resolved)
         except LeaseLostError:
             # Our lease ran out and another worker took the delivery over; it finishes it.
             logger.warning("proactive delivery %s: taken over by another worker", delivery_id)
@@ -288,11 +344,13 @@ class Deliverer:
         target: Target,
         activities: Sequence[Activity],
         expires_at: datetime | None,
+        resolved: ResolvedTarget | None,
     ) -> DeliveryOutcome:
         if self._expired(expires_at):
             return await self._expire(claim, None)
         try:
-            resolved = await self._resolver.resolve(target)
+            if resolved is None:
+                resolved = await self._resolver.resolve(target)
         except ProactiveError as refusal:
             receipt = await self._ledger.fail(
                 claim, DeliveryError(refusal.code, refusal.message), DeliveryStatus.REFUSED
@@ -306,7 +364,7 @@ class Deliverer:
             if self._expired(expires_at):
                 return await self._expire(claim, resolved)
             # Where it went is stored with the first write, for later edits and recalls.
-            await self._ledger.begin(claim, facts={"address": resolved.reference.to_wire()})
+            await self._ledger.begin(claim, facts=_facts(resolved))
             try:
                 response = await self.send_one(resolved, activities[index])
             except Exception as error:
@@ -372,7 +430,7 @@ class Deliverer:
         """After a failure: retry later (transient, attempts left, before ``expiresAt``), or
         end the delivery ``Failed`` (``Refused`` by policy)."""
         if failure.verdict is Verdict.RETRY:
-            if self._backoff.exhausted(claim.attempt):
+            if not failure.held_back and self._backoff.exhausted(claim.attempt):
                 error = DeliveryError(
                     failure.code, f"gave up after {claim.attempt} attempts: {failure.message}"
                 )
@@ -388,6 +446,7 @@ class Deliverer:
                 retry_at,
                 now=now,
                 possible_duplicate=possible_duplicate,
+                deferred=failure.held_back,
             )
             return DeliveryOutcome(
                 Outcome.RETRY,
@@ -434,9 +493,10 @@ class Deliverer:
         logger.info("proactive delivery %s: expired", claim.id)
         return _from_receipt(receipt, resolved, failure)
 
-    async def _repeat(self, target: Target, receipt: Receipt) -> DeliveryOutcome:
-        resolved: ResolvedTarget | None = None
-        if receipt.status is DeliveryStatus.DELIVERED:
+    async def _repeat(
+        self, target: Target, receipt: Receipt, resolved: ResolvedTarget | None
+    ) -> DeliveryOutcome:
+        if resolved is None and receipt.status is DeliveryStatus.DELIVERED:
             # Only to name the conversation in the answer; a later refusal changes nothing.
             try:
                 resolved = await self._resolver.resolve(target)
@@ -466,8 +526,22 @@ class Deliverer:
                 type(error).__name__,
             )
 
+    def _held_back(self, failure: Failure, resolved: ResolvedTarget) -> DeliveryOutcome:
+        """The governor held the first request back: try again when it says, nothing written."""
+        retry_at = retry_time(self._clock(), self._backoff.delay(1, failure.retry_after))
+        logger.info("proactive delivery: held back by the rate governor (%s)", failure.code)
+        return DeliveryOutcome(
+            Outcome.RETRY, error=failure.error, failure=failure, retry_at=retry_at, target=resolved
+        )
+
     def _expired(self, expires_at: datetime | None) -> bool:
         return expires_at is not None and self._clock() >= expires_at
+
+
+def _facts(resolved: ResolvedTarget) -> dict[str, Any]:
+    """What the ledger stores with a delivery's first write: where it went (for later edits
+    and recalls)."""
+    return {"address": resolved.reference.to_wire()}
 
 
 def _refused(refusal: ProactiveError, receipt: Receipt | None = None) -> DeliveryOutcome:

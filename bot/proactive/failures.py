@@ -12,6 +12,7 @@ serviceUrl not on the allow-list        refuse   no          checked before any 
 token request failed (transient)        retry    no          nothing was sent
 token request failed (configuration)    fail     no
 429 Throttled, 412 PreconditionFailed   retry    no          the Connector refused the request
+429 RateLimited (the bot's governor)    retry    no          held back: not an attempt
 500, 502, 504, timeout, lost connection retry    yes         it may have reached the Connector
 503 ServiceUnavailable                  retry    no          the service did not take it
 connection refused / DNS / TLS          retry    no          no request left the bot
@@ -38,6 +39,7 @@ from enum import StrEnum
 from bot.auth.errors import ServiceUrlNotAllowed, TokenAcquisitionError
 from bot.connector.errors import ConnectorError
 from bot.delivery import DeliveryError
+from bot.throttling.sender import LocalThrottleError
 
 RETRYABLE_UNSENT_STATUSES = frozenset({412, 429, 503})
 """The Connector refused the request (or the service did not take it): not delivered."""
@@ -71,6 +73,8 @@ class Failure:
         maybe_sent: The activity may have been delivered: sent again only at least once.
         retry_after: Seconds the Connector asked to wait (``Retry-After``).
         inactive_reason: For ``GONE``, the reason to retire the reference with.
+        held_back: The bot's own rate governor held the send back (nothing left the bot):
+            a deferral, not a delivery attempt (docs/rate-limits.md).
     """
 
     verdict: Verdict
@@ -80,6 +84,7 @@ class Failure:
     maybe_sent: bool = False
     retry_after: float | None = None
     inactive_reason: str | None = None
+    held_back: bool = False
 
     @property
     def error(self) -> DeliveryError:
@@ -101,6 +106,15 @@ def classify(error: BaseException) -> Failure:
             Verdict.RETRY if error.transient else Verdict.FAIL,
             "TokenAcquisitionFailed",
             f"the bot's token could not be obtained ({error.code})",
+        )
+    if isinstance(error, LocalThrottleError):
+        return Failure(
+            Verdict.RETRY,
+            error.code,
+            error.message,
+            error.status,
+            retry_after=error.retry_after,
+            held_back=True,
         )
     if isinstance(error, ConnectorError):
         return _classify_connector(error)

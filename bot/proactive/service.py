@@ -280,6 +280,7 @@ class ProactiveService:
             store=self.store,
             backoff=backoff or _configured_backoff(),
             clock=clock,
+            reserve=self._sender.reserve if isinstance(self._sender, GovernedSender) else None,
         )
         self.computed = computed or ComputedSends()
         self.editor = Editor(

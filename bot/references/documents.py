@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from bot.references.records import (
+    CONVERSATION_INDEX_KIND,
     CONVERSATION_KIND,
     USER_INDEX_KIND,
     CaptureOutcome,
@@ -260,6 +261,38 @@ def plan_user_index(existing: Mapping[str, Any] | None, conversation: Mapping[st
     if existing.get("conversationKey") == conversation["id"]:
         return conversation_seen > indexed_seen
     return conversation_seen >= indexed_seen
+
+
+def plan_conversation_index(
+    existing: Mapping[str, Any] | None, conversation: Mapping[str, Any]
+) -> bool:
+    """Whether the conversation index must be written: it does not name ``conversation``'s
+    document yet, or it would expire before it (its ``ttl`` counts from its last write)."""
+    if existing is None:
+        return True
+    if conversation["id"] not in (existing.get("conversationKeys") or []):
+        return True
+    return bool(existing.get("lastSeen", "") < conversation["lastSeen"])
+
+
+def conversation_index_document(
+    existing: Mapping[str, Any] | None, index_id: str, conversation: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The conversation index document naming ``conversation``'s document among the others
+    (one per tenant with this conversation id)."""
+    document = _body(existing)
+    keys = [k for k in (existing or {}).get("conversationKeys") or [] if k != conversation["id"]]
+    document.update(
+        {
+            "id": index_id,
+            "kind": CONVERSATION_INDEX_KIND,
+            "channelId": conversation["channelId"],
+            "conversationKeys": [*keys, conversation["id"]],
+            "lastSeen": max(str((existing or {}).get("lastSeen", "")), conversation["lastSeen"]),
+            "ttl": conversation["ttl"],
+        }
+    )
+    return document
 
 
 def user_index_document(

@@ -15,6 +15,9 @@ CONVERSATION_KIND = "conversation"
 USER_INDEX_KIND = "user"
 """``kind`` of a user index document: a user's latest personal conversation."""
 
+CONVERSATION_INDEX_KIND = "conversationIndex"
+"""``kind`` of a conversation index document: the documents of a channel's conversation id
+(one per tenant that has it; normally one), so a send without a tenant takes point reads."""
 AAD_USER_INDEX_KIND = "user-aad"
 """Key kind of the index by Entra object id (same document shape, ``kind: "user"``)."""
 
@@ -113,6 +116,11 @@ class ReferenceKey:
         if not reference.channel_id or conversation is None or not conversation.id:
             raise ValueError("a conversation reference needs channelId and conversation.id")
         return cls(reference.channel_id, conversation.id, conversation.tenant_id)
+
+
+def conversation_index_id(channel_id: str, conversation_id: str) -> str:
+    """The id of the conversation index document of a channel's conversation id."""
+    return storage_id(CONVERSATION_INDEX_KIND, channel_id, conversation_id)
 
 
 def user_index_id(channel_id: str, user_id: str) -> str:

@@ -8,8 +8,11 @@ wins, so parallel turns lose no update and never roll the document back.
 
 Costs: an unchanged reference costs one point read and no write, or nothing at all when this
 process captured it moments ago (:mod:`bot.references.recent`); a changed one costs a read and a
-write, plus a read and a write of the user index for a personal conversation. A conversation id
-without its tenant costs a point read and, for channels with tenants, a query.
+write, plus a read and a write of the user index for a personal conversation, and a read (a
+write when new) of the conversation index. A conversation id without its tenant costs point
+reads only: the conversation index names the tenant's document (O(1) whatever the number of
+stored conversations). A reference stored before the index existed is found once by a query,
+which writes its index entry (read repair), and by point reads afterwards.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from bot.references.documents import (
     captured_document,
+    conversation_index_document,
     filter_claims,
     fingerprint,
     inactive_document,
     plan_capture,
+    plan_conversation_index,
     plan_inactive,
     plan_user_index,
     reference_wire,
@@ -44,6 +49,7 @@ from bot.references.records import (
     ReferencePage,
     StoredReference,
     aad_user_index_id,
+    conversation_index_id,
     user_index_id,
 )
 from bot.references.teams import TeamsPlace, root_reference
@@ -159,6 +165,8 @@ class ReferenceStore:
             if written["personal"]:
                 for index_id in _user_index_ids(written):
                     await self._index_user(container, index_id, written)
+            if key.tenant_id is not None:
+                await self._index_conversation(container, written)
             return outcome
         raise ReferenceConflictError(f"capture gave up after {self._max_attempts} conflicts")
 
@@ -270,8 +278,9 @@ class ReferenceStore:
     ) -> StoredReference | None:
         """The stored reference of a conversation.
 
-        Without ``tenant_id``, a channel with tenants (Teams) is looked up by query, and more
-        than one tenant's match is an error rather than a guess.
+        Without ``tenant_id``, a channel with tenants (Teams) is looked up through the
+        conversation index (point reads), and more than one tenant's match is an error rather
+        than a guess.
 
         Raises:
             AmbiguousReferenceError: ``tenant_id`` was omitted and several tenants match.
@@ -281,6 +290,15 @@ class ReferenceStore:
         record = await self._read_record(container, key.id)
         if record is not None or key.tenant_id is not None:
             return record
+        index = await self._read(container, conversation_index_id(channel_id, conversation_id))
+        if index is not None:
+            keys = [k for k in index.get("conversationKeys") or [] if isinstance(k, str)]
+            found = [r for k in keys if (r := await self._read_record(container, k)) is not None]
+            if len(found) > 1:
+                raise AmbiguousReferenceError(found)
+            if found:
+                return found[0]
+        # Stored before the index existed (or unknown): one query, then the index is repaired.
         matches = await self._query(
             container,
             "SELECT * FROM c WHERE c.kind = @kind AND c.channelId = @channelId"
@@ -291,6 +309,10 @@ class ReferenceStore:
                 "@conversationId": conversation_id,
             },
         )
+        for match in matches:
+            document = await self._read(container, match.key.id)
+            if document is not None:
+                await self._index_conversation(container, document)
         if len(matches) > 1:
             raise AmbiguousReferenceError(matches)
         return matches[0] if matches else None
@@ -412,14 +434,42 @@ class ReferenceStore:
     async def _index_user(
         self, container: ContainerProxy, index_id: str, conversation: dict[str, Any]
     ) -> None:
+        await self._write_index(
+            container, index_id, conversation, plan_user_index, user_index_document, "user"
+        )
+
+    async def _index_conversation(
+        self, container: ContainerProxy, conversation: dict[str, Any]
+    ) -> None:
+        """Make the conversation index name ``conversation``'s document, and live as long."""
+        index_id = conversation_index_id(conversation["channelId"], conversation["conversationId"])
+        await self._write_index(
+            container,
+            index_id,
+            conversation,
+            plan_conversation_index,
+            conversation_index_document,
+            "conversation",
+        )
+
+    async def _write_index(
+        self,
+        container: ContainerProxy,
+        index_id: str,
+        conversation: dict[str, Any],
+        plan: Callable[[Mapping[str, Any] | None, Mapping[str, Any]], bool],
+        document: Callable[[Mapping[str, Any] | None, str, Mapping[str, Any]], dict[str, Any]],
+        name: str,
+    ) -> None:
+        """Write an index document when ``plan`` says it must change (etag-conditioned)."""
         for _ in range(self._max_attempts):
             existing = await self._read(container, index_id)
-            if not plan_user_index(existing, conversation):
+            if not plan(existing, conversation):
                 return
-            body = user_index_document(existing, index_id, conversation)
+            body = document(existing, index_id, conversation)
             if await self._write(container, body, existing) is not None:
                 return
-        raise ReferenceConflictError(f"user index gave up after {self._max_attempts} conflicts")
+        raise ReferenceConflictError(f"{name} index gave up after {self._max_attempts} conflicts")
 
     async def _unindex_user(
         self, container: ContainerProxy, index_id: str, conversation: dict[str, Any]

@@ -12,6 +12,11 @@ setting                                       meaning (default)
                                               disagree (``0.02``)
 ``THROTTLE_RECORD_CACHE_SECONDS``             how long a tenant's shared throttle record is
                                               trusted before it is read again (``1``)
+``THROTTLE_LEASE_SECONDS``                    how long an instance leases a share of a tenant's
+                                              budget (``10``; ``0``: no leases nor send logs,
+                                              windows per process only, for a single instance)
+``THROTTLE_TENANT_SHARES``                    into how many shares a tenant's budget is cut
+                                              (``10``)
 ``THROTTLE_LIMITS``                           JSON limits per channel over the defaults (see
                                               :func:`bot.throttling.limits.parse_limits`)
 ============================================  =================================================
@@ -41,6 +46,8 @@ class GovernorConfig:
         record_cache_seconds: How long a shared throttle record read from Cosmos DB is
             trusted.
         limits: Limits per channel id; ``*`` is every other channel.
+        lease_seconds: How long an instance leases a share of a budget (0: no leases).
+        tenant_shares: Into how many shares a tenant's budget is cut.
     """
 
     enabled: bool = True
@@ -48,6 +55,8 @@ class GovernorConfig:
     margin_seconds: float = 0.02
     record_cache_seconds: float = 1.0
     limits: Mapping[str, ChannelLimits] = field(default_factory=lambda: dict(DEFAULT_LIMITS))
+    lease_seconds: float = 10.0
+    tenant_shares: int = 10
 
     def __post_init__(self) -> None:
         if math.isnan(self.max_wait_seconds) or self.max_wait_seconds < 0:
@@ -84,4 +93,6 @@ def load_governor_config(settings: Settings | None = None) -> GovernorConfig:
         margin_seconds=settings.throttle_margin_seconds,
         record_cache_seconds=settings.throttle_record_cache_seconds,
         limits=dict(limits),
+        lease_seconds=settings.throttle_lease_seconds,
+        tenant_shares=settings.throttle_tenant_shares,
     )

@@ -9,6 +9,10 @@ request (``async with governor.permit(key): send``). It keeps, per channel
   O(windows) per send (:mod:`bot.throttling.sliding_log`); a send counts from its permit until
   its answer, so no delay between the two (a first token request, a busy event loop) can make
   the channel see more than a window allows;
+* across instances, the same windows for the whole app (docs/rate-limits.md), when the
+  governor was given them: each instance sends in a tenant only on the shares of its budget
+  it leased from Cosmos DB (:mod:`bot.throttling.budget_leases`), and to a conversation only
+  after writing the send into the conversation's send log (:mod:`bot.throttling.send_logs`);
 * what 429 answers said: the answering conversation is blocked for the whole ``Retry-After``;
   its tenant for at most ``tenant_block_cap_seconds``, in this process and, through a shared
   record in Cosmos DB read before sending (:mod:`bot.throttling.records`), in every instance.
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 import time
@@ -44,13 +49,18 @@ from typing import Any
 
 from bot.process_client import ProcessClient
 from bot.schema import ConversationReference
+from bot.throttling.budget_leases import BudgetLeases, LeasedBudget
 from bot.throttling.config import GovernorConfig, load_governor_config
 from bot.throttling.limits import ChannelLimits
 from bot.throttling.records import ThrottleRecords
+from bot.throttling.send_logs import SLOW_WRITE_SECONDS, Send, SendLog, SendLogs
 from bot.throttling.sliding_log import WindowLimiter
 
 logger = logging.getLogger(__name__)
 
+ANSWER_POLL_SECONDS = 0.05
+"""How often a send waiting for this instance's own sends to a conversation to be answered
+looks again."""
 SATURATED_RETRY_SECONDS = 1.0
 """``retry_after`` of a send refused while the window was full of sends in flight (when they
 will be answered is unknown)."""
@@ -109,6 +119,49 @@ class GovernorStats:
     """429 answers reported."""
 
 
+class Permit:
+    """A granted send, counted in every scope until it is ended.
+
+    Attributes:
+        waited: The seconds the permit waited for.
+    """
+
+    def __init__(
+        self,
+        waited: float,
+        finish: Callable[[bool], None],
+        fresh: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.waited = waited
+        self._finish: Callable[[bool], None] | None = finish
+        self._fresh = fresh
+
+    @property
+    def fresh(self) -> bool:
+        """Whether the request may still go on this permit: a conversation's send log
+        counts it as reaching the channel within a second of its grant, so a permit held
+        longer than half that (a slow ledger write between permit and request) is not used."""
+        return self._finish is not None and self._fresh()
+
+    @property
+    def ended(self) -> bool:
+        """Whether the permit was released or given back."""
+        return self._finish is None
+
+    def release(self) -> None:
+        """The request was answered (or failed): it counts from now on as sent now."""
+        self._end(used=True)
+
+    def give_back(self) -> None:
+        """The request was not made after all: it counts nothing (a reservation unused)."""
+        self._end(used=False)
+
+    def _end(self, *, used: bool) -> None:
+        finish, self._finish = self._finish, None
+        if finish is not None:
+            finish(used)
+
+
 @dataclass
 class _ChannelState:
     limits: ChannelLimits
@@ -137,6 +190,10 @@ class RateGovernor:
         clock: Monotonic seconds.
         wall_clock: The current UTC time (the shared records hold wall-clock times).
         sleep: Waits a number of seconds (tests make time pass instantly).
+        leases: Shares of every tenant's budget leased across instances; without them the
+            tenant windows hold for this process only.
+        logs: Every conversation's sends shared across instances; without them the
+            conversation windows hold for this process only.
     """
 
     def __init__(
@@ -148,6 +205,8 @@ class RateGovernor:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = _utc_now,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        leases: BudgetLeases | None = None,
+        logs: SendLogs | None = None,
     ) -> None:
         self.config = config if config is not None else load_governor_config()
         if records is None and shared:
@@ -162,6 +221,8 @@ class RateGovernor:
         self._turns: dict[Hashable, _Turn] = {}
         self._answered: dict[Hashable, asyncio.Event] = {}
         self._blocked: dict[Hashable, float] = {}
+        self._leases = leases
+        self._logs = logs
         self.stats = GovernorStats()
 
     @contextlib.asynccontextmanager
@@ -178,11 +239,21 @@ class RateGovernor:
         Raises:
             RateLimitedError: The send would have to wait longer; nothing was counted.
         """
-        scopes, waited = await self._acquire(key, max_wait)
+        held = await self.reserve(key, max_wait=max_wait)
         try:
-            yield waited
+            yield held.waited
         finally:
-            self._release(key, scopes)
+            held.release()
+
+    async def reserve(self, key: SendKey, *, max_wait: float | None = None) -> Permit:
+        """Take a permit for one request and hold it until :meth:`Permit.release` (the
+        request was answered or failed) or :meth:`Permit.give_back` (it was not sent after
+        all: it counts nothing).
+
+        Raises:
+            RateLimitedError: The send would have to wait longer; nothing was counted.
+        """
+        return await self._acquire(key, max_wait)
 
     async def throttled(self, key: SendKey, retry_after: float | None) -> None:
         """Report a 429 answer: block the conversation for ``retry_after`` and the tenant
@@ -209,15 +280,12 @@ class RateGovernor:
             until = self._wall_clock() + timedelta(seconds=tenant_seconds)
             await self._records.record(key.channel_id, key.tenant_id, until)
 
-    async def _acquire(
-        self, key: SendKey, max_wait: float | None
-    ) -> tuple[tuple[Hashable | None, Hashable | None], float]:
-        """Wait for the send's turn and windows; returns the scopes it now counts in and the
-        seconds it waited."""
+    async def _acquire(self, key: SendKey, max_wait: float | None) -> Permit:
+        """Wait for the send's turn and windows; the permit counts it in every scope."""
         config = self.config
         if not config.enabled:
             self.stats.granted += 1
-            return (None, None), 0.0
+            return Permit(0.0, _nothing)
         started = self._clock()
         deadline = started + (config.max_wait_seconds if max_wait is None else max_wait)
         channel = self._channel(key.channel_id)
@@ -225,30 +293,179 @@ class RateGovernor:
         conversation_scope = _conversation_scope(key) if key.conversation_id else None
         shared = await self._shared_block(key)
         waits = 0
+        budgets: list[LeasedBudget] = []
+        log: SendLog | None = None
         async with self._turn(conversation_scope):
             floor = max(shared, self._block(tenant_scope), self._block(conversation_scope))
             if conversation_scope is not None and channel.conversations is not None:
                 waits += await self._wait(
                     channel.conversations, conversation_scope, floor, deadline
                 )
+                if self._logs is not None:
+                    log = self._logs.log(
+                        conversation_scope,
+                        (key.channel_id, key.tenant_id, key.conversation_id or ""),
+                        channel.limits.conversation,
+                    )
+                    if log is not None:
+                        waits += await self._wait_logged(log, deadline)
             elif floor > self._clock():
                 waits += await self._wait(None, None, floor, deadline)
             async with self._turn(tenant_scope):
                 if channel.tenants is not None:
                     waits += await self._wait(channel.tenants, tenant_scope, 0.0, deadline)
+                    if self._leases is not None:
+                        budget = self._leases.budget(
+                            tenant_scope, (key.channel_id, key.tenant_id), channel.limits.tenant
+                        )
+                        waits += await self._wait_leased(budget, deadline)
+                        budgets.append(budget)
                     channel.tenants.begin(tenant_scope)
                 if conversation_scope is not None and channel.conversations is not None:
                     channel.conversations.begin(conversation_scope)
+                now = self._clock()
+                for budget in budgets:
+                    budget.begin(now)
+            scopes = (
+                conversation_scope if channel.conversations is not None else None,
+                tenant_scope if channel.tenants is not None else None,
+            )
+            send: Send | None = None
+            if log is not None:
+                # Written with the tenant's turn let go: the tenant's other sends do not wait
+                # for this write (this one counts in the tenant as in flight meanwhile).
+                try:
+                    send, slept = await self._append_logged(log, deadline)
+                except BaseException:
+                    self._finish(key, scopes, budgets, None, None, used=False)
+                    raise
+                waits += slept
         self.stats.granted += 1
         waited = self._clock() - started if waits else 0.0
         if waits:
             self.stats.waited += 1
             self.stats.wait_seconds += waited
-        scopes = (
-            conversation_scope if channel.conversations is not None else None,
-            tenant_scope if channel.tenants is not None else None,
+        finish = functools.partial(self._finish, key, scopes, budgets, log, send)
+        return Permit(
+            waited, lambda used: finish(used=used), functools.partial(_fresh, send, self._logs)
         )
-        return scopes, waited
+
+    def _finish(
+        self,
+        key: SendKey,
+        scopes: tuple[Hashable | None, Hashable | None],
+        budgets: list[LeasedBudget],
+        log: SendLog | None,
+        send: Send | None,
+        *,
+        used: bool,
+    ) -> None:
+        """End a permit: a send answered now (``used``), or one never made."""
+        channel = self._channels.get(key.channel_id)
+        now = self._clock()
+        if channel is not None:
+            for limiter, scope in zip(
+                (channel.conversations, channel.tenants), scopes, strict=True
+            ):
+                if limiter is None or scope is None:
+                    continue
+                if used:
+                    limiter.end(scope, now)
+                else:
+                    limiter.cancel(scope)
+                event = self._answered.get(scope)
+                if event is not None:
+                    event.set()
+        for budget in budgets:
+            if used:
+                budget.end(now)
+            else:
+                budget.cancel()
+        if log is not None and send is not None and self._logs is not None:
+            if used:
+                send.answered = self._logs.now()
+            else:
+                log.cancel(send)
+
+    async def _wait_logged(self, log: SendLog, deadline: float) -> int:
+        """Wait until the conversation's shared log, as last seen, has room for one more
+        send; returns how often it slept. A log never seen here is not read: the append
+        creates it, and only when that conflicts is it read (a broadcast's conversation
+        costs one write).
+
+        Raises:
+            RateLimitedError: That is after ``deadline``.
+        """
+        assert self._logs is not None
+        slept = 0
+        while True:
+            wall = self._logs.now()
+            ready = log.earliest(wall, self.config.margin_seconds)
+            if ready is not None and ready <= wall:
+                return slept
+            now = self._clock()
+            # Only this instance's own sends in flight fill it: they are answered soon.
+            wake = now + (ready - wall if ready is not None else ANSWER_POLL_SECONDS)
+            if wake > deadline:
+                raise self._deferred(ready - wall if ready is not None else SATURATED_RETRY_SECONDS)
+            await self._sleep(wake - now)
+            slept += 1
+
+    async def _append_logged(self, log: SendLog, deadline: float) -> tuple[Send, int]:
+        """Write this send into the conversation's shared log; when another instance wrote
+        first, check the log again (waiting for room until ``deadline``).
+
+        Raises:
+            RateLimitedError: No room in time, or Cosmos DB could not be written (fail
+                closed: the windows are never exceeded for want of the log).
+        """
+        assert self._logs is not None
+        slept = 0
+        while True:
+            try:
+                send = await self._logs.append(log)
+            except Exception as error:
+                logger.warning("send log: could not write (%s)", type(error).__name__)
+                raise self._deferred(SATURATED_RETRY_SECONDS) from None
+            if send is not None:
+                if self._logs.now() - send.at <= SLOW_WRITE_SECONDS:
+                    return send, slept
+                # Too slow a write: the request might reach the channel later than the others
+                # count it. Leave the entry (it only counts against the log) and try again.
+                send.answered = self._logs.now()
+                if self._clock() >= deadline:
+                    raise self._deferred(SATURATED_RETRY_SECONDS)
+            slept += await self._wait_logged(log, deadline)
+
+    async def _wait_leased(self, budget: LeasedBudget, deadline: float) -> int:
+        """Wait until this instance's shares of ``budget`` allow one more send, taking more
+        shares while it would have to wait; returns how often it slept.
+
+        Raises:
+            RateLimitedError: That is after ``deadline``.
+        """
+        assert self._leases is not None
+        margin = self.config.margin_seconds
+        slept = 0
+        while True:
+            now = self._clock()
+            self._leases.maintain(budget)
+            ready = budget.earliest(now, margin)
+            if ready is not None and ready <= now:
+                return slept
+            if await self._leases.take_share(budget):
+                continue
+            now = self._clock()
+            wake = budget.next_attempt if ready is None else min(ready, budget.next_attempt)
+            wake = max(wake, now)
+            if wake > deadline:
+                if ready is not None:
+                    raise self._deferred(max(ready - now, 0.0))
+                # Held elsewhere: come back when the other instance's lease may have lapsed.
+                free_in = None if budget.held else budget.free_in(self._wall_clock())
+                raise self._deferred(max(free_in or 0.0, SATURATED_RETRY_SECONDS))
+            await self._sleep(wake - now)
+            slept += 1
 
     async def _wait(
         self,
@@ -298,23 +515,6 @@ class RateGovernor:
                 pending.cancel()
             # Only the holder of the scope's turn waits here: the event is its alone.
             self._answered.pop(scope, None)
-
-    def _release(self, key: SendKey, scopes: tuple[Hashable | None, Hashable | None]) -> None:
-        channel = self._channels.get(key.channel_id)
-        if channel is None:
-            return
-        now = self._clock()
-        conversation_scope, tenant_scope = scopes
-        for limiter, scope in (
-            (channel.conversations, conversation_scope),
-            (channel.tenants, tenant_scope),
-        ):
-            if limiter is None or scope is None:
-                continue
-            limiter.end(scope, now)
-            event = self._answered.get(scope)
-            if event is not None:
-                event.set()
 
     def _deferred(self, retry_after: float) -> RateLimitedError:
         self.stats.deferred += 1
@@ -387,8 +587,23 @@ def _conversation_scope(key: SendKey) -> Hashable:
     return ("conversation", key.channel_id, key.tenant_id, key.conversation_id)
 
 
+def _fresh(send: Send | None, logs: SendLogs | None) -> bool:
+    return send is None or logs is None or logs.now() - send.at <= SLOW_WRITE_SECONDS
+
+
+def _nothing(used: bool) -> None:
+    del used
+
+
 def _create_governor() -> RateGovernor:
-    return RateGovernor()
+    config = load_governor_config()
+    if not (config.enabled and config.lease_seconds > 0):
+        return RateGovernor(config)
+    return RateGovernor(
+        config,
+        leases=BudgetLeases(lease_seconds=config.lease_seconds, tenant_shares=config.tenant_shares),
+        logs=SendLogs(),
+    )
 
 
 rate_governor: ProcessClient[RateGovernor] = ProcessClient(_create_governor)

@@ -19,10 +19,13 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from contextvars import ContextVar
+from dataclasses import dataclass
 
 from bot.connector.errors import ConnectorError
 from bot.schema import Activity, ConversationReference, ResourceResponse
-from bot.throttling.governor import RateGovernor, RateLimitedError, SendKey, rate_governor
+from bot.throttling.governor import Permit, RateGovernor, RateLimitedError, SendKey, rate_governor
 from bot.turn.sender import ActivitySender
 
 RATE_LIMITED_CODE = "RateLimited"
@@ -48,29 +51,78 @@ class LocalThrottleError(ConnectorError):
         )
 
 
+@dataclass
+class _Reservation:
+    key: SendKey
+    permit: Permit
+    used: bool = False
+
+
+_reserved: ContextVar[_Reservation | None] = ContextVar("reserved_permit", default=None)
+
+
+@contextlib.asynccontextmanager
+async def reserved_permit(
+    key: SendKey, governor: RateGovernor | None = None, *, max_wait: float | None = None
+) -> AsyncIterator[None]:
+    """Take the permit of the next request to ``key`` now, before work that should be done
+    only when that request can go (the delivery ledger's claim): the first governed request
+    to ``key`` inside the block uses it; if none does, it is given back at the end and counts
+    nothing.
+
+    Raises:
+        LocalThrottleError: The request would have to wait longer than allowed; nothing
+            inside the block ran.
+    """
+    current = governor or rate_governor.get()
+    try:
+        permit = await current.reserve(key, max_wait=max_wait)
+    except RateLimitedError as error:
+        raise LocalThrottleError(error.retry_after) from None
+    token = _reserved.set(_Reservation(key, permit))
+    try:
+        yield
+    finally:
+        _reserved.reset(token)
+        permit.give_back()  # nothing when the request used it
+
+
 @contextlib.asynccontextmanager
 async def send_permit(
     key: SendKey, governor: RateGovernor | None = None, *, max_wait: float | None = None
 ) -> AsyncIterator[None]:
     """Hold the governor's permit around one request: ``async with send_permit(key): ...``.
 
-    A 429 the request raises is reported to the governor.
+    Inside :func:`reserved_permit` for the same key, the first request uses the reserved
+    permit. A 429 the request raises is reported to the governor.
 
     Raises:
         LocalThrottleError: The send would have to wait longer than allowed (nothing sent).
     """
     current = governor or rate_governor.get()
-    async with contextlib.AsyncExitStack() as held:
+    reservation = _reserved.get()
+    permit: Permit | None = None
+    if reservation is not None and not reservation.used and reservation.key == key:
+        reservation.used = True
+        if reservation.permit.fresh:
+            permit = reservation.permit
+        else:
+            # Held too long (a slow ledger write): the others count this send as arrived by
+            # now; ask again rather than send late.
+            reservation.permit.give_back()
+    if permit is None:
         try:
-            await held.enter_async_context(current.permit(key, max_wait=max_wait))
+            permit = await current.reserve(key, max_wait=max_wait)
         except RateLimitedError as error:
             raise LocalThrottleError(error.retry_after) from None
-        try:
-            yield
-        except ConnectorError as error:
-            if error.is_throttled and not isinstance(error, LocalThrottleError):
-                await current.throttled(key, error.retry_after)
-            raise
+    try:
+        yield
+    except ConnectorError as error:
+        if error.is_throttled and not isinstance(error, LocalThrottleError):
+            await current.throttled(key, error.retry_after)
+        raise
+    finally:
+        permit.release()
 
 
 class GovernedSender:
@@ -104,6 +156,10 @@ class GovernedSender:
             async with send_permit(key, governor):
                 responses.extend(await self._inner.send_activities(reference, [activity]))
         return responses
+
+    def reserve(self, reference: ConversationReference) -> AbstractAsyncContextManager[None]:
+        """:func:`reserved_permit` for the next request to ``reference``'s conversation."""
+        return reserved_permit(SendKey.of(reference), self._governor())
 
     async def update_activity(
         self, reference: ConversationReference, activity: Activity

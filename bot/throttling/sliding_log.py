@@ -161,6 +161,13 @@ class WindowLimiter:
         self._keys.move_to_end(key)
         self._forget_idle(now)
 
+    def cancel(self, key: Hashable) -> None:
+        """A send of ``key`` was granted but never made: it counts nothing."""
+        state = self._keys.get(key)
+        if state is None or state.in_flight < 1:
+            raise ValueError("cancel() without begin()")
+        state.in_flight -= 1
+
     def _forget_idle(self, now: float) -> None:
         while self._keys:
             key, state = next(iter(self._keys.items()))

@@ -7,7 +7,8 @@ fresh conversation ids, and reset the channel's faults and recordings they touch
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
 
 import aiohttp
@@ -28,15 +29,30 @@ E2E_SETTINGS = {
 }
 
 
-@pytest.fixture(scope="session")
-def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    """The running stack for the whole session, stopped at the end."""
-    work_dir = tmp_path_factory.mktemp("e2e-stack")
-    stack = start_stack(work_dir, fresh=True, persist=False, settings=E2E_SETTINGS)
+@contextlib.contextmanager
+def running_stack(
+    work_dir: Path, *, hosts: int = 1, settings: Mapping[str, str] | None = None
+) -> Iterator[LocalStack]:
+    """A fresh stack with the end-to-end settings (and ``settings`` over them) and ``hosts``
+    function hosts, stopped after."""
+    stack = start_stack(
+        work_dir,
+        fresh=True,
+        persist=False,
+        settings={**E2E_SETTINGS, **(settings or {})},
+        hosts=hosts,
+    )
     try:
         yield stack
     finally:
         stack.stop()
+
+
+@pytest.fixture(scope="session")
+def e2e_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    """The running stack for the whole session, stopped at the end."""
+    with running_stack(tmp_path_factory.mktemp("e2e-stack")) as stack:
+        yield stack
 
 
 @pytest.fixture

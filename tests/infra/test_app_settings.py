@@ -62,6 +62,8 @@ LEFT_TO_CODE_DEFAULT = {
     "THROTTLE_MAX_WAIT_SECONDS": "the defaults follow the Teams limits",
     "THROTTLE_MARGIN_SECONDS": "the defaults follow the Teams limits",
     "THROTTLE_RECORD_CACHE_SECONDS": "the defaults follow the Teams limits",
+    "THROTTLE_LEASE_SECONDS": "budget shares across instances (docs/rate-limits.md)",
+    "THROTTLE_TENANT_SHARES": "budget shares across instances (docs/rate-limits.md)",
     "GRAPH_ENDPOINT": "the public Microsoft Graph; another cloud's is set by its operator",
     "GRAPH_SCOPE": "the public Microsoft Graph's",
 }

@@ -20,8 +20,15 @@ TEST_SETTINGS = {
     "MicrosoftAppId": "00000000-0000-0000-0000-0000000000b0",
     "MicrosoftAppPassword": "integration-test-password",
     "KEY_HASH_SECRET": "integration-test-key-hash-secret",
+    # One process is one instance here, but each test runs on a new event loop and so gets a
+    # new process-wide governor: with budget leases, every test would look like a new
+    # instance, and the shares earlier tests left leased in the shared emulator would stall a
+    # tenant the tests have in common. The leases are tested with their own governors
+    # (test_throttling_leases.py) and across processes in tests/e2e/test_scale_out.py.
+    "THROTTLE_LEASE_SECONDS": "0",
 }
-"""Settings the bot requires that the local services do not provide."""
+"""Settings the bot requires that the local services do not provide, and one they must not
+take from the environment."""
 
 
 @pytest.fixture

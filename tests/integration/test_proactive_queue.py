@@ -20,10 +20,13 @@ import pytest
 from azure.functions.queue import QueueMessage as FunctionQueueMessage
 from azure.storage.queue import QueueMessage
 
+from bot.connector.client import connector_client
+from bot.connector.sender import ConnectorSender
 from bot.proactive.backoff import MAX_VISIBILITY_SECONDS, Backoff
 from bot.proactive.queue_sender import QueueAction, QueueSender, handle_queue_message
 from bot.proactive.service import ProactiveService
 from bot.storage.queues import queue
+from bot.throttling import GovernedSender, GovernorConfig, RateGovernor, SendKey
 from tests.integration.test_proactive_support import (
     TENANT,
     Proactive,
@@ -209,6 +212,49 @@ async def test_throttling_is_retried_after_retry_after_and_then_delivered(
     receipt = await queues.proactive.service.receipt(json.loads(body)["id"])
     assert receipt is not None
     assert (receipt.status, receipt.attempts) == ("Delivered", 2)
+
+
+async def test_a_send_held_back_by_the_governor_is_not_an_attempt(queues: Queues) -> None:
+    """docs/rate-limits.md: a deferral by the bot's own governor (a busy conversation, a tenant
+    whose budget other instances hold) re-enqueues the message without using up an attempt
+    (nor writing to the ledger), so even with a one-attempt limit it is deferred, not
+    poisoned, and delivered later."""
+    stored = await queues.proactive.conversation()
+    moment = [1000.0]  # the governor's clock; the ledger's is the wall clock moved as far
+
+    def now() -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=moment[0] - 1000.0)
+
+    governor = RateGovernor(GovernorConfig(lease_seconds=0), shared=False, clock=lambda: moment[0])
+    key = SendKey("msteams", TENANT, stored.conversation_id)
+    await governor.throttled(key, 60.0)  # the conversation is blocked for a minute
+    service = ProactiveService(
+        store=queues.proactive.store,
+        ledger=queues.proactive.ledger,
+        sender=GovernedSender(ConnectorSender(connector_client.get), lambda: governor),
+        backoff=Backoff(max_attempts=1),
+        clock=now,
+    )
+    sender = queues.with_service(service, now)
+    body = message(stored.conversation_id)
+    delivery_id = json.loads(body)["id"]
+
+    deferred = [await sender.process(body) for _ in range(3)]
+
+    assert [r.action for r in deferred] == [QueueAction.REQUEUED] * 3
+    assert all((r.delay_seconds or 0) >= 57 for r in deferred)  # when the block ends
+    assert await queues.proactive.posts(stored.conversation_id) == []
+    # The permit is asked for before the ledger claim: a deferral writes nothing at all.
+    assert await service.receipt(delivery_id) is None
+    moment[0] += 61.0  # the block is over
+
+    delivered = await sender.process(body)
+
+    assert delivered.action is QueueAction.DELIVERED
+    receipt = await service.receipt(delivery_id)
+    assert receipt is not None
+    assert (receipt.status, receipt.attempts) == ("Delivered", 1)
+    assert await queues.read_poison() == []
 
 
 async def test_transient_failures_give_up_after_the_attempt_limit(queues: Queues) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
@@ -23,6 +23,9 @@ from bot.schema.reference import ConversationReference
 from bot.settings import Settings
 from bot.storage.containers import REFERENCES
 from bot.storage.cosmos import container
+
+if TYPE_CHECKING:
+    from azure.cosmos.aio import ContainerProxy
 
 pytestmark = pytest.mark.services
 
@@ -547,3 +550,54 @@ async def test_a_deleted_reference_is_created_again_by_the_next_turn(
     outcome = await store.capture(reference(conversation_id), CLAIMS, now=T0 + timedelta(seconds=1))
 
     assert outcome is CaptureOutcome.CREATED
+
+
+class CountingContainer:
+    """The real container, counting Cosmos DB calls by kind."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        self.calls[name] = self.calls.get(name, 0) + 1
+        return getattr(self.inner, name)
+
+
+async def test_a_conversation_id_without_its_tenant_costs_point_reads_only(
+    bot_settings: Settings,
+) -> None:
+    counting = CountingContainer(container(REFERENCES.name))
+    store = ReferenceStore(container=lambda: cast("ContainerProxy", counting))
+    conversation_id = unique()
+    await store.capture(reference(conversation_id, tenant_id="tenant-a"), CLAIMS, now=T0)
+    counting.calls.clear()
+
+    found = await store.get("msteams", conversation_id)
+
+    assert found is not None
+    assert found.tenant_id == "tenant-a"
+    # The untenanted id misses, the conversation index names the document, it is read.
+    assert counting.calls == {"read_item": 3}
+
+
+async def test_a_reference_stored_before_the_index_is_found_once_by_query_then_by_reads(
+    bot_settings: Settings,
+) -> None:
+    from bot.references.records import conversation_index_id
+
+    store = fresh_store()
+    conversation_id = unique()
+    await store.capture(reference(conversation_id, tenant_id="tenant-a"), CLAIMS, now=T0)
+    index_id = conversation_index_id("msteams", conversation_id)
+    await container(REFERENCES.name).delete_item(index_id, partition_key=index_id)
+
+    first = await store.get("msteams", conversation_id)
+    queries = store.stats.queries
+    second = await store.get("msteams", conversation_id)
+
+    assert first is not None
+    assert second is not None
+    assert second.tenant_id == "tenant-a"
+    assert queries == 1
+    assert store.stats.queries == 1  # the first lookup repaired the index

@@ -102,6 +102,20 @@ class TestDecideClaim:
         assert busy_until(body) == T0 + timedelta(seconds=30)
         assert decide_claim(body, T0 + timedelta(seconds=30)) == "take"
 
+    def test_a_deferral_gives_its_attempt_back(self) -> None:
+        once = retrying(document(), ERROR, T0, T0, deferred=True)
+        twice = retrying(
+            taken_over(once, lease_token="t", lease_seconds=LEASE, ttl_seconds=60, now=T0),
+            ERROR,
+            T0,
+            T0,
+            deferred=True,
+        )
+
+        assert (once["attempts"], once["deferrals"]) == (0, 1)
+        assert (twice["attempts"], twice["deferrals"]) == (0, 2)
+        assert retrying(document(), ERROR, T0, T0)["attempts"] == 1
+
     @pytest.mark.parametrize("status", ["Delivered", "Unconfirmed", "Failed", "Expired", "Refused"])
     def test_a_final_delivery_is_done(self, status: str) -> None:
         assert decide_claim(document(status=status), T0 + timedelta(days=1)) == "done"

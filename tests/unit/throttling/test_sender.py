@@ -128,3 +128,36 @@ async def test_updates_and_deletes_are_governed_like_sends() -> None:
 def test_the_key_of_a_reference_names_channel_tenant_and_conversation() -> None:
     assert SendKey.of(REFERENCE) == SendKey("msteams", "tenant-a", "a:1")
     assert SendKey.of(ConversationReference(channel_id="slack")) == SendKey("slack", "", None)
+
+
+async def test_a_reserved_permit_is_used_by_the_next_request() -> None:
+    """The delivery ledger claims only once the permit is held (docs/delivery.md)."""
+    time = VirtualTime()
+    sender, inner = governed(time, max_wait=0.0)
+
+    async def reserve_then_send() -> None:
+        for _ in range(7):
+            async with sender.reserve(REFERENCE):
+                await sender.send_activities(REFERENCE, messages(1))
+
+    await time.run(reserve_then_send())
+
+    assert len(inner.sent) == 7
+    with pytest.raises(LocalThrottleError):  # the 1 s window is full: no eighth reservation
+        await time.run(reserve_then_send())
+
+
+async def test_an_unused_reservation_counts_nothing() -> None:
+    time = VirtualTime()
+    sender, inner = governed(time, max_wait=0.0)
+
+    async def reserve_only() -> None:
+        for _ in range(20):
+            async with sender.reserve(REFERENCE):
+                pass  # the claim found the delivery already done: nothing sent
+
+    await time.run(reserve_only())
+    [responses] = await time.run(sender.send_activities(REFERENCE, messages(7)))
+
+    assert len(responses) == 7  # the whole window is still there
+    assert [moment - 1000 for _, moment in inner.sent] == [0.0] * 7
