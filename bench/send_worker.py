@@ -24,8 +24,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from bot.connector.http_session import http_session
 from bot.connector.sender import ConnectorSender
+from bot.http_session import http_session
 from bot.schema import ConversationReference
 from bot.settings import get_settings
 from bot.turn import BotAdapter, ClaimsIdentity, TurnContext

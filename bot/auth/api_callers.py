@@ -352,7 +352,7 @@ def api_caller_authenticator() -> ApiCallerAuthenticator:
     loop = asyncio.get_running_loop()
     current = _authenticator
     if current is None or current[0] is not settings or current[1] is not loop:
-        from bot.connector.http_session import fetch_json
+        from bot.http_session import fetch_json
 
         current = (settings, loop, ApiCallerAuthenticator.from_settings(settings, fetch_json))
         _authenticator = current

@@ -319,7 +319,7 @@ class InboundAuthenticator:
 
 
 def _create_authenticator() -> InboundAuthenticator:
-    from bot.connector.http_session import fetch_json
+    from bot.http_session import fetch_json
 
     return InboundAuthenticator.from_settings(get_settings(), fetch_json)
 

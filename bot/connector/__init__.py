@@ -6,6 +6,7 @@
   failure means (transient, throttled, conversation gone).
 - :mod:`bot.connector.sender`: :class:`~bot.connector.sender.ConnectorSender`, the turn's
   ``ActivitySender`` over the client.
-- :mod:`bot.connector.http_session`: the one pooled aiohttp session of the process (also
-  used to fetch the inbound signing keys).
+
+The pooled aiohttp session it sends with is :mod:`bot.http_session`, below both this package
+and :mod:`bot.auth`, which fetches the inbound signing keys through it.
 """

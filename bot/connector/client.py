@@ -23,7 +23,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from bot.auth.outbound import TokenSource, token_provider
 from bot.auth.service_url import ServiceUrlPolicy, service_url_policy
 from bot.connector.errors import ConnectorError, error_code_and_message, parse_retry_after
-from bot.connector.http_session import http_session, read_capped
+from bot.http_session import http_session, read_capped
 from bot.process_client import ProcessClient
 from bot.schema import (
     Activity,

@@ -27,12 +27,20 @@ from urllib.parse import quote
 
 from bot.auth.outbound import OutboundTokenProvider, TokenSource
 from bot.connector.errors import ConnectorError, error_code_and_message, parse_retry_after
-from bot.proactive.errors import UserNotFoundError
 from bot.process_client import ProcessClient
 from bot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     import aiohttp
+
+
+class GraphUserNotFoundError(LookupError):
+    """Graph knows no user of the tenant by the name asked for.
+
+    Its own error rather than a proactive one: this client sits below the proactive service,
+    which says what the missing user means to its caller.
+    """
+
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +82,7 @@ class GraphClient:
         """The Entra object id of the tenant's user with this name (or email), lower case.
 
         Raises:
-            UserNotFoundError: Graph knows no such user (404).
+            GraphUserNotFoundError: Graph knows no such user (404).
             ConnectorError: Graph refused or failed.
         """
         key = (tenant_id, user_principal_name.lower())
@@ -88,7 +96,7 @@ class GraphClient:
             body = await self._request("graph_get_user", "GET", tenant_id, path, None)
         except ConnectorError as error:
             if error.status == 404:
-                raise UserNotFoundError(
+                raise GraphUserNotFoundError(
                     "user.userPrincipalName: no user of the tenant has this name"
                 ) from None
             raise

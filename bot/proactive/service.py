@@ -47,7 +47,7 @@ from bot.proactive.chats import ChatStarter, ChatStartError
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
 from bot.proactive.edits import Editor, EditOutcome, EditRequest
-from bot.proactive.errors import InvalidTargetError, ProactiveError
+from bot.proactive.errors import InvalidTargetError, ProactiveError, UserNotFoundError
 from bot.proactive.event_turns import ComputedSends, compute_turn
 from bot.proactive.failures import Failure, classify
 from bot.proactive.message import (
@@ -688,9 +688,12 @@ class _GraphUsers:
     """Names to object ids through the process-wide Graph client (created on first use)."""
 
     async def object_id(self, tenant_id: str, user_principal_name: str) -> str:
-        from bot.graph.client import graph_client
+        from bot.graph.client import GraphUserNotFoundError, graph_client
 
-        return await graph_client.get().object_id(tenant_id, user_principal_name)
+        try:
+            return await graph_client.get().object_id(tenant_id, user_principal_name)
+        except GraphUserNotFoundError as error:
+            raise UserNotFoundError(str(error)) from None
 
 
 def _configured_installer() -> Callable[[str, str], Awaitable[None]] | None:

@@ -29,9 +29,10 @@ from bot.schedules.commands import (
     ReminderHelp,
     parse_command,
 )
-from bot.schedules.model import UTC_ZONE, Schedule, ScheduleFields, zone_of
+from bot.schedules.model import UTC_ZONE, Schedule, ScheduleFields
 from bot.schedules.service import ScheduleRequestError, ScheduleService, schedule_service
 from bot.schema import Activity, ActivityTypes, remove_recipient_mention
+from bot.time_zones import user_time_zone
 from bot.turn import TurnContext
 
 HELP_TEXT = (
@@ -84,22 +85,6 @@ async def handle_schedule_command(
     answer = await _answer(command, context, service or schedule_service.get(), default_zone)
     await context.send_activity(answer)
     return True
-
-
-def user_time_zone(activity: Activity, default: str = UTC_ZONE) -> str:
-    """The IANA zone of the user: ``localTimezone``, a ``clientInfo`` entity, or ``default``."""
-    candidates = [activity.local_timezone]
-    for entity in activity.entities or []:
-        if entity.type == "clientInfo" and entity.model_extra:
-            candidates.append(entity.model_extra.get("timezone"))
-    for candidate in candidates:
-        if isinstance(candidate, str) and candidate:
-            try:
-                zone_of(candidate)
-            except ValueError:
-                continue
-            return candidate
-    return default
 
 
 async def _answer(

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from bot.schedules.chat import user_time_zone
 from bot.state import BOT_STATE, StateProperty, StateScopeUnavailableError, user_property
+from bot.time_zones import user_time_zone
 from bot.turn import TurnContext
 
 TIMEZONE = "timezone"

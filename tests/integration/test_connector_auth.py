@@ -29,7 +29,7 @@ from cryptography.x509.oid import NameOID
 from bot.auth.inbound import inbound_authenticator
 from bot.auth.outbound import OutboundTokenProvider, token_provider
 from bot.connector.client import connector_client
-from bot.connector.http_session import http_session
+from bot.http_session import http_session
 from bot.settings import get_settings, load_settings
 from tests.unit.connector.local_endpoints import (
     MockConnector,

@@ -23,8 +23,8 @@ from bot.auth.outbound import OutboundTokenProvider
 from bot.auth.service_url import ServiceUrlPolicy
 from bot.connector.client import ConnectorClient
 from bot.connector.errors import ConnectorError
-from bot.connector.http_session import http_session
 from bot.connector.sender import ConnectorSender
+from bot.http_session import http_session
 from bot.schema import Activity, ChannelAccount, ConversationParameters, ConversationReference
 from bot.settings import Settings, load_settings
 from bot.turn.sender import ActivitySender

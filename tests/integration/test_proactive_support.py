@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from bot.connector.http_session import http_session
 from bot.delivery import DeliveryLedger
+from bot.http_session import http_session
 from bot.proactive.service import ProactiveService
 from bot.references import ReferenceStore, StoredReference
 from bot.schema import ChannelAccount, ConversationAccount, ConversationReference

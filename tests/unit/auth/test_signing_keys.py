@@ -10,7 +10,7 @@ from aiohttp import test_utils, web
 
 from bot.auth.errors import AuthenticationError
 from bot.auth.signing_keys import SigningKeyStore, parse_jwks
-from bot.connector.http_session import MetadataFetchError, fetch_json, http_session
+from bot.http_session import MetadataFetchError, fetch_json, http_session
 from tests.unit.auth.jwt_minting import MintingKey, jwks
 
 KEY = MintingKey("channel", "kid-1")

@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from bot.schedules.chat import HELP_TEXT, handle_schedule_command, user_time_zone
+from bot.schedules.chat import HELP_TEXT, handle_schedule_command
 from bot.schedules.service import ScheduleService
 from bot.schema import Activity
+from bot.time_zones import user_time_zone
 from bot.turn import InMemorySender, TurnContext
 
 
