@@ -86,11 +86,12 @@ host: setup
 stop:
 	@if [ -x $(PY) ]; then $(PY) -m dev.services stop; fi
 
-## lint: ruff and mypy (strict for bot/)
+## lint: ruff, mypy (strict for bot/) and the layers of bot/ (import-linter, pyproject.toml)
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 ## bench: timing figures, printed as a table and written to bench/results/
 bench: setup
