@@ -18,7 +18,7 @@ LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def _lint_imports(project: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(  # noqa: S603 - our own tool, fixed arguments
+    return subprocess.run(
         [str(LINT_IMPORTS), "--config", str(project / "pyproject.toml"), "--no-cache"],
         cwd=project,
         env={**os.environ, "PYTHONPATH": str(project)},
