@@ -91,7 +91,7 @@ async def delivery_edit(req: func.HttpRequest) -> func.HttpResponse:
 )
 async def proactive_sender(msg: func.QueueMessage) -> None:
     """One proactive queue message: deliver, defer, retry later, or poison with a reason."""
-    from bot.proactive.queue_sender import handle_queue_message as handle
+    from bot.app import handle_queue_message as handle
 
     await handle(msg)
 

@@ -78,7 +78,8 @@ def request_units(calls: Counter[str], messages: int) -> float:
 async def measure(service_url: str, app_id: str, messages: int) -> dict[str, Any]:
     """Seed, then send ``messages`` of each kind through the queue sender, counting calls."""
     from bench.reference_seeder import CHANNEL_ISSUER
-    from bot.proactive.queue_sender import QueueAction, proactive_queue_sender
+    from bot.app import proactive_queue_sender
+    from bot.proactive.queue_sender import QueueAction
     from bot.references.store import ReferenceStore
     from bot.schema import ConversationReference
     from bot.storage.cosmos import cosmos_client

@@ -129,3 +129,23 @@ async def record_cancelled(
     await (store or operation_store.get()).record_outcome(
         operation_id, token, CANCELLED, CANCELLED, now=clock()
     )
+
+
+class BroadcastProgress:
+    """The queue sender's broadcast listener (a :class:`~bot.proactive.listeners.DeliveryListener`).
+
+    Withholds the messages of a cancelled broadcast and counts each recipient's final outcome
+    toward its operation's progress; other deliveries pass through untouched.
+    """
+
+    async def withheld(self, delivery_id: str) -> bool:
+        """Whether ``delivery_id`` is a recipient of a broadcast that was cancelled."""
+        return await cancelled(delivery_id)
+
+    async def record_withheld(self, delivery_id: str) -> None:
+        """Record that a cancelled broadcast's recipient was not sent its message."""
+        await record_cancelled(delivery_id)
+
+    async def record_outcome(self, delivery_id: str, outcome: DeliveryOutcome) -> None:
+        """Count a recipient's final outcome (or an edit's) toward its operation."""
+        await record_outcome(delivery_id, outcome)

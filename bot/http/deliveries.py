@@ -29,7 +29,8 @@ from typing import Annotated, Any
 import azure.functions as func
 from pydantic import Field
 
-from bot.delivery import DeliveryLedger, validate_delivery_id
+from bot.app import delivery_ledger
+from bot.delivery import validate_delivery_id
 from bot.delivery.records import DELIVERY_ID_PATTERN
 from bot.http.api_request import RefusedRequest, read_request
 from bot.http.responses import error_response, json_response, storage_unavailable
@@ -40,8 +41,6 @@ from bot.proactive.message import ID_PATTERN, MAX_ACTIVITIES, SendableActivity
 from bot.request_model import RequestModel
 
 logger = logging.getLogger(__name__)
-
-_ledger = DeliveryLedger()
 
 
 async def get_delivery(req: func.HttpRequest) -> func.HttpResponse:
@@ -54,7 +53,7 @@ async def get_delivery(req: func.HttpRequest) -> func.HttpResponse:
     except ValueError as error:
         return error_response(400, "InvalidDeliveryId", str(error))
     try:
-        receipt = await _ledger.get_receipt(delivery_id)
+        receipt = await delivery_ledger.get().get_receipt(delivery_id)
     except AzureError as error:
         logger.error("deliveries: storage failed: %s", type(error).__name__)
         return storage_unavailable()
@@ -103,8 +102,8 @@ async def edit_delivery(req: func.HttpRequest) -> func.HttpResponse:
 async def _edit(request: EditRequest) -> func.HttpResponse:
     from azure.core.exceptions import AzureError
 
+    from bot.app import proactive_service
     from bot.delivery import LedgerConflictError
-    from bot.proactive.service import proactive_service
 
     try:
         edited = await proactive_service.get().edit(request)

@@ -21,18 +21,15 @@ from typing import Any
 
 import azure.functions as func
 
+from bot.app import reference_store
 from bot.http.responses import error_response, json_response
-from bot.process_client import ProcessClient
-from bot.references import AmbiguousReferenceError, ReferenceStore, StoredReference
+from bot.references import AmbiguousReferenceError, StoredReference
 from bot.storage.timestamps import to_timestamp
 
 logger = logging.getLogger(__name__)
 
 MAX_PARAMETER_LENGTH = 4096
 """Longest id accepted (as in queue messages; real ids are far shorter)."""
-
-reference_store: ProcessClient[ReferenceStore] = ProcessClient(ReferenceStore)
-"""The store this route reads with (reads need no memory of recent captures)."""
 
 
 def reference_json(stored: StoredReference) -> dict[str, Any]:

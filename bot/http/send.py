@@ -198,8 +198,8 @@ async def _deliver(
 ) -> func.HttpResponse:
     from azure.core.exceptions import AzureError
 
+    from bot.app import proactive_service
     from bot.delivery import LedgerConflictError
-    from bot.proactive.service import proactive_service
 
     try:
         outcome = await proactive_service.get().deliver(

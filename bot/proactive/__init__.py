@@ -1,12 +1,13 @@
 """Proactive delivery: the bot speaks first.
 
-- :mod:`bot.proactive.service`: :class:`ProactiveService` (``proactive_service.get()``): send
+- :mod:`bot.proactive.service`: :class:`ProactiveService` (the process's: ``bot.app``): send
   to a stored conversation, a user or a reference; run a full proactive turn; start a
   conversation; update and delete sent activities.
 - :mod:`bot.proactive.message`: the queue message (CONTRACTS section 4) and the targets.
 - :mod:`bot.proactive.enqueue`: :func:`enqueue`, validated and base64-encoded;
   ``python -m bot.proactive`` does the same from the command line.
-- :mod:`bot.proactive.queue_sender`: the queue trigger's logic (retries, poison, receipts).
+- :mod:`bot.proactive.queue_sender`: the queue trigger's logic (retries, poison, receipts);
+  :mod:`bot.proactive.listeners`: who hears of each message's final outcome (broadcasts).
 - :mod:`bot.proactive.delivery`: one delivery under the idempotency ledger.
 - :mod:`bot.proactive.targets`, :mod:`bot.proactive.failures`, :mod:`bot.proactive.backoff`,
   :mod:`bot.proactive.poison`, :mod:`bot.proactive.clouds`: the parts.

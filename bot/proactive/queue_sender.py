@@ -39,20 +39,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from bot.broadcast.outcomes import cancelled as broadcast_cancelled
-from bot.broadcast.outcomes import record_cancelled
-from bot.broadcast.outcomes import record_outcome as record_broadcast_outcome
 from bot.delivery import Claim, DeliveryError, DeliveryStatus, IdempotencyConflictError
 from bot.proactive.backoff import MIN_DELAY_SECONDS
 from bot.proactive.delivery import DeliveryOutcome, Outcome
 from bot.proactive.edits import edit_request
 from bot.proactive.enqueue import send_text
+from bot.proactive.listeners import DeliveryListener
 from bot.proactive.message import (
     MAX_ACTIVITIES,
     InvalidMessageError,
@@ -61,8 +59,7 @@ from bot.proactive.message import (
     parse_message,
 )
 from bot.proactive.poison import POISON_SUFFIX, PoisonReason, poison_text, put_poison
-from bot.proactive.service import ProactiveService, proactive_service
-from bot.process_client import ProcessClient
+from bot.proactive.service import ProactiveService
 from bot.settings import get_settings
 
 if TYPE_CHECKING:
@@ -123,7 +120,9 @@ class QueueSender:
     """Processes proactive queue messages.
 
     Args:
-        service: The proactive service (the process-wide one by default).
+        service: The proactive service.
+        listeners: Told whether to withhold each message and how each ended (broadcast
+            progress, handed in by :mod:`bot.app`).
         queue: Returns the proactive queue, for re-enqueueing.
         poison_queue: Returns ``<queue>-poison``.
         queue_name: The proactive queue's name, for the poison reason.
@@ -132,14 +131,16 @@ class QueueSender:
 
     def __init__(
         self,
-        service: ProactiveService | None = None,
+        service: ProactiveService,
         *,
+        listeners: Sequence[DeliveryListener] = (),
         queue: Callable[[], QueueClient] | None = None,
         poison_queue: Callable[[], QueueClient] | None = None,
         queue_name: str | None = None,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self._service = service or proactive_service.get()
+        self._service = service
+        self._listeners = tuple(listeners)
         self._queue_name = queue_name or get_settings().proactive_queue_name
         self._queue = queue or _named_queue(self._queue_name)
         self._poison_queue = poison_queue or _named_queue(self._queue_name + POISON_SUFFIX)
@@ -172,10 +173,11 @@ class QueueSender:
             return QueueResult(QueueAction.DEFERRED, delay)
         if message.is_edit:
             edited = await self._service.edit(edit_request(message), wait=True)
-            await record_broadcast_outcome(message.id, edited.outcome)
+            await self._record_outcome(message.id, edited.outcome)
             return await self._settle(body, message, edited.outcome, dequeue_count)
-        if await broadcast_cancelled(message.id):
-            return await self._cancelled(message)
+        for listener in self._listeners:
+            if await listener.withheld(message.id):
+                return await self._cancelled(message, listener)
         if message.event is not None:
             outcome = await self._service.deliver_event(
                 message.target,
@@ -193,14 +195,20 @@ class QueueSender:
                 delivery=message.delivery,
             )
         # A broadcast recipient's final outcome counts toward its operation's progress.
-        await record_broadcast_outcome(message.id, outcome)
+        await self._record_outcome(message.id, outcome)
         return await self._settle(body, message, outcome, dequeue_count)
 
-    async def _cancelled(self, message: ProactiveMessage) -> QueueResult:
+    async def _record_outcome(self, delivery_id: str, outcome: DeliveryOutcome) -> None:
+        for listener in self._listeners:
+            await listener.record_outcome(delivery_id, outcome)
+
+    async def _cancelled(
+        self, message: ProactiveMessage, listener: DeliveryListener
+    ) -> QueueResult:
         receipt = await self._service.ledger.get_receipt(message.id)
         if receipt is not None and receipt.status.final:
             return QueueResult(QueueAction.DUPLICATE)  # sent before the cancel: it counts
-        await record_cancelled(message.id)
+        await listener.record_withheld(message.id)
         logger.info("proactive queue: %s not sent: its broadcast was cancelled", message.id)
         return QueueResult(QueueAction.CANCELLED)
 
@@ -323,14 +331,3 @@ def _named_queue(name: str) -> Callable[[], QueueClient]:
         return queue(name)
 
     return get
-
-
-proactive_queue_sender: ProcessClient[QueueSender] = ProcessClient(QueueSender)
-"""The process-wide sender."""
-
-
-async def handle_queue_message(message: QueueMessageLike) -> None:
-    """The queue trigger's body: ``await handle_queue_message(msg)``."""
-    await proactive_queue_sender.get().process(
-        message.get_body(), dequeue_count=message.dequeue_count
-    )

@@ -1,7 +1,7 @@
 """The proactive API: a bot that speaks first.
 
-:class:`ProactiveService` is what application code uses (``proactive_service.get()`` gives the
-process-wide one)::
+:class:`ProactiveService` is what application code uses (``bot.app.proactive_service.get()``
+gives the process-wide one, built by the composition root)::
 
     service = proactive_service.get()
     result = await service.send_to_conversation("a:1x2y3z", ["Your report is ready"],
@@ -62,7 +62,6 @@ from bot.proactive.message import (
     field_errors,
 )
 from bot.proactive.targets import ResolvedTarget, TargetResolver, UserDirectory
-from bot.process_client import ProcessClient
 from bot.references import ReferenceStore
 from bot.schema import (
     Activity,
@@ -202,10 +201,6 @@ def _configured_app_id() -> str:
     return get_settings().app_id
 
 
-def _configured_ledger() -> DeliveryLedger:
-    return DeliveryLedger(lease_seconds=get_settings().proactive_send_lease_seconds)
-
-
 def _configured_backoff() -> Backoff:
     settings = get_settings()
     return Backoff(
@@ -217,7 +212,9 @@ def _configured_backoff() -> Backoff:
 class ProactiveService:
     """Sends to conversations the bot knows, runs proactive turns, starts conversations.
 
-    Every argument has a process-wide default; tests and other hosts pass their own.
+    The store and the ledger are the process's own, handed in by the composition root
+    (:mod:`bot.app`); every other argument has a process-wide default, and tests and other
+    hosts pass their own.
 
     Args:
         store: The conversation reference store (shared with the capture middleware, so a
@@ -225,7 +222,8 @@ class ProactiveService:
         ledger: The delivery ledger (idempotency and receipts).
         sender: Posts, updates and deletes activities (a ``ConnectorSender``).
         connector: Returns the Connector client (for creating conversations).
-        adapter: Returns the adapter and the bot's handler for full proactive turns.
+        adapter: Returns the adapter and the bot's handler for full proactive turns; without
+            it, a proactive turn is refused with ``RuntimeError`` (the root passes the app's).
         service_urls: Returns the serviceUrl allow-list.
         app_id: Returns the bot's app id, the identity the bot acts under.
         backoff: Retry timing and the attempt limit of deliveries.
@@ -239,8 +237,8 @@ class ProactiveService:
     def __init__(
         self,
         *,
-        store: ReferenceStore | None = None,
-        ledger: DeliveryLedger | None = None,
+        store: ReferenceStore,
+        ledger: DeliveryLedger,
         sender: ActivitySender | None = None,
         connector: Callable[[], ConnectorClient] = connector_client.get,
         adapter: Callable[[], tuple[BotAdapter, TurnLogic]] | None = None,
@@ -252,13 +250,13 @@ class ProactiveService:
         installer: Callable[[str, str], Awaitable[None]] | None = None,
         computed: ComputedSends | None = None,
     ) -> None:
-        self.store = store if store is not None else _shared_store()
-        self.ledger = ledger or _configured_ledger()
+        self.store = store
+        self.ledger = ledger
         # Every proactive request waits for the rate governor (bot.throttling); a sender
         # passed in is used as given.
         self._sender = sender or GovernedSender(ConnectorSender(connector))
         self._connector = connector
-        self._adapter = adapter or _application_adapter
+        self._adapter = adapter or _no_application
         self._service_urls = service_urls
         self._app_id = app_id
         self._clock = clock
@@ -708,11 +706,8 @@ def _configured_installer() -> Callable[[str, str], Awaitable[None]] | None:
     return install
 
 
-def _application_adapter() -> tuple[BotAdapter, TurnLogic]:
-    from bot.app import bot_application
-
-    application = bot_application.get()
-    return application.adapter, application.bot.on_turn
+def _no_application() -> tuple[BotAdapter, TurnLogic]:
+    raise RuntimeError("no bot application to run proactive turns: pass adapter=")
 
 
 def _target_kind(target: Target) -> str:
@@ -723,17 +718,3 @@ def _target_kind(target: Target) -> str:
     if isinstance(target, TeamsChannelTarget):
         return "teamsChannel"
     return "reference"
-
-
-def _shared_store() -> ReferenceStore:
-    """The bot application's store (see :attr:`bot.app.BotApplication.references`)."""
-    from bot.app import bot_application
-
-    try:
-        return bot_application.get().references
-    except RuntimeError:  # no running event loop: nothing to share yet
-        return ReferenceStore()
-
-
-proactive_service: ProcessClient[ProactiveService] = ProcessClient(ProactiveService)
-"""The process-wide service: ``proactive_service.get()``."""

@@ -20,6 +20,7 @@ import pytest
 
 from bot.broadcast.fanout import FanOut, FanOutResult
 from bot.broadcast.operations import OperationStore
+from bot.broadcast.outcomes import BroadcastProgress
 from bot.broadcast.service import BroadcastService
 from bot.connector.sender import ConnectorSender
 from bot.proactive.message import parse_message
@@ -115,6 +116,7 @@ async def running_broadcasts(
                 ledger=proactive.ledger,
                 sender=GovernedSender(ConnectorSender(), lambda: governor),
             ),
+            listeners=[BroadcastProgress()],
             queue=lambda: queues[0],
             poison_queue=lambda: queues[2],
             queue_name=name,

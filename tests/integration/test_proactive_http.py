@@ -17,11 +17,11 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from bot import app as service_module
 from bot.auth.api_callers import ApiAction, get_api_caller_settings
 from bot.http.caller_policy import guarded
 from bot.http.deliveries import get_delivery
 from bot.http.send import send_activity, send_to_reference
-from bot.proactive import service as service_module
 from bot.settings import get_settings
 from tests.integration.test_proactive_support import (
     APP_ID,

@@ -20,10 +20,11 @@ import pytest
 from azure.functions.queue import QueueMessage as FunctionQueueMessage
 from azure.storage.queue import QueueMessage
 
+from bot.app import handle_queue_message
 from bot.connector.client import connector_client
 from bot.connector.sender import ConnectorSender
 from bot.proactive.backoff import MAX_VISIBILITY_SECONDS, Backoff
-from bot.proactive.queue_sender import QueueAction, QueueSender, handle_queue_message
+from bot.proactive.queue_sender import QueueAction, QueueSender
 from bot.proactive.service import ProactiveService
 from bot.storage.queues import queue
 from bot.throttling import GovernedSender, GovernorConfig, RateGovernor, SendKey
@@ -147,7 +148,7 @@ async def test_a_message_is_delivered_with_the_bots_token_and_a_receipt(queues: 
 async def test_the_trigger_adapter_takes_a_functions_queue_message(queues: Queues) -> None:
     stored = await queues.proactive.conversation()
     body = message(stored.conversation_id)
-    from bot.proactive import queue_sender
+    from bot import app as queue_sender
 
     queue_sender.proactive_queue_sender._client = queues.sender
     queue_sender.proactive_queue_sender._loop = asyncio.get_running_loop()

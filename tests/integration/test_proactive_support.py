@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bot.app import application_turns
 from bot.delivery import DeliveryLedger
 from bot.http_session import http_session
 from bot.proactive.service import ProactiveService
@@ -133,7 +134,7 @@ async def running_proactive(
             settings=settings,
             store=store,
             ledger=ledger,
-            service=ProactiveService(store=store, ledger=ledger),
+            service=ProactiveService(store=store, ledger=ledger, adapter=application_turns),
         )
     finally:
         await control.aclose()
