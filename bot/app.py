@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.connector.sender import ConnectorSender
 from bot.process_client import ProcessClient
-from bot.references import ReferenceStore
+from bot.references import ReferenceStore, reference_store
 from bot.references.capture import ReferenceCapture
 from bot.schema import ConversationReference
 from bot.settings import get_settings
@@ -46,10 +46,6 @@ class BotApplication:
     adapter: BotAdapter
     bot: ActivityHandler
     references: ReferenceStore
-
-
-reference_store: ProcessClient[ReferenceStore] = ProcessClient(ReferenceStore)
-"""The process-wide reference store: capture, proactive sends and ``GET /api/references``."""
 
 
 def _create_application() -> BotApplication:

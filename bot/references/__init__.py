@@ -14,7 +14,7 @@ from bot.references.records import (
     ReferencePage,
     StoredReference,
 )
-from bot.references.store import ReferenceStore, StoreStats
+from bot.references.store import ReferenceStore, StoreStats, reference_store
 
 __all__ = [
     "AmbiguousReferenceError",
@@ -26,4 +26,5 @@ __all__ = [
     "ReferenceStore",
     "StoreStats",
     "StoredReference",
+    "reference_store",
 ]

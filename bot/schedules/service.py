@@ -25,7 +25,7 @@ from bot.proactive.errors import ProactiveError, UnknownConversationError
 from bot.proactive.message import ConversationTarget, field_errors
 from bot.proactive.targets import TargetResolver
 from bot.process_client import ProcessClient
-from bot.references import ReferenceStore
+from bot.references import reference_store
 from bot.schedules.documents import new_document, schedule_of, updated_document
 from bot.schedules.intervals import shortest_gap_below
 from bot.schedules.model import (
@@ -111,10 +111,17 @@ class ScheduleService:
         new_id: Callable[[], str] = _new_id,
     ) -> None:
         self.store = store or ScheduleStore()
-        self._resolver = resolver or TargetResolver(ReferenceStore(), service_url_policy)
+        self._given_resolver = resolver
         self._min_interval = min_interval
         self._clock = clock
         self._new_id = new_id
+
+    def _resolver(self) -> TargetResolver:
+        # The process's reference store, taken when first needed: a service may be built
+        # before the event loop its store belongs to runs.
+        if self._given_resolver is not None:
+            return self._given_resolver
+        return TargetResolver(reference_store.get(), service_url_policy)
 
     async def create(self, body: Mapping[str, Any]) -> Schedule:
         """Create a schedule from a client's JSON object.
@@ -284,7 +291,7 @@ class ScheduleService:
             raise ScheduleRequestError(400, "InvalidSchedule", "conversation/user: required")
         try:
             # Checked, not started: a user's 1:1 chat is started by the first occurrence.
-            resolved = await self._resolver.check(target)
+            resolved = await self._resolver().check(target)
         except UnknownConversationError as error:
             raise ScheduleRequestError(400, "TargetNotFound", f"{field}: {error.message}") from None
         except ProactiveError as error:
