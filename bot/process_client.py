@@ -3,7 +3,9 @@
 Connection pools and token caches only pay off when a client lives across invocations, so the
 Cosmos, queue, HTTP and MSAL clients are module-level singletons. Async clients are bound to the
 event loop they were created on; when the loop changes (a test with a fresh loop), the client is
-created again rather than used on a loop it does not belong to.
+created again rather than used on a loop it does not belong to. An object built from the
+settings (the serviceUrl policy, the token provider) is built again when the settings are
+reloaded. This is the one way the bot holds a process-wide object.
 """
 
 from __future__ import annotations
@@ -23,34 +25,48 @@ class ProcessClient(Generic[T]):
     """A lazily created client shared by every invocation on the running event loop.
 
     Args:
-        factory: Builds the client; called at most once per event loop.
+        factory: Builds the client; called at most once per event loop (and key).
         closer: Releases the client's connections; used by :meth:`aclose`.
+        key: Returns what the client is built from (the settings object); when it returns
+            another object than last time, the client is built again.
+        per_loop: Whether the client belongs to the running event loop (async clients);
+            ``False`` for plain objects, which may then be had outside a loop too.
     """
 
     def __init__(
         self,
         factory: Callable[[], T],
         closer: Callable[[T], Awaitable[None]] | None = None,
+        *,
+        key: Callable[[], object] | None = None,
+        per_loop: bool = True,
     ) -> None:
         self._factory = factory
         self._closer = closer
+        self._key = key
+        self._per_loop = per_loop
         self._client: T | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._built_from: object = None
         _INSTANCES.add(self)
 
     def get(self) -> T:
         """Return the client of the running event loop, creating it on first use."""
-        loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop:
+        loop = asyncio.get_running_loop() if self._per_loop else None
+        built_from = self._key() if self._key is not None else None
+        if self._client is None or self._loop is not loop or self._built_from is not built_from:
             self._client = self._factory()
             self._loop = loop
+            self._built_from = built_from
         return self._client
 
     async def aclose(self) -> None:
         """Close the client if it belongs to the running loop, and forget it."""
         client, loop = self._client, self._loop
-        self._client, self._loop = None, None
-        if client is not None and self._closer is not None and loop is asyncio.get_running_loop():
+        self._client, self._loop, self._built_from = None, None, None
+        if client is None or self._closer is None:
+            return
+        if not self._per_loop or loop is asyncio.get_running_loop():
             await self._closer(client)
 
 

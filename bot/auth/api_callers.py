@@ -30,7 +30,6 @@ The ``PROACTIVE_API_*`` settings are part of :class:`bot.settings.Settings`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +40,7 @@ from typing import Any
 from bot.auth.errors import AuthenticationError
 from bot.auth.inbound import bearer_token
 from bot.auth.signing_keys import JsonFetcher, SigningKeyStore
+from bot.process_client import ProcessClient
 from bot.settings import SettingsError, get_settings
 
 logger = logging.getLogger(__name__)
@@ -337,8 +337,15 @@ def _decode(token: str, key: Any) -> dict[str, Any]:
     return claims
 
 
-_authenticator: tuple[ApiCallerSettings, asyncio.AbstractEventLoop, ApiCallerAuthenticator] | None
-_authenticator = None
+def _create_authenticator() -> ApiCallerAuthenticator:
+    from bot.http_session import fetch_json
+
+    return ApiCallerAuthenticator.from_settings(get_api_caller_settings(), fetch_json)
+
+
+_authenticator: ProcessClient[ApiCallerAuthenticator] = ProcessClient(
+    _create_authenticator, key=get_api_caller_settings
+)
 
 
 def api_caller_authenticator() -> ApiCallerAuthenticator:
@@ -347,13 +354,4 @@ def api_caller_authenticator() -> ApiCallerAuthenticator:
     Raises:
         SettingsError: The settings are incomplete.
     """
-    global _authenticator
-    settings = get_api_caller_settings()
-    loop = asyncio.get_running_loop()
-    current = _authenticator
-    if current is None or current[0] is not settings or current[1] is not loop:
-        from bot.http_session import fetch_json
-
-        current = (settings, loop, ApiCallerAuthenticator.from_settings(settings, fetch_json))
-        _authenticator = current
-    return current[2]
+    return _authenticator.get()

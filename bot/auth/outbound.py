@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 from bot.auth.errors import TokenAcquisitionError
+from bot.process_client import ProcessClient
 from bot.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -313,13 +314,11 @@ def _seconds(value: object, *, default: float) -> float:
     return default
 
 
-_provider: tuple[Settings, OutboundTokenProvider] | None = None
+_provider: ProcessClient[OutboundTokenProvider] = ProcessClient(
+    lambda: OutboundTokenProvider(get_settings()), key=get_settings, per_loop=False
+)
 
 
 def token_provider() -> OutboundTokenProvider:
     """The process-wide provider; its MSAL app and token survive across invocations."""
-    global _provider
-    settings = get_settings()
-    if _provider is None or _provider[0] is not settings:
-        _provider = (settings, OutboundTokenProvider(settings))
-    return _provider[1]
+    return _provider.get()

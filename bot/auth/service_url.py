@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from bot.auth.errors import ServiceUrlNotAllowed
+from bot.process_client import ProcessClient
 from bot.settings import Settings, SettingsError, get_settings
 
 SETTING_NAME = "BOT_ALLOWED_SERVICE_URLS"
@@ -261,16 +262,14 @@ class ServiceUrlPolicy:
         return _ParsedUrl(scheme, host, port, f"{scheme}://{authority}{path}")
 
 
-_policy: tuple[Settings, ServiceUrlPolicy] | None = None
+_policy: ProcessClient[ServiceUrlPolicy] = ProcessClient(
+    lambda: ServiceUrlPolicy.from_settings(get_settings()), key=get_settings, per_loop=False
+)
 
 
 def service_url_policy() -> ServiceUrlPolicy:
     """The process-wide policy, built from :func:`bot.settings.get_settings` on first use."""
-    global _policy
-    settings = get_settings()
-    if _policy is None or _policy[0] is not settings:
-        _policy = (settings, ServiceUrlPolicy.from_settings(settings))
-    return _policy[1]
+    return _policy.get()
 
 
 def check_service_url(service_url: str) -> str:
