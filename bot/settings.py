@@ -366,7 +366,7 @@ class Settings(BaseSettings):
                 "BOT_AUTH_DISABLED: must not be true in Azure (WEBSITE_INSTANCE_ID or "
                 "WEBSITE_SITE_NAME is set); it is for local development only"
             )
-        from bot.auth.service_url import is_loopback_host
+        from bot.loopback import is_loopback_host
 
         for entry in self.allowed_service_urls:
             host = (urlsplit(entry).hostname or "").lower()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 from bot.auth.errors import ServiceUrlNotAllowed
+from bot.loopback import is_loopback_host
 from bot.process_client import ProcessClient
 from bot.settings import Settings, SettingsError, get_settings
 
@@ -65,16 +66,6 @@ class _ParsedUrl:
     host: str
     port: int
     base: str
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost``, ``127.0.0.0/8`` and ``::1`` (host already lowercased)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _valid_hostname(host: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.auth.errors import AuthenticationError
-from bot.auth.service_url import is_loopback_host
+from bot.loopback import is_loopback_host
 
 logger = logging.getLogger(__name__)
 
