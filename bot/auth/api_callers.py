@@ -37,6 +37,7 @@ from enum import StrEnum
 from functools import cache
 from typing import Any
 
+from bot.auth.claims import ALGORITHM, decode_claims, unauthorized
 from bot.auth.errors import AuthenticationError
 from bot.auth.inbound import bearer_token
 from bot.auth.signing_keys import JsonFetcher, SigningKeyStore
@@ -45,8 +46,6 @@ from bot.settings import SettingsError, get_settings
 
 logger = logging.getLogger(__name__)
 
-ALGORITHM = "RS256"
-CLOCK_SKEW_SECONDS = 5 * 60
 DEFAULT_ROLE = "Proactive.Send"
 DEFAULT_SCHEDULE_ROLE = "Proactive.Schedules"
 DEFAULT_READ_ROLE = "Proactive.Read"
@@ -251,25 +250,25 @@ class ApiCallerAuthenticator:
         try:
             header = jwt.get_unverified_header(token)
         except Exception:  # whatever PyJWT raises, the token is malformed
-            raise _unauthorized("InvalidToken", "the bearer token is not a valid JWT") from None
+            raise unauthorized("InvalidToken", "the bearer token is not a valid JWT") from None
         if header.get("alg") != ALGORITHM:
-            raise _unauthorized("UnsupportedAlgorithm", f"only {ALGORITHM} tokens are accepted")
+            raise unauthorized("UnsupportedAlgorithm", f"only {ALGORITHM} tokens are accepted")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:
-            raise _unauthorized("InvalidToken", "the token names no signing key")
+            raise unauthorized("InvalidToken", "the token names no signing key")
         signing_key = await self._keys.get(kid)
         if signing_key is None:
-            raise _unauthorized("UnknownSigningKey", "the token's signing key is unknown")
-        claims = _decode(token, signing_key.key)
+            raise unauthorized("UnknownSigningKey", "the token's signing key is unknown")
+        claims = decode_claims(token, signing_key.key, logger)
         settings = self.settings
         if claims.get("iss") not in settings.issuers:
-            raise _unauthorized("InvalidIssuer", "the token issuer is not accepted")
+            raise unauthorized("InvalidIssuer", "the token issuer is not accepted")
         if claims.get("tid") != settings.tenant_id:
-            raise _unauthorized("InvalidTenant", "the token is not from the accepted tenant")
+            raise unauthorized("InvalidTenant", "the token is not from the accepted tenant")
         audience = claims.get("aud")
         # A list audience is refused rather than searched (see bot.auth.inbound).
         if not isinstance(audience, str) or audience not in settings.audiences:
-            raise _unauthorized("InvalidAudience", "the token is not for this API")
+            raise unauthorized("InvalidAudience", "the token is not for this API")
         client_id = _client_id(claims)
         if not settings.allow_delegated and not is_app_only(claims):
             raise AuthenticationError(
@@ -301,40 +300,11 @@ def is_app_only(claims: Mapping[str, Any]) -> bool:
     return claims.get("ver") == "1.0" and "scp" not in claims
 
 
-def _unauthorized(code: str, message: str) -> AuthenticationError:
-    return AuthenticationError(401, code, message)
-
-
 def _client_id(claims: Mapping[str, Any]) -> str | None:
     value = claims.get("azp") if claims.get("ver") == "2.0" else claims.get("appid")
     if not isinstance(value, str):
         value = claims.get("azp") or claims.get("appid")
     return value if isinstance(value, str) else None
-
-
-def _decode(token: str, key: Any) -> dict[str, Any]:
-    import jwt
-
-    try:
-        claims: dict[str, Any] = jwt.decode(
-            token,
-            key=key,
-            algorithms=[ALGORITHM],
-            leeway=CLOCK_SKEW_SECONDS,
-            options={"require": ["exp"], "verify_aud": False, "verify_iss": False},
-        )
-    except jwt.ExpiredSignatureError:
-        raise _unauthorized("TokenExpired", "the token has expired") from None
-    except jwt.ImmatureSignatureError:
-        raise _unauthorized("TokenNotYetValid", "the token is not valid yet") from None
-    except jwt.InvalidSignatureError:
-        raise _unauthorized("InvalidSignature", "the token signature is invalid") from None
-    except jwt.MissingRequiredClaimError:
-        raise _unauthorized("InvalidToken", "the token has no expiry") from None
-    except Exception as error:  # any other decoding problem is the caller's bad token
-        logger.info("api auth: token rejected: %s", type(error).__name__)
-        raise _unauthorized("InvalidToken", "the bearer token is invalid") from None
-    return claims
 
 
 def _create_authenticator() -> ApiCallerAuthenticator:
