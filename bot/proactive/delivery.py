@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from bot.cards import ADAPTIVE_CARD_CONTENT_TYPE
 from bot.delivery import (
     DEFAULT_DELIVERY_MODE,
     AlreadyDone,
@@ -42,6 +43,7 @@ from bot.delivery import (
     LeaseLostError,
     Receipt,
 )
+from bot.delivery.sent_cards import SentCard, SentCards
 from bot.proactive.backoff import Backoff, retry_time
 from bot.proactive.errors import ProactiveError
 from bot.proactive.failures import Failure, Verdict, classify
@@ -140,6 +142,8 @@ class Deliverer:
         store: The reference store, to retire conversations the Connector says are gone.
         backoff: Retry timing and the attempt limit.
         clock: The current time.
+        sent_cards: Where a delivery notes the cards it sent (for Universal Actions to find
+            it, :mod:`bot.delivery.sent_cards`); not noted when omitted.
     """
 
     def __init__(
@@ -151,6 +155,7 @@ class Deliverer:
         store: ReferenceStore,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        sent_cards: SentCards | None = None,
     ) -> None:
         self._resolver = resolver
         self._sender = sender
@@ -158,6 +163,7 @@ class Deliverer:
         self._store = store
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._sent_cards = sent_cards
 
     async def deliver(
         self,
@@ -308,11 +314,42 @@ class Deliverer:
                     claim, index, classify(error), resolved, expires_at
                 )
             await self._ledger.record_sent(claim, index, response.id or "")
+            await self._note_card(claim.id, index, activities[index], resolved, response.id)
         receipt = await self._ledger.complete(claim)
         logger.info(
             "proactive delivery %s: %s (attempt %d)", claim.id, receipt.status, receipt.attempts
         )
         return _from_receipt(receipt, resolved)
+
+    async def _note_card(
+        self,
+        delivery_id: str,
+        index: int,
+        activity: Activity,
+        resolved: ResolvedTarget,
+        activity_id: str | None,
+    ) -> None:
+        """Note a sent card's delivery, after the send is recorded (the note is optional)."""
+        conversation = resolved.reference.conversation
+        conversation_id = conversation.id if conversation is not None else None
+        if self._sent_cards is None or not activity_id or not conversation_id:
+            return
+        if not any(
+            item.content_type == ADAPTIVE_CARD_CONTENT_TYPE for item in activity.attachments or ()
+        ):
+            return
+        try:
+            await self._sent_cards.remember(
+                conversation_id, activity_id, SentCard(delivery_id, index)
+            )
+        except Exception as error:  # the card is sent and recorded; without the note an
+            # update of it is applied all the same, only not recorded as a version
+            logger.warning(
+                "proactive delivery %s: card %d not noted: %s",
+                delivery_id,
+                index,
+                type(error).__name__,
+            )
 
     async def send_one(self, resolved: ResolvedTarget, activity: Activity) -> ResourceResponse:
         """Address one activity to the conversation and post it.

@@ -87,20 +87,23 @@ class EditRequest:
         delivery_id: The delivery to change.
         operation: Update or delete.
         operation_id: The operation's own idempotency id.
-        activities: The replacements (``update``), one per activity sent, in order.
+        activities: The replacements (``update``), one per activity sent, in order; ``None``
+            keeps that activity as it is (a card action replaces only its own card).
     """
 
     delivery_id: str
     operation: EditOperation
     operation_id: str
-    activities: tuple[Activity, ...] = ()
+    activities: tuple[Activity | None, ...] = ()
 
     def payload_hash(self) -> str:
         """The digest of what the operation does, for the ledger's reuse-of-id check."""
         document = {
             "operation": self.operation.value,
             "deliveryId": self.delivery_id,
-            "activities": [activity.to_wire() for activity in self.activities],
+            "activities": [
+                activity.to_wire() if activity is not None else None for activity in self.activities
+            ],
         }
         text = json.dumps(document, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
@@ -290,9 +293,10 @@ class Editor:
         """Apply slot ``slot``; the activity id it changed (``None``: nothing to change)."""
         if request.operation is EditOperation.UPDATE:
             activity_id = ids[slot]
-            if activity_id is None:
-                return None
-            outgoing = request.activities[slot].model_copy(deep=True)
+            replacement = request.activities[slot]
+            if activity_id is None or replacement is None:
+                return activity_id
+            outgoing = replacement.model_copy(deep=True)
             apply_conversation_reference(outgoing, resolved.reference)
             outgoing.reply_to_id = None
             outgoing.id = activity_id
@@ -373,10 +377,14 @@ class Editor:
         )
 
     async def _recorded(self, request: EditRequest, original: Receipt) -> EditOutcome:
-        changed = [activity_id for activity_id in original.activity_ids if activity_id]
-        entry = version_entry(
-            request.operation.value, request.operation_id, original.activity_ids, self._clock()
-        )
+        ids = [
+            activity_id
+            if request.operation is EditOperation.DELETE or request.activities[index] is not None
+            else None
+            for index, activity_id in enumerate(original.activity_ids)
+        ]
+        changed = [activity_id for activity_id in ids if activity_id]
+        entry = version_entry(request.operation.value, request.operation_id, ids, self._clock())
         delivery = await self._ledger.record_version(request.delivery_id, entry)
         logger.info(
             "delivery %s: %s %s applied",

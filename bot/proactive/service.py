@@ -42,10 +42,11 @@ from bot.delivery import (
     DeliveryMode,
     Receipt,
 )
+from bot.delivery.sent_cards import SentCards
 from bot.proactive.backoff import Backoff
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
-from bot.proactive.edits import Editor, EditOutcome, EditRequest
+from bot.proactive.edits import EditOperation, Editor, EditOutcome, EditRequest
 from bot.proactive.errors import InvalidTargetError, ProactiveError, ServiceUrlRefusedError
 from bot.proactive.event_turns import ComputedSends, compute_turn
 from bot.proactive.failures import Failure, classify
@@ -234,6 +235,7 @@ class ProactiveService:
         backoff: Retry timing and the attempt limit of deliveries.
         clock: The current time.
         computed: What proactive turns computed (:mod:`bot.proactive.event_turns`).
+        sent_cards: Which delivery sent a card (:mod:`bot.delivery.sent_cards`).
     """
 
     def __init__(
@@ -249,6 +251,7 @@ class ProactiveService:
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = _utc_now,
         computed: ComputedSends | None = None,
+        sent_cards: SentCards | None = None,
     ) -> None:
         self.store = store if store is not None else _shared_store()
         self.ledger = ledger or _configured_ledger()
@@ -261,6 +264,7 @@ class ProactiveService:
         self._app_id = app_id
         self._clock = clock
         self.resolver = TargetResolver(self.store, service_urls)
+        self.sent_cards = sent_cards or SentCards()
         self.deliverer = Deliverer(
             resolver=self.resolver,
             sender=self._sender,
@@ -268,6 +272,7 @@ class ProactiveService:
             store=self.store,
             backoff=backoff or _configured_backoff(),
             clock=clock,
+            sent_cards=self.sent_cards,
         )
         self.computed = computed or ComputedSends()
         self.editor = Editor(
@@ -674,6 +679,32 @@ class ProactiveService:
         """
         with telemetry.span("proactive.edit", {"proactive.operation": request.operation.value}):
             return await self.editor.apply(request, wait=wait)
+
+    async def update_sent_card(
+        self, conversation_id: str, activity_id: str, card: Activity, operation_id: str
+    ) -> EditOutcome | None:
+        """Replace a card a delivery sent, as a version of that delivery (docs/cards.md).
+
+        Only the card's own activity is replaced; the delivery's others stay as they are.
+
+        Returns:
+            The edit's outcome, or ``None`` when no delivery is known to have sent the card.
+
+        Raises:
+            LedgerConflictError: The ledger kept conflicting (try again later).
+        """
+        found = await self.sent_cards.find(conversation_id, activity_id)
+        if found is None:
+            return None
+        original = await self.ledger.get_receipt(found.delivery_id)
+        if original is None or found.index >= len(original.activities):
+            return None
+        replacements: list[Activity | None] = [None] * len(original.activities)
+        replacements[found.index] = card
+        request = EditRequest(
+            found.delivery_id, EditOperation.UPDATE, operation_id, tuple(replacements)
+        )
+        return await self.edit(request)
 
     async def receipt(self, delivery_id: str) -> Receipt | None:
         """The receipt of a delivery by its idempotency id (``None`` when unknown).

@@ -19,6 +19,7 @@ from bot.cards import ADAPTIVE_CARD_CONTENT_TYPE
 from bot.cards.actions import ACTION_INVOKE, CardAction, CardActionResult, CardActions
 from bot.cards.attachments import load_template
 from bot.cards.templating import expand
+from bot.proactive.card_updates import update_card_for_everyone
 from bot.samples.skills.briefing import daily_briefing, event_zone
 from bot.schedules.chat import BRIEFING_EVENT, handle_schedule_command
 from bot.schema import (
@@ -40,8 +41,9 @@ INCIDENT_TEMPLATE = "incident-alert"
 ACKNOWLEDGED = conversation_property("incidents.acknowledged", dict, default_factory=dict)
 """Incident id → the name of who acknowledged it first."""
 
-card_actions = CardActions()
-"""The sample's ``Action.Execute`` verbs."""
+card_actions = CardActions(update_for_everyone=update_card_for_everyone)
+"""The sample's ``Action.Execute`` verbs; an update of a proactive card is a version of its
+delivery."""
 
 
 def incident_card(data: dict[str, Any]) -> dict[str, Any]:

@@ -127,6 +127,49 @@ async def test_a_templated_alert_is_acknowledged_for_everyone_once(
     assert len(updates_after) == 1
 
 
+async def test_acknowledging_a_sent_alert_is_a_version_of_its_delivery(
+    api: Api, channel: ChannelControl
+) -> None:
+    conversation_id, user_id = await started(channel)
+    key = f"e2e-alert-{uuid.uuid4().hex}"
+    [activity] = alert(conversation_id, f"INC-{uuid.uuid4().hex[:8]}")["activities"]
+    status, _, body = await api.call(
+        "POST",
+        "/api/sendactivity",
+        {
+            "conversationId": conversation_id,
+            "channelId": "msteams",
+            "activities": [{"type": "message", "text": "An incident:"}, activity],
+            "idempotencyKey": key,
+        },
+    )
+    assert status == 200, body
+    [_, card_id] = body["activityIds"]
+    [record] = [r for r in await channel.requests(conversation_id) if r["activityId"] == card_id]
+    card = record["activity"]["attachments"][0]["content"]
+
+    pressed = await channel.invoke(
+        conversation_id,
+        "adaptiveCard/action",
+        press(card),
+        reply_to_id=card_id,
+        user_id=user_id,
+    )
+
+    assert "Acknowledged by Ada Lovelace" in texts(pressed["response"]["body"]["value"])
+    receipt = await api.receipt(key)
+    assert receipt is not None
+    assert [(v["version"], v["operation"]) for v in receipt["versions"]] == [
+        (1, "send"),
+        (2, "update"),
+    ]
+    assert receipt["versions"][1]["activityIds"] == [None, card_id]
+    records = await channel.requests(conversation_id)
+    [update] = [r for r in records if r["operation"] == "updateActivity"]
+    assert (update["activityId"], update["authorized"]) == (card_id, True)
+    assert "Acknowledged by Ada Lovelace" in texts(update["activity"]["attachments"][0]["content"])
+
+
 async def test_an_unknown_verb_is_answered_as_an_error_of_the_protocol(
     channel: ChannelControl,
 ) -> None:
