@@ -170,6 +170,53 @@ async def test_acknowledging_a_sent_alert_is_a_version_of_its_delivery(
     assert "Acknowledged by Ada Lovelace" in texts(update["activity"]["attachments"][0]["content"])
 
 
+async def test_only_the_acknowledging_user_gets_a_refreshed_view_with_undo(
+    api: Api, channel: ChannelControl
+) -> None:
+    conversation_id, user_id = await started(channel)
+    queued = alert(conversation_id, f"INC-{uuid.uuid4().hex[:8]}")
+    await api.enqueue(queued)
+    [card_id] = (await api.final_receipt(queued["id"]))["activityIds"]
+    before = await channel.view(conversation_id, card_id, user_id=user_id)
+    assert (before["refreshed"], before["response"]) == (False, None)
+    await channel.invoke(
+        conversation_id,
+        "adaptiveCard/action",
+        press(before["card"]),
+        reply_to_id=card_id,
+        user_id=user_id,
+    )
+
+    own = await channel.view(conversation_id, card_id, user_id=user_id)
+    other = await channel.view(
+        conversation_id, card_id, user_id=f"29:other-{uuid.uuid4().hex}", user_name="Grace Hopper"
+    )
+
+    assert own["refreshed"] is True
+    assert own["response"]["body"]["statusCode"] == 200
+    assert [a["title"] for a in own["card"]["actions"]] == ["Undo"]
+    assert "Acknowledged by Ada Lovelace" in texts(own["card"])
+    assert (other["refreshed"], other["response"]) == (False, None)
+    assert other["card"]["actions"] == []
+    assert other["card"]["refresh"]["userIds"] == [user_id]
+    assert "Acknowledged by Ada Lovelace" in texts(other["card"])
+
+    await channel.invoke(
+        conversation_id,
+        "adaptiveCard/action",
+        press(own["card"]),
+        reply_to_id=card_id,
+        user_id=user_id,
+    )
+
+    after = await channel.view(conversation_id, card_id, user_id=user_id)
+    assert after["refreshed"] is False
+    assert [a["title"] for a in after["card"]["actions"]] == ["Acknowledge"]
+    receipt = await api.receipt(queued["id"])
+    assert receipt is not None
+    assert [v["operation"] for v in receipt["versions"]] == ["send", "update", "update"]
+
+
 async def test_an_unknown_verb_is_answered_as_an_error_of_the_protocol(
     channel: ChannelControl,
 ) -> None:
