@@ -17,8 +17,9 @@ applied, the operation is recorded on the delivery's receipt as its next version
 An operation that arrives before its delivery is final:
 
 * on the queue it waits: it is re-enqueued until the delivery is final, for at most
-  :data:`EDIT_WAIT_SECONDS` from its first sighting (the delivery may still be in the queue
-  behind it); after that it is refused ``DeliveryNotFound`` and poisoned;
+  ``PROACTIVE_EDIT_WAIT_SECONDS`` (:data:`EDIT_WAIT_SECONDS`) from its first sighting (the
+  delivery may still be in the queue behind it); after that it is refused
+  ``DeliveryNotFound`` and poisoned;
 * over HTTP it is answered at once: 404 ``DeliveryNotFound`` for an unknown id, 409
   ``DeliveryInProgress`` with ``Retry-After`` while it is being sent.
 """
@@ -63,7 +64,8 @@ from bot.turn.sender import ActivitySender
 logger = logging.getLogger(__name__)
 
 EDIT_WAIT_SECONDS = 600.0
-"""How long a queued edit waits for a delivery the ledger does not know yet, or is sending."""
+"""How long a queued edit waits for a delivery the ledger does not know yet, or is sending, by
+default (``PROACTIVE_EDIT_WAIT_SECONDS``)."""
 NOT_READY_RECHECK_SECONDS = 5.0
 """How soon a waiting edit looks at its delivery again."""
 ACTIVITY_GONE = "ActivityNotFoundInConversation"

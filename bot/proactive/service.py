@@ -210,6 +210,10 @@ def _configured_ledger() -> DeliveryLedger:
     return DeliveryLedger(lease_seconds=get_settings().proactive_send_lease_seconds)
 
 
+def _configured_edit_wait() -> float:
+    return get_settings().proactive_edit_wait_seconds
+
+
 def _configured_backoff() -> Backoff:
     settings = get_settings()
     return Backoff(
@@ -236,6 +240,8 @@ class ProactiveService:
         clock: The current time.
         computed: What proactive turns computed (:mod:`bot.proactive.event_turns`).
         sent_cards: Which delivery sent a card (:mod:`bot.delivery.sent_cards`).
+        edit_wait_seconds: How long a queued edit waits for its delivery;
+            ``PROACTIVE_EDIT_WAIT_SECONDS`` when omitted.
     """
 
     def __init__(
@@ -252,6 +258,7 @@ class ProactiveService:
         clock: Callable[[], datetime] = _utc_now,
         computed: ComputedSends | None = None,
         sent_cards: SentCards | None = None,
+        edit_wait_seconds: float | None = None,
     ) -> None:
         self.store = store if store is not None else _shared_store()
         self.ledger = ledger or _configured_ledger()
@@ -282,6 +289,9 @@ class ProactiveService:
             deliverer=self.deliverer,
             backoff=backoff or _configured_backoff(),
             clock=clock,
+            wait_seconds=edit_wait_seconds
+            if edit_wait_seconds is not None
+            else _configured_edit_wait(),
         )
 
     async def resolve(self, target: Target) -> ResolvedTarget:
