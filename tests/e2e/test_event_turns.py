@@ -108,12 +108,14 @@ async def test_saying_send_me_a_briefing_makes_a_schedule_of_the_event(
 
 KILLED_CONVERSATIONS = 30
 KILL_AFTER = 8
+SHORT_LEASES = {"DEV_HOST_QUEUE_LEASE_SECONDS": "5", "PROACTIVE_SEND_LEASE_SECONDS": "5"}
+"""A killed host's messages and ledger claims are taken over within seconds."""
 
 
 async def test_a_host_killed_while_turns_run_sends_each_computation_and_only_it(
     e2e_stack: LocalStack, channel: ChannelControl
 ) -> None:
-    from tests.e2e.test_nothing_lost import SHORT_LEASES, sigkill_and_restart
+    from tests.e2e.test_nothing_lost import restart, sigkill
 
     e2e_stack.restart_host(SHORT_LEASES)
     try:
@@ -136,7 +138,8 @@ async def test_a_host_killed_while_turns_run_sends_each_computation_and_only_it(
             while len(briefings(await channel.activities())) < KILL_AFTER:
                 assert time.monotonic() < deadline, "the drain did not start"
                 await asyncio.sleep(0.05)
-            sigkill_and_restart(api.stack)
+            sigkill(api.stack)
+            restart(api.stack)
             await channel.clear_faults()
             receipts = {item["id"]: await api.final_receipt(item["id"]) for item in queued}
     finally:
