@@ -62,6 +62,19 @@ def press(card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def press_on(
+    channel: ChannelControl,
+    conversation_id: str,
+    card_id: str,
+    card: dict[str, Any],
+    user_id: str,
+) -> dict[str, Any]:
+    """``user_id`` presses the only button of ``card``, shown in message ``card_id``."""
+    return await channel.invoke(
+        conversation_id, "adaptiveCard/action", press(card), reply_to_id=card_id, user_id=user_id
+    )
+
+
 def texts(card: dict[str, Any]) -> list[str]:
     return [item["text"] for item in card["body"] if item["type"] == "TextBlock"]
 
@@ -179,13 +192,7 @@ async def test_only_the_acknowledging_user_gets_a_refreshed_view_with_undo(
     [card_id] = (await api.final_receipt(queued["id"]))["activityIds"]
     before = await channel.view(conversation_id, card_id, user_id=user_id)
     assert (before["refreshed"], before["response"]) == (False, None)
-    await channel.invoke(
-        conversation_id,
-        "adaptiveCard/action",
-        press(before["card"]),
-        reply_to_id=card_id,
-        user_id=user_id,
-    )
+    await press_on(channel, conversation_id, card_id, before["card"], user_id)
 
     own = await channel.view(conversation_id, card_id, user_id=user_id)
     other = await channel.view(
@@ -201,13 +208,7 @@ async def test_only_the_acknowledging_user_gets_a_refreshed_view_with_undo(
     assert other["card"]["refresh"]["userIds"] == [user_id]
     assert "Acknowledged by Ada Lovelace" in texts(other["card"])
 
-    await channel.invoke(
-        conversation_id,
-        "adaptiveCard/action",
-        press(own["card"]),
-        reply_to_id=card_id,
-        user_id=user_id,
-    )
+    await press_on(channel, conversation_id, card_id, own["card"], user_id)
 
     after = await channel.view(conversation_id, card_id, user_id=user_id)
     assert after["refreshed"] is False
