@@ -11,14 +11,15 @@ CHECKOV_VERSION := 3.3.30
 TOOLS_STAMP := $(TOOLS_VENV)/.installed-$(CHECKOV_VERSION)
 
 # The standard local ports, so local.settings.sample.json (UseDevelopmentStorage=true, the
-# emulator's 8081, the local channel's 3978-3980) is true as written; override any of them.
+# emulator's 8081, the local channel's 3978-3981) is true as written; override any of them.
 LOCAL_PORTS := AZURITE_BLOB_PORT=$${AZURITE_BLOB_PORT:-10000} \
 	AZURITE_QUEUE_PORT=$${AZURITE_QUEUE_PORT:-10001} \
 	AZURITE_TABLE_PORT=$${AZURITE_TABLE_PORT:-10002} \
 	COSMOS_EMULATOR_PORT=$${COSMOS_EMULATOR_PORT:-8081} \
 	LOCAL_CHANNEL_PORT=$${LOCAL_CHANNEL_PORT:-3978} \
 	LOCAL_ISSUER_PORT=$${LOCAL_ISSUER_PORT:-3979} \
-	LOCAL_TOKEN_PORT=$${LOCAL_TOKEN_PORT:-3980}
+	LOCAL_TOKEN_PORT=$${LOCAL_TOKEN_PORT:-3980} \
+	LOCAL_GRAPH_PORT=$${LOCAL_GRAPH_PORT:-3981}
 
 .PHONY: run test services host stop lint bench setup pytest clean lock lock-check
 

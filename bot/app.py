@@ -13,6 +13,7 @@ from bot.connector.sender import ConnectorSender
 from bot.process_client import ProcessClient
 from bot.references import ReferenceStore
 from bot.references.capture import ReferenceCapture
+from bot.schema import ConversationReference
 from bot.settings import get_settings
 from bot.state import BotStateMiddleware
 from bot.telemetry import TurnTelemetry
@@ -46,11 +47,30 @@ def _create_application() -> BotApplication:
     references = ReferenceStore()
     adapter = BotAdapter(
         ConnectorSender(),
-        middleware=[TurnTelemetry(), ReferenceCapture(references), BotStateMiddleware()],
+        middleware=[
+            TurnTelemetry(),
+            ReferenceCapture(references, team_channels=_team_channel_ids),
+            BotStateMiddleware(),
+        ],
     )
     return BotApplication(
         adapter=adapter, bot=create_sample(get_settings().bot_sample), references=references
     )
+
+
+async def _team_channel_ids(reference: ConversationReference, team_id: str) -> list[str]:
+    """The channel ids of a team, read through the Connector of the team's reference."""
+    from bot.connector.client import connector_client
+    from bot.throttling.governor import SendKey
+    from bot.throttling.sender import send_permit
+
+    # Counted against the tenant's limit like every Connector request of the bot.
+    tenant_id = reference.conversation.tenant_id if reference.conversation else None
+    async with send_permit(SendKey(reference.channel_id or "", tenant_id or "")):
+        channels = await connector_client.get().get_team_channels(
+            reference.service_url or "", team_id
+        )
+    return [channel.id for channel in channels if channel.id]
 
 
 bot_application: ProcessClient[BotApplication] = ProcessClient(_create_application)

@@ -133,6 +133,9 @@ _EMPTY_MEANS_UNSET = (
     "throttle_max_wait_seconds",
     "throttle_margin_seconds",
     "throttle_record_cache_seconds",
+    "graph_endpoint",
+    "graph_scope",
+    "graph_install_app",
 )
 """Fields whose empty value means "not set": the default applies (``THROTTLE_LIMITS``, whose
 default is empty, treats a blank value as empty itself)."""
@@ -264,6 +267,16 @@ class Settings(BaseSettings):
     proactive_api_allow_delegated: bool = Field(False, alias="PROACTIVE_API_ALLOW_DELEGATED")
     """Accept delegated (user) tokens on the management API; by default only app-only tokens."""
 
+    graph_endpoint: str = Field("https://graph.microsoft.com", alias="GRAPH_ENDPOINT")
+    """Microsoft Graph's origin: users by name, and the bot's app installed for a user
+    (docs/targets.md); https only."""
+    graph_scope: str = Field("https://graph.microsoft.com/.default", alias="GRAPH_SCOPE")
+    graph_install_app: bool = Field(False, alias="GRAPH_INSTALL_APP")
+    """Install the bot's Teams app for a user (Graph ``teamwork/installedApps``) when Teams
+    refuses to start their chat because it is not installed, then start it again."""
+    teams_app_catalog_id: str = Field("", alias="TEAMS_APP_CATALOG_ID")
+    """The bot's Teams app id in the tenant's app catalog (``GRAPH_INSTALL_APP``)."""
+
     key_hash_secret: SecretStr | None = Field(None, alias="KEY_HASH_SECRET")
     """The HMAC key of storage ids: at least :data:`MIN_KEY_HASH_SECRET_BYTES` bytes."""
     reference_ttl_days: int = Field(90, ge=1, le=24855, alias="REFERENCE_TTL_DAYS")
@@ -375,6 +388,12 @@ class Settings(BaseSettings):
                     "MicrosoftAppPassword: required for MicrosoftAppType="
                     f"{self.app_type} unless MicrosoftAppCertificatePath is set"
                 )
+        if urlsplit(self.graph_endpoint).scheme != "https":
+            raise ValueError("GRAPH_ENDPOINT: must be an https URL (the bot's token goes there)")
+        if self.graph_install_app and not self.teams_app_catalog_id:
+            raise ValueError(
+                "TEAMS_APP_CATALOG_ID: required when GRAPH_INSTALL_APP=true (the app to install)"
+            )
         if not self.cosmos_endpoint:
             raise ValueError("COSMOS_ENDPOINT: required (the Cosmos DB account endpoint)")
         if not self.storage_connection and not self.storage_queue_service_uri:
@@ -397,6 +416,12 @@ class Settings(BaseSettings):
         if self.app_type in ("SingleTenant", "UserAssignedMSI") and self.app_tenant_id:
             return f"https://login.microsoftonline.com/{self.app_tenant_id}"
         return "https://login.microsoftonline.com/botframework.com"
+
+    def graph_authority(self, tenant_id: str) -> str:
+        """The MSAL authority of app-only Graph tokens for a tenant: the outbound authority's
+        host with the tenant as its path (Graph tokens are issued by the user's tenant)."""
+        parts = urlsplit(self.oauth_authority)
+        return f"{parts.scheme}://{parts.netloc}/{tenant_id}"
 
     @classmethod
     def settings_customise_sources(

@@ -114,6 +114,12 @@ def recipient_message(operation: Mapping[str, Any], recipient: Recipient) -> str
     }
     if recipient.user_id is not None:
         message["user"] = {"channelId": recipient.channel_id, "userId": recipient.user_id}
+    elif recipient.aad_object_id is not None:
+        message["user"] = {
+            "channelId": recipient.channel_id,
+            "tenantId": recipient.tenant_id,
+            "aadObjectId": recipient.aad_object_id,
+        }
     else:
         conversation = {
             "channelId": recipient.channel_id,

@@ -42,17 +42,21 @@ class Recipient:
         conversation_id: The conversation (a conversation recipient).
         tenant_id: Its tenant, where the channel has tenants.
         user_id: The user (a user recipient).
+        aad_object_id: The user's Entra object id (a Teams user recipient, with ``tenant_id``).
     """
 
     channel_id: str
     conversation_id: str | None = None
     tenant_id: str | None = None
     user_id: str | None = None
+    aad_object_id: str | None = None
 
     def key_parts(self) -> tuple[str, ...]:
         """The canonical parts that name the recipient."""
         if self.user_id is not None:
             return ("user", self.channel_id, self.user_id)
+        if self.aad_object_id is not None:
+            return ("aad", self.channel_id, self.tenant_id or "", self.aad_object_id)
         return ("conversation", self.channel_id, self.tenant_id or "", self.conversation_id or "")
 
 

@@ -28,6 +28,8 @@ from bot.process_client import ProcessClient
 from bot.schema import (
     Activity,
     ChannelAccount,
+    ChannelInfo,
+    ConversationList,
     ConversationParameters,
     ConversationResourceResponse,
     PagedMembersResult,
@@ -253,6 +255,25 @@ class ConnectorClient:
         return await self._call(
             "get_conversation_paged_members", "GET", service_url, path, None, PagedMembersResult
         )
+
+    async def get_team_channels(self, service_url: str, team_id: str) -> list[ChannelInfo]:
+        """``GET /v3/teams/{teamId}/conversations``: the team's channels (General first).
+
+        Raises:
+            ServiceUrlNotAllowed: Before any token or request.
+            TokenAcquisitionError: The bot's token could not be obtained.
+            ConnectorError: The Connector refused (403 when the bot is not in the team).
+        """
+        team = path_segment(team_id, "team id")
+        listed = await self._call(
+            "get_team_channels",
+            "GET",
+            service_url,
+            f"/v3/teams/{team}/conversations",
+            None,
+            ConversationList,
+        )
+        return list(listed.conversations or [])
 
     async def _call(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -140,6 +141,10 @@ class Receipt:
     retry_at: datetime | None
     lease_until: datetime | None
     delivery: DeliveryMode = STORED_DEFAULT_MODE
+    conversation_id: str | None = None
+    """The conversation the target resolved to, once it was resolved."""
+    conversation_created: bool = False
+    """Resolving the target started that conversation (a user's new 1:1 chat)."""
     versions: tuple[dict[str, Any], ...] = ()
     """Edits and recalls applied after the send, oldest first (:mod:`bot.delivery.versions`)."""
     address: dict[str, Any] | None = field(default=None, repr=False)
@@ -183,6 +188,8 @@ class Receipt:
             "updatedAt": to_timestamp(self.updated_at),
             "completedAt": _optional_timestamp(self.completed_at),
             "retryAt": _optional_timestamp(self.retry_at),
+            "conversationId": self.conversation_id,
+            "conversationCreated": self.conversation_created,
             "versions": [self._first_version(), *self.versions],
             "recalled": self.recalled,
         }
@@ -219,11 +226,22 @@ class Receipt:
             retry_at=_optional_time(document.get("retryAt")),
             lease_until=_optional_time(document.get("leaseUntil")),
             delivery=stored_mode(document),
+            conversation_id=_target(document).get("conversationId"),
+            conversation_created=_target(document).get("created") is True,
             versions=tuple(
                 item for item in document.get("versions") or () if isinstance(item, dict)
             ),
             address=document.get("address") if isinstance(document.get("address"), dict) else None,
         )
+
+
+TARGET_FIELD = "target"
+"""The ledger document's note of the resolved conversation (:meth:`Claim.note_target`)."""
+
+
+def _target(document: Mapping[str, Any]) -> Mapping[str, Any]:
+    target = document.get(TARGET_FIELD)
+    return target if isinstance(target, Mapping) else {}
 
 
 @dataclass
@@ -241,6 +259,14 @@ class Claim:
     document: dict[str, Any] = field(repr=False)
     lease_seconds: float = 60.0
     """How far each write of the holder pushes the lease out."""
+
+    def note_target(self, conversation_id: str, *, created: bool) -> None:
+        """Name the conversation the target resolved to in the receipt.
+
+        No write of its own: the holder's next write (an activity in flight, sent, or the
+        delivery's end) carries it.
+        """
+        self.document[TARGET_FIELD] = {"conversationId": conversation_id, "created": created}
 
     @property
     def next_index(self) -> int | None:

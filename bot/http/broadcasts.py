@@ -56,6 +56,8 @@ async def start_broadcast(req: func.HttpRequest) -> func.HttpResponse:
 
     from bot.broadcast.operations import OperationConflictError
     from bot.broadcast.service import broadcast_service
+    from bot.connector.errors import ConnectorError
+    from bot.proactive.errors import ProactiveError
 
     try:
         request = read_request(req, BroadcastRequest, max_body_bytes=MAX_BODY_BYTES)
@@ -71,6 +73,12 @@ async def start_broadcast(req: func.HttpRequest) -> func.HttpResponse:
         return field_errors_response("InvalidRequest", error.errors)
     except OperationConflictError as error:
         return error_response(409, "OperationConflict", str(error))
+    except ProactiveError as error:
+        # A team audience the bot is not (or no longer) in.
+        return error_response(error.status, error.code, error.message)
+    except ConnectorError as error:
+        logger.warning("broadcasts: the team roster could not be read: %s", error.code)
+        return error_response(502, error.code, "the team's roster could not be read")
     except AzureError as error:
         logger.error("broadcasts: storage failed: %s", type(error).__name__)
         return storage_unavailable()

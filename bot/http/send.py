@@ -3,6 +3,8 @@
 Bodies (CONTRACTS section 3; unknown fields are refused so a typo is a 400, not a surprise)::
 
     {"conversationId": "a:1x2y3z", "channelId": "msteams", "tenantId"?: "...",
+     (or instead one target of the queue message: "conversation": {...} | "user": {...} |
+      "teamsChannel": {...}, docs/targets.md)
      "activities": [{"type": "message", "text": "..."}] | "activity": {...},
      "idempotencyKey"?: "report-42"}
 
@@ -10,7 +12,8 @@ Bodies (CONTRACTS section 3; unknown fields are refused so a typo is a 400, not 
      "activities": [...] | "activity": {...}, "idempotencyKey"?: "..."}
 
 200 ``{"conversationId", "channelId", "status": "Delivered", "activityIds": [...]}`` (plus
-``deliveryId`` with a key). Errors are ``{"error": {"code", "message"}}`` with ``status`` and
+``deliveryId`` with a key, and ``conversationCreated: true`` when the send started the user's
+1:1 chat). Errors are ``{"error": {"code", "message"}}`` with ``status`` and
 the ``activityIds`` sent so far: 400 a bad body (the field named), 401/403 the Entra ID token
 (when configured; :mod:`bot.http.caller_policy`), 403 an inactive conversation
 (``error.reason`` says why) or a serviceUrl not allowed (no token is ever requested for it), 404
@@ -50,6 +53,9 @@ from bot.proactive.message import (
     ConversationTarget,
     SendableActivity,
     Target,
+    TeamsChannelTarget,
+    UserTarget,
+    bot_channel_of,
 )
 from bot.schema import Activity, ConversationReference
 
@@ -109,11 +115,50 @@ class _Body(BaseModel):
 
 
 class SendActivityBody(_Body):
-    """The body of ``POST /api/sendactivity``."""
+    """The body of ``POST /api/sendactivity``: ``conversationId`` (with ``channelId`` and
+    ``tenantId``), or one target of the queue message (``conversation``, ``user``,
+    ``teamsChannel``)."""
 
-    conversation_id: ChannelText
+    conversation_id: ChannelText | None = None
     channel_id: ChannelText | None = None
     tenant_id: ChannelText | None = None
+    conversation: ConversationTarget | None = None
+    user: UserTarget | None = None
+    teams_channel: TeamsChannelTarget | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        named = [
+            name
+            for name, value in (
+                ("conversationId", self.conversation_id),
+                ("conversation", self.conversation),
+                ("user", self.user),
+                ("teamsChannel", self.teams_channel),
+            )
+            if value is not None
+        ]
+        if len(named) != 1:
+            found = ", ".join(named) if named else "none"
+            raise ValueError(
+                "exactly one of conversationId, conversation, user, teamsChannel is required "
+                f"(found: {found})"
+            )
+        if self.conversation_id is None and (self.channel_id or self.tenant_id):
+            raise ValueError(f"channelId, tenantId: only with conversationId (not {named[0]})")
+        return self
+
+    def target(self) -> Target:
+        """Whom the body names."""
+        if self.conversation_id is not None:
+            return ConversationTarget(
+                channel_id=self.channel_id,
+                conversation_id=self.conversation_id,
+                tenant_id=self.tenant_id,
+            )
+        target: Target | None = self.conversation or self.user or self.teams_channel
+        assert target is not None  # the validator makes this unreachable
+        return target
 
 
 class SendToReferenceBody(_Body):
@@ -131,10 +176,7 @@ async def send_activity(req: func.HttpRequest) -> func.HttpResponse:
         body = read_request(req, SendActivityBody, max_body_bytes=MAX_BODY_BYTES)
     except RefusedRequest as refusal:
         return refusal.response
-    target = ConversationTarget(
-        channel_id=body.channel_id, conversation_id=body.conversation_id, tenant_id=body.tenant_id
-    )
-    return await _deliver(target, body.activity_list(), body.idempotency_key, body.delivery)
+    return await _deliver(body.target(), body.activity_list(), body.idempotency_key, body.delivery)
 
 
 async def send_to_reference(req: func.HttpRequest) -> func.HttpResponse:
@@ -184,13 +226,16 @@ def answer(
     """The HTTP answer to a delivery outcome (see the module docstring)."""
     resolved = outcome.target
     conversation_id = resolved.conversation_id if resolved else _conversation_of(target)
-    channel_id = resolved.channel_id if resolved else target.channel_id
+    channel_id = resolved.channel_id if resolved else bot_channel_of(target)
     body: dict[str, Any] = {
         "conversationId": conversation_id,
         "channelId": channel_id,
         "status": outcome.outcome.value,
         "activityIds": list(outcome.activity_ids),
     }
+    if resolved is not None and resolved.created:
+        # The target was a user without a stored chat: this send started it.
+        body["conversationCreated"] = True
     if delivery_id is not None:
         body["deliveryId"] = delivery_id
     if outcome.outcome is Outcome.DELIVERED:

@@ -45,6 +45,7 @@ from bot.delivery import (
 )
 from bot.delivery.sent_cards import SentCard, SentCards
 from bot.proactive.backoff import Backoff, retry_time
+from bot.proactive.chats import ChatStartError
 from bot.proactive.errors import ProactiveError
 from bot.proactive.failures import Failure, Verdict, classify
 from bot.proactive.message import Target, payload_hash
@@ -253,6 +254,8 @@ class Deliverer:
             resolved = await self._resolver.resolve(target)
         except ProactiveError as refusal:
             return _refused(refusal)
+        except ChatStartError as error:
+            return self._start_failed(error.failure)
         sent: list[str | None] = []
         for activity in activities:
             try:
@@ -302,6 +305,9 @@ class Deliverer:
             )
             logger.info("proactive delivery %s: refused (%s)", claim.id, refusal.code)
             return _refused(refusal, receipt)
+        except ChatStartError as error:
+            return await self._start_failed_claimed(claim, error.failure, expires_at)
+        claim.note_target(resolved.conversation_id, created=resolved.created)
         while (index := claim.next_index) is not None:
             if self._expired(expires_at):
                 return await self._expire(claim, resolved)
@@ -387,6 +393,21 @@ class Deliverer:
             if claim.next_index is None:
                 # It was the last activity: the delivery is over, unconfirmed.
                 return _from_receipt(receipt, resolved, failure)
+        return await self._settle(
+            claim, failure, resolved, expires_at, possible_duplicate=index if resend else None
+        )
+
+    async def _settle(
+        self,
+        claim: Claim,
+        failure: Failure,
+        resolved: ResolvedTarget | None,
+        expires_at: datetime | None,
+        *,
+        possible_duplicate: int | None = None,
+    ) -> DeliveryOutcome:
+        """After a failure: retry later (transient, attempts left, before ``expiresAt``), or
+        end the delivery ``Failed`` (``Refused`` by policy)."""
         if failure.verdict is Verdict.RETRY:
             if self._backoff.exhausted(claim.attempt):
                 error = DeliveryError(
@@ -403,7 +424,7 @@ class Deliverer:
                 failure.error,
                 retry_at,
                 now=now,
-                possible_duplicate=index if resend else None,
+                possible_duplicate=possible_duplicate,
             )
             return DeliveryOutcome(
                 Outcome.RETRY,
@@ -419,6 +440,28 @@ class Deliverer:
         )
         receipt = await self._ledger.fail(claim, failure.error, status)
         return _from_receipt(receipt, resolved, failure)
+
+    def _start_failed(self, failure: Failure) -> DeliveryOutcome:
+        """The outcome of a user's chat that could not be started (no ledger)."""
+        _log_failure(None, failure)
+        if failure.verdict is Verdict.RETRY:
+            retry_at = retry_time(self._clock(), self._backoff.delay(1, failure.retry_after))
+            return DeliveryOutcome(
+                Outcome.RETRY, (), failure.error, failure=failure, retry_at=retry_at
+            )
+        outcome = Outcome.REFUSED if failure.verdict is Verdict.REFUSE else Outcome.FAILED
+        return DeliveryOutcome(outcome, (), failure.error, failure=failure)
+
+    async def _start_failed_claimed(
+        self, claim: Claim, failure: Failure, expires_at: datetime | None
+    ) -> DeliveryOutcome:
+        """A user's chat could not be started: nothing was sent; retry or fail the delivery.
+
+        Starting a chat is safe to repeat (Teams answers the existing chat), so a transient
+        failure is retried like an unsent activity.
+        """
+        _log_failure(claim.id, failure)
+        return await self._settle(claim, failure, None, expires_at)
 
     async def _expire(
         self, claim: Claim, resolved: ResolvedTarget | None, failure: Failure | None = None

@@ -42,6 +42,13 @@ class UnknownConversationError(ProactiveError):
     code = "ConversationNotFound"
 
 
+class UserNotFoundError(ProactiveError):
+    """No user of the tenant has the userPrincipalName (Microsoft Graph answered 404)."""
+
+    status = 404
+    code = "UserNotFound"
+
+
 class AmbiguousConversationError(ProactiveError):
     """A conversation id without a channel (or tenant) matches several stored conversations.
 
@@ -126,6 +133,7 @@ REFUSAL_STATUS: dict[str, int] = {
     for error in (
         InvalidTargetError,
         UnknownConversationError,
+        UserNotFoundError,
         AmbiguousConversationError,
         ConversationInactiveError,
         ServiceUrlRefusedError,

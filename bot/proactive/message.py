@@ -1,8 +1,8 @@
 """The proactive queue message (CONTRACTS section 4) and the targets a send can name.
 
 A message is UTF-8 JSON with ``version`` 1, an idempotency ``id``, exactly one target
-(``conversation``, ``user`` or ``reference``), the ``activities`` to send in order, and
-optionally ``claims`` (only with ``reference``), ``notBefore`` and ``expiresAt``::
+(``conversation``, ``user``, ``teamsChannel`` or ``reference``), the ``activities`` to send in
+order, and optionally ``claims`` (only with ``reference``), ``notBefore`` and ``expiresAt``::
 
     {"version": 1, "id": "report-2026-11-22-ada",
      "conversation": {"channelId": "msteams", "conversationId": "a:1x2y3z"},
@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from bot.delivery.records import DELIVERY_ID_PATTERN, DeliveryMode
+from bot.references.teams import THREAD_MARKER
 from bot.request_model import RequestModel
 from bot.schema import Activity, ConversationReference
 from bot.schema.json_document import JsonDocumentError, parse_json
@@ -47,8 +48,8 @@ MAX_ACTIVITIES = 50
 Teams allows about 7 per second and 60 per 30 seconds there."""
 MAX_ID_LENGTH = 4096
 """Longest channel, conversation or user id accepted (real ones are far shorter)."""
-TARGET_FIELDS = ("conversation", "user", "reference")
-"""The fields that name a send's target (exactly one per send)."""
+TARGET_FIELDS = ("conversation", "user", "teamsChannel", "reference")
+"""The wire names of the fields that name a send's target (exactly one per send)."""
 EDIT_OPERATIONS = ("update", "delete")
 """Operations on an earlier delivery instead of a send."""
 SCHEMA_ID = "https://schemas.proactive-bot.local/proactive-message.schema.json"
@@ -126,11 +127,111 @@ class ConversationTarget(RequestModel):
     tenant_id: ChannelText | None = None
 
 
+AAD_OBJECT_ID_PATTERN = (
+    r"^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+)
+"""An Entra (Azure AD) object id: a GUID."""
+MAX_UPN_LENGTH = 320
+"""Longest user principal name or email address accepted."""
+TEAMS_CHANNEL_ID = "msteams"
+"""The Bot Framework channel of Teams targets (``teamsChannel``, users by object id or UPN)."""
+
+AadObjectId = Annotated[
+    str, Field(pattern=AAD_OBJECT_ID_PATTERN), AfterValidator(lambda value: value.lower())
+]
+"""An Entra object id, held in lower case (so one user has one index entry)."""
+
+
+def _is_upn(value: str) -> str:
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or any(char.isspace() for char in value):
+        raise ValueError("must be a user principal name or email address, like ada@contoso.com")
+    return value
+
+
+UserPrincipalName = Annotated[
+    str, Field(min_length=3, max_length=MAX_UPN_LENGTH), AfterValidator(_is_upn)
+]
+
+
 class UserTarget(RequestModel):
-    """A user's latest personal (1:1) conversation with the bot on a channel."""
+    """A user's latest personal (1:1) conversation with the bot.
+
+    Exactly one of ``userId`` (the channel's user id, ``29:...`` in Teams: a conversation
+    stored from the user's own messages), ``aadObjectId`` or ``userPrincipalName`` (Teams only,
+    each with ``tenantId``: when no 1:1 chat is stored one is created, docs/targets.md).
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "oneOf": [
+                {"required": ["userId"], "not": {"required": ["tenantId"]}},
+                {"required": ["aadObjectId", "tenantId"]},
+                {"required": ["userPrincipalName", "tenantId"]},
+            ]
+        }
+    )
 
     channel_id: ChannelText
-    user_id: ChannelText
+    user_id: ChannelText | None = None
+    tenant_id: ChannelText | None = None
+    aad_object_id: AadObjectId | None = None
+    user_principal_name: UserPrincipalName | None = None
+
+    @model_validator(mode="after")
+    def _one_user(self) -> Self:
+        named = [
+            name
+            for name, value in (
+                ("userId", self.user_id),
+                ("aadObjectId", self.aad_object_id),
+                ("userPrincipalName", self.user_principal_name),
+            )
+            if value is not None
+        ]
+        if len(named) != 1:
+            found = ", ".join(named) if named else "none"
+            raise ValueError(
+                "exactly one of userId, aadObjectId, userPrincipalName is required "
+                f"(found: {found})"
+            )
+        if self.user_id is not None:
+            if self.tenant_id is not None:
+                raise ValueError("tenantId: only with aadObjectId or userPrincipalName")
+            return self
+        if self.tenant_id is None:
+            raise ValueError(f"tenantId: required with {named[0]}")
+        if self.channel_id != TEAMS_CHANNEL_ID:
+            raise ValueError(f"channelId: {named[0]} is only supported on {TEAMS_CHANNEL_ID}")
+        return self
+
+
+def _no_thread(value: str) -> str:
+    if THREAD_MARKER in value:
+        raise ValueError("must be the channel's id without ;messageid= (use replyToId)")
+    return value
+
+
+class TeamsChannelTarget(RequestModel):
+    """A Teams channel: a new thread in it, or (with ``replyToId``) a reply in one of its threads.
+
+    ``channelId`` here is the Teams channel (``19:...@thread.tacv2``), not the Bot Framework
+    channel, which is always ``msteams``.
+    """
+
+    tenant_id: ChannelText
+    team_id: ChannelText
+    channel_id: Annotated[
+        str, Field(min_length=1, max_length=MAX_ID_LENGTH), AfterValidator(_no_thread)
+    ]
+    reply_to_id: Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)] | None = None
+
+    @property
+    def conversation_id(self) -> str:
+        """The Connector's conversation id: the channel, or ``channel;messageid=root``."""
+        if self.reply_to_id is None:
+            return self.channel_id
+        return f"{self.channel_id}{THREAD_MARKER}{self.reply_to_id}"
 
 
 def _reference_is_addressable(reference: ConversationReference) -> ConversationReference:
@@ -152,8 +253,9 @@ AddressableReference = Annotated[ConversationReference, AfterValidator(_referenc
 """A Bot Framework ConversationReference with ``channelId``, ``serviceUrl`` and
 ``conversation.id``."""
 
-Target = ConversationTarget | UserTarget | ConversationReference
-"""Whom a send goes to: a stored conversation, a user, or an explicit reference."""
+Target = ConversationTarget | UserTarget | TeamsChannelTarget | ConversationReference
+"""Whom a send goes to: a stored conversation, a user, a Teams channel, or an explicit
+reference."""
 
 
 class ProactiveMessage(RequestModel):
@@ -201,6 +303,7 @@ class ProactiveMessage(RequestModel):
     id: Annotated[str, Field(pattern=ID_PATTERN)]
     conversation: ConversationTarget | None = None
     user: UserTarget | None = None
+    teams_channel: TeamsChannelTarget | None = None
     reference: AddressableReference | None = None
     claims: dict[str, Any] | None = None
     """Claims stored with ``reference`` by another SDK. Accepted for compatibility and never
@@ -234,19 +337,11 @@ class ProactiveMessage(RequestModel):
             raise ValueError("deliveryId is only allowed with operation update or delete")
         if (self.activities is None) == (self.event is None):
             raise ValueError("give exactly one of activities and event")
-        targets = [
-            name
-            for name, value in (
-                ("conversation", self.conversation),
-                ("user", self.user),
-                ("reference", self.reference),
-            )
-            if value is not None
-        ]
+        targets = self._named_targets()
         if len(targets) != 1:
             found = ", ".join(targets) if targets else "none"
             raise ValueError(
-                f"exactly one of conversation, user, reference is required (found: {found})"
+                f"exactly one of {', '.join(TARGET_FIELDS)} is required (found: {found})"
             )
         if self.claims is not None and self.reference is None:
             raise ValueError("claims are only allowed with reference")
@@ -254,7 +349,7 @@ class ProactiveMessage(RequestModel):
         return self
 
     def _check_edit(self) -> Self:
-        named = [name for name in TARGET_FIELDS if getattr(self, name) is not None]
+        named = self._named_targets()
         if self.event is not None:
             raise ValueError(f"an {self.operation} takes no event")
         if named or self.claims is not None:
@@ -271,6 +366,13 @@ class ProactiveMessage(RequestModel):
         check_send_window(self.not_before, self.expires_at)
         return self
 
+    def _named_targets(self) -> list[str]:
+        """The wire names of the targets the message gives."""
+        values = (self.conversation, self.user, self.teams_channel, self.reference)
+        return [
+            name for name, value in zip(TARGET_FIELDS, values, strict=True) if value is not None
+        ]
+
     @property
     def is_edit(self) -> bool:
         """The message edits or recalls an earlier delivery instead of sending."""
@@ -284,7 +386,9 @@ class ProactiveMessage(RequestModel):
     @property
     def target(self) -> Target:
         """The one target the message names."""
-        target: Target | None = self.conversation or self.user or self.reference
+        target: Target | None = (
+            self.conversation or self.user or self.teams_channel or self.reference
+        )
         if target is None:  # the validator makes this unreachable
             raise ValueError("the message names no target")
         return target
@@ -415,6 +519,13 @@ def payload_hash(target: Target, activities: Sequence[Activity]) -> str:
     return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
+def bot_channel_of(target: Target) -> str | None:
+    """The Bot Framework channel a target is on (``msteams`` for a Teams channel)."""
+    if isinstance(target, TeamsChannelTarget):
+        return TEAMS_CHANNEL_ID
+    return target.channel_id
+
+
 def target_key(target: Target) -> list[str]:
     """A canonical description of a target (its kind and ids)."""
     if isinstance(target, ConversationTarget):
@@ -425,7 +536,25 @@ def target_key(target: Target) -> list[str]:
             target.conversation_id,
         ]
     if isinstance(target, UserTarget):
-        return ["user", target.channel_id, target.user_id]
+        if target.user_id is not None:
+            return ["user", target.channel_id, target.user_id]
+        if target.aad_object_id is not None:
+            return ["user", target.channel_id, "aad", target.tenant_id or "", target.aad_object_id]
+        return [
+            "user",
+            target.channel_id,
+            "upn",
+            target.tenant_id or "",
+            (target.user_principal_name or "").lower(),
+        ]
+    if isinstance(target, TeamsChannelTarget):
+        return [
+            "teamsChannel",
+            target.tenant_id,
+            target.team_id,
+            target.channel_id,
+            target.reply_to_id or "",
+        ]
     conversation = target.conversation
     return [
         "reference",
@@ -446,9 +575,9 @@ def message_json_schema() -> dict[str, Any]:
         "title": "Proactive message",
         "description": (
             "A message of the proactive queue (PROACTIVE_QUEUE_NAME): exactly one of "
-            "conversation, user, reference; the activities are sent in order, at most once "
-            "per id. With operation update or delete, the delivery deliveryId is edited or "
-            "recalled instead (no target), once per id."
+            "conversation, user, teamsChannel, reference; the activities are sent in order, "
+            "at most once per id. With operation update or delete, the delivery deliveryId is "
+            "edited or recalled instead (no target), once per id."
         ),
     }
 

@@ -22,7 +22,7 @@ app id: claims a caller passes along with a reference are never used for the tok
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -44,10 +44,11 @@ from bot.delivery import (
 )
 from bot.delivery.sent_cards import SentCards
 from bot.proactive.backoff import Backoff
+from bot.proactive.chats import ChatStarter, ChatStartError
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
 from bot.proactive.edits import EditOperation, Editor, EditOutcome, EditRequest
-from bot.proactive.errors import InvalidTargetError, ProactiveError, ServiceUrlRefusedError
+from bot.proactive.errors import InvalidTargetError, ProactiveError
 from bot.proactive.event_turns import ComputedSends, compute_turn
 from bot.proactive.failures import Failure, classify
 from bot.proactive.message import (
@@ -56,10 +57,12 @@ from bot.proactive.message import (
     InvalidMessageError,
     ProactiveEvent,
     Target,
+    TeamsChannelTarget,
     UserTarget,
+    bot_channel_of,
     field_errors,
 )
-from bot.proactive.targets import ResolvedTarget, TargetResolver
+from bot.proactive.targets import ResolvedTarget, TargetResolver, UserDirectory
 from bot.process_client import ProcessClient
 from bot.references import ReferenceStore
 from bot.schema import (
@@ -67,15 +70,12 @@ from bot.schema import (
     ActivityTypes,
     ChannelAccount,
     Channels,
-    ConversationAccount,
-    ConversationParameters,
     ConversationReference,
     ResourceResponse,
     apply_conversation_reference,
 )
 from bot.settings import get_settings
-from bot.throttling.governor import SendKey
-from bot.throttling.sender import GovernedSender, send_permit
+from bot.throttling.sender import GovernedSender
 from bot.turn import BotAdapter, ClaimsIdentity, SendNext, TurnContext, TurnLogic
 from bot.turn.sender import ActivitySender
 
@@ -83,9 +83,6 @@ logger = logging.getLogger(__name__)
 
 ActivityLike = Activity | str | Mapping[str, Any]
 """An activity, a message text, or a wire-format activity object."""
-
-TEAMS_BOT_ID_PREFIX = "28:"
-"""Teams names bots ``28:<app id>``."""
 
 
 class SendFailedError(Exception):
@@ -238,6 +235,9 @@ class ProactiveService:
         app_id: Returns the bot's app id, the identity the bot acts under.
         backoff: Retry timing and the attempt limit of deliveries.
         clock: The current time.
+        users: Finds users by user principal name; Microsoft Graph by default.
+        installer: Installs the bot's Teams app for a user when Teams refuses their chat for
+            that; Microsoft Graph when ``GRAPH_INSTALL_APP`` is on, else none.
         computed: What proactive turns computed (:mod:`bot.proactive.event_turns`).
         sent_cards: Which delivery sent a card (:mod:`bot.delivery.sent_cards`).
         edit_wait_seconds: How long a queued edit waits for its delivery;
@@ -256,6 +256,8 @@ class ProactiveService:
         app_id: Callable[[], str] = _configured_app_id,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        users: UserDirectory | None = None,
+        installer: Callable[[str, str], Awaitable[None]] | None = None,
         computed: ComputedSends | None = None,
         sent_cards: SentCards | None = None,
         edit_wait_seconds: float | None = None,
@@ -270,7 +272,17 @@ class ProactiveService:
         self._service_urls = service_urls
         self._app_id = app_id
         self._clock = clock
-        self.resolver = TargetResolver(self.store, service_urls)
+        self.chats = ChatStarter(
+            store=self.store,
+            connector=connector,
+            service_urls=service_urls,
+            app_id=app_id,
+            clock=clock,
+            installer=installer if installer is not None else _configured_installer(),
+        )
+        self.resolver = TargetResolver(
+            self.store, service_urls, chats=self.chats, users=users or _GraphUsers()
+        )
         self.sent_cards = sent_cards or SentCards()
         self.deliverer = Deliverer(
             resolver=self.resolver,
@@ -580,59 +592,21 @@ class ProactiveService:
             SendFailedError: The Connector refused or failed.
         """
         account = ChannelAccount(id=user) if isinstance(user, str) else user.model_copy(deep=True)
-        if not account.id:
-            raise InvalidTargetError("the user needs an id")
-        teams = channel_id == Channels.MSTEAMS
-        if teams and not tenant_id:
-            raise InvalidTargetError("Teams needs the user's tenantId to start a conversation")
-        if service_url is None:
-            if not teams:
-                raise InvalidTargetError(f"a serviceUrl is required for channel {channel_id!r}")
-            service_url = cloud.service_url
-        try:
-            self._service_urls().check(service_url)
-        except ServiceUrlNotAllowed as error:
-            raise ServiceUrlRefusedError(error.message) from None
         to_send = to_activities(activities) if activities else []
-        app_id = self._app_id()
-        bot = ChannelAccount(id=f"{TEAMS_BOT_ID_PREFIX}{app_id}" if teams else app_id or "bot")
-        if channel_data is None and teams:
-            channel_data = {"tenant": {"id": tenant_id}}
-        parameters = ConversationParameters(
-            is_group=False,
-            bot=bot,
-            members=[account],
-            topic_name=topic_name,
-            tenant_id=tenant_id,
-            channel_data=channel_data,
-        )
         try:
-            # Creating a conversation counts against the tenant's limit.
-            async with send_permit(SendKey(channel_id, tenant_id or "")):
-                created = await self._connector().create_conversation(service_url, parameters)
-        except (ConnectorError, ServiceUrlNotAllowed, TokenAcquisitionError) as error:
-            failure = classify(error)
-            raise SendFailedError(failure.code, failure.message, failure=failure) from None
-        if not created.id:
-            raise SendFailedError("InvalidResponse", "the Connector named no conversation id")
-        answered_url = created.service_url
-        if answered_url and self._service_urls().is_allowed(answered_url):
-            service_url = answered_url
-        reference = ConversationReference(
-            channel_id=channel_id,
-            service_url=service_url,
-            conversation=ConversationAccount(
-                id=created.id,
+            reference = await self.chats.start(
+                account,
                 tenant_id=tenant_id,
-                conversation_type="personal" if teams else None,
-                is_group=None if teams else False,
-            ),
-            user=account,
-            bot=bot,
-        )
-        if remember:
-            identity = ClaimsIdentity.for_bot(app_id)
-            await self.store.capture(reference, identity.claims, now=self._clock())
+                channel_id=channel_id,
+                service_url=service_url,
+                cloud=cloud,
+                topic_name=topic_name,
+                channel_data=channel_data,
+                remember=remember,
+            )
+        except ChatStartError as error:
+            failure = error.failure
+            raise SendFailedError(failure.code, failure.message, failure=failure) from None
         result = CreatedConversation(reference)
         if to_send:
             sent = await self.send(reference, to_send, delivery_id=delivery_id)
@@ -739,7 +713,7 @@ class ProactiveService:
 
 
 def _channel_of(target: Target) -> str | None:
-    return target.channel_id
+    return bot_channel_of(target)
 
 
 def _conversation_of(target: Target) -> str | None:
@@ -748,6 +722,27 @@ def _conversation_of(target: Target) -> str | None:
     if isinstance(target, ConversationReference) and target.conversation is not None:
         return target.conversation.id
     return None
+
+
+class _GraphUsers:
+    """Names to object ids through the process-wide Graph client (created on first use)."""
+
+    async def object_id(self, tenant_id: str, user_principal_name: str) -> str:
+        from bot.graph.client import graph_client
+
+        return await graph_client.get().object_id(tenant_id, user_principal_name)
+
+
+def _configured_installer() -> Callable[[str, str], Awaitable[None]] | None:
+    if not get_settings().graph_install_app:
+        return None
+
+    async def install(tenant_id: str, user_object_id: str) -> None:
+        from bot.graph.client import graph_client
+
+        await graph_client.get().install_app(tenant_id, user_object_id)
+
+    return install
 
 
 def _application_adapter() -> tuple[BotAdapter, TurnLogic]:
@@ -762,6 +757,8 @@ def _target_kind(target: Target) -> str:
         return "conversation"
     if isinstance(target, UserTarget):
         return "user"
+    if isinstance(target, TeamsChannelTarget):
+        return "teamsChannel"
     return "reference"
 
 

@@ -4,14 +4,15 @@ A conversation document::
 
     {"id": "v1-<hmac>", "kind": "conversation",
      "channelId", "conversationId", "tenantId", "userId", "userAadObjectId",
-     "conversationType", "personal",
+     "conversationType", "personal", "teamId", "teamsChannelId",
      "reference": {...wire ConversationReference, no activityId...},
      "claims": {"aud", "azp", "appid", "idtyp", "ver", "iss", "tid"},
      "active": true, "reason": null, "inactiveAt": null,
      "firstSeen", "lastSeen", "ttl"}
 
 A user index document (``kind: "user"``) maps a channel's user to the document of their latest
-personal conversation (``conversationKey``), so a send "to a user" is two point reads.
+personal conversation (``conversationKey``), so a send "to a user" is two point reads. There are
+two per Teams user: one by the channel's user id, one by tenant and Entra object id.
 
 Ordering rule: every change carries the time of the event behind it (``now``: when the turn was
 received, or when the Connector refused a send). The stored state is the newest event's, not the
@@ -37,6 +38,7 @@ from bot.references.records import (
     ReferenceKey,
     StoredReference,
 )
+from bot.references.teams import TeamsPlace
 from bot.schema.reference import ConversationReference
 from bot.storage.timestamps import from_timestamp, to_timestamp
 
@@ -117,6 +119,7 @@ def plan_capture(
     new_fingerprint: str,
     now: datetime,
     refresh_interval: timedelta,
+    place: TeamsPlace | None = None,
 ) -> CaptureOutcome:
     """Decide what a capture at ``now`` does to the stored document.
 
@@ -134,11 +137,21 @@ def plan_capture(
         if inactive_at is not None and now <= from_timestamp(inactive_at):
             return CaptureOutcome.STALE
         return CaptureOutcome.REVIVED
-    if stored_fingerprint(existing) != new_fingerprint:
+    if stored_fingerprint(existing) != new_fingerprint or _moved(existing, place):
         return CaptureOutcome.UPDATED
     if now - last_seen >= refresh_interval:
         return CaptureOutcome.REFRESHED
     return CaptureOutcome.UNCHANGED
+
+
+def _moved(existing: Mapping[str, Any], place: TeamsPlace | None) -> bool:
+    """Whether a capture names a team or channel the document does not hold yet."""
+    if place is None:
+        return False
+    return bool(
+        (place.team_id and place.team_id != existing.get("teamId"))
+        or (place.channel_id and place.channel_id != existing.get("teamsChannelId"))
+    )
 
 
 def captured_document(
@@ -148,10 +161,12 @@ def captured_document(
     claims: Mapping[str, str],
     now: datetime,
     ttl_seconds: int,
+    place: TeamsPlace | None = None,
 ) -> dict[str, Any]:
     """The conversation document after a capture at ``now`` (active, ``lastSeen = now``).
 
-    Fields other code added to the document are kept.
+    Fields other code added to the document are kept, and so are the team and channel when
+    this capture does not name them.
     """
     document = _body(existing)
     user = wire.get("user")
@@ -170,6 +185,9 @@ def captured_document(
             "userAadObjectId": user_fields.get("aadObjectId"),
             "conversationType": conversation_fields.get("conversationType"),
             "personal": is_personal(wire),
+            "teamId": (place.team_id if place else None) or document.get("teamId"),
+            "teamsChannelId": (place.channel_id if place else None)
+            or document.get("teamsChannelId"),
             "reference": dict(wire),
             "claims": dict(claims),
             "active": True,
@@ -206,6 +224,29 @@ def inactive_document(existing: Mapping[str, Any], reason: str, now: datetime) -
     return document
 
 
+def revivable(existing: Mapping[str, Any], reasons: frozenset[str], now: datetime) -> bool:
+    """Whether an event at ``now`` revives a conversation: only one retired for one of
+    ``reasons``, and not after ``now``."""
+    inactive_at = existing.get("inactiveAt")
+    return (
+        existing.get("active") is False
+        and existing.get("reason") in reasons
+        and (inactive_at is None or from_timestamp(inactive_at) <= now)
+    )
+
+
+def revived_document(existing: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The conversation document made active again at ``now`` (a team restored or unarchived).
+
+    ``lastSeen`` moves to ``now`` so an older retirement arriving late changes nothing.
+    """
+    document = _body(existing)
+    document.update(
+        {"active": True, "reason": None, "inactiveAt": None, "lastSeen": to_timestamp(now)}
+    )
+    return document
+
+
 def plan_user_index(existing: Mapping[str, Any] | None, conversation: Mapping[str, Any]) -> bool:
     """Whether the user index must be written to point at ``conversation`` (a personal one).
 
@@ -232,6 +273,7 @@ def user_index_document(
             "kind": USER_INDEX_KIND,
             "channelId": conversation["channelId"],
             "userId": conversation["userId"],
+            "aadObjectId": conversation.get("userAadObjectId"),
             "conversationKey": conversation["id"],
             "conversationId": conversation["conversationId"],
             "tenantId": conversation.get("tenantId"),
@@ -261,6 +303,7 @@ def to_record(document: Mapping[str, Any]) -> StoredReference:
         user_id=document.get("userId"),
         conversation_type=document.get("conversationType"),
         personal=bool(document.get("personal")),
+        team_id=document.get("teamId"),
         active=document.get("active") is not False,
         reason=document.get("reason"),
         inactive_at=from_timestamp(inactive_at) if inactive_at else None,

@@ -15,6 +15,9 @@ CONVERSATION_KIND = "conversation"
 USER_INDEX_KIND = "user"
 """``kind`` of a user index document: a user's latest personal conversation."""
 
+AAD_USER_INDEX_KIND = "user-aad"
+"""Key kind of the index by Entra object id (same document shape, ``kind: "user"``)."""
+
 
 class InactiveReason(StrEnum):
     """Why a stored reference may no longer be messaged.
@@ -28,6 +31,13 @@ class InactiveReason(StrEnum):
     """``installationUpdate`` with ``action: remove``."""
     BOT_REMOVED = "BotRemoved"
     """``conversationUpdate`` whose ``membersRemoved`` names the bot."""
+    TEAM_DELETED = "TeamDeleted"
+    """``conversationUpdate`` ``teamDeleted``: every conversation of the team."""
+    TEAM_ARCHIVED = "TeamArchived"
+    """``conversationUpdate`` ``teamArchived``: every conversation of the team, until
+    ``teamUnarchived``."""
+    CHANNEL_DELETED = "ChannelDeleted"
+    """``conversationUpdate`` ``channelDeleted``: the channel."""
     BOT_NOT_IN_CONVERSATION_ROSTER = "BotNotInConversationRoster"
     CONVERSATION_BLOCKED_BY_USER = "ConversationBlockedByUser"
     BOT_DISABLED_BY_ADMIN = "BotDisabledByAdmin"
@@ -110,6 +120,11 @@ def user_index_id(channel_id: str, user_id: str) -> str:
     return storage_id(USER_INDEX_KIND, channel_id, user_id)
 
 
+def aad_user_index_id(channel_id: str, tenant_id: str, aad_object_id: str) -> str:
+    """The id of the user index document of a tenant's user by Entra object id."""
+    return storage_id(AAD_USER_INDEX_KIND, channel_id, tenant_id, aad_object_id.lower())
+
+
 @dataclass(frozen=True)
 class StoredReference:
     """A conversation reference as stored, with its liveness.
@@ -128,6 +143,8 @@ class StoredReference:
     conversation_type: str | None
     personal: bool
     """A 1:1 conversation with :attr:`user_id` (Teams ``personal``, or not a group)."""
+    team_id: str | None
+    """The Teams team the conversation belongs to (a channel of it), when known."""
     active: bool
     reason: str | None
     inactive_at: datetime | None

@@ -29,6 +29,8 @@ from bot.references.documents import (
     plan_inactive,
     plan_user_index,
     reference_wire,
+    revivable,
+    revived_document,
     to_record,
     user_index_document,
 )
@@ -41,8 +43,10 @@ from bot.references.records import (
     ReferenceKey,
     ReferencePage,
     StoredReference,
+    aad_user_index_id,
     user_index_id,
 )
+from bot.references.teams import TeamsPlace, root_reference
 from bot.schema.reference import ConversationReference
 from bot.settings import get_settings
 from bot.storage.containers import REFERENCES
@@ -109,14 +113,19 @@ class ReferenceStore:
         claims: Mapping[str, object] | None = None,
         *,
         now: datetime,
+        place: TeamsPlace | None = None,
     ) -> CaptureOutcome:
         """Store the reference of an inbound turn, writing only when that changes something.
+
+        A Teams channel thread's reference is stored as its channel's
+        (:mod:`bot.references.teams`).
 
         Args:
             reference: The turn's conversation reference.
             claims: The caller's identity claims; only :data:`~bot.references.documents.
                 PERSISTED_CLAIMS` are kept.
             now: When the turn was received: it orders this capture among parallel ones.
+            place: The Teams team and channel the activity names, kept with the reference.
 
         Returns:
             What was done.
@@ -125,6 +134,7 @@ class ReferenceStore:
             ValueError: The reference lacks ``channelId`` or ``conversation.id``.
             ReferenceConflictError: Writers kept conflicting for ``max_attempts`` rounds.
         """
+        reference = root_reference(reference)
         key = ReferenceKey.of(reference)
         wire = reference_wire(reference)
         kept_claims = filter_claims(claims)
@@ -135,19 +145,20 @@ class ReferenceStore:
         container = self._container()
         for _ in range(self._max_attempts):
             existing = await self._read(container, document_id)
-            outcome = plan_capture(existing, new_fingerprint, now, self._refresh_interval)
+            outcome = plan_capture(existing, new_fingerprint, now, self._refresh_interval, place)
             if outcome is CaptureOutcome.STALE:
                 return outcome
             if outcome is CaptureOutcome.UNCHANGED:
                 self._recent.remember(document_id, new_fingerprint, now)
                 return outcome
-            body = captured_document(existing, key, wire, kept_claims, now, self._ttl())
+            body = captured_document(existing, key, wire, kept_claims, now, self._ttl(), place)
             written = await self._write(container, body, existing)
             if written is None:
                 continue
             self._recent.remember(document_id, new_fingerprint, now)
-            if written["personal"] and written["userId"]:
-                await self._index_user(container, written)
+            if written["personal"]:
+                for index_id in _user_index_ids(written):
+                    await self._index_user(container, index_id, written)
             return outcome
         raise ReferenceConflictError(f"capture gave up after {self._max_attempts} conflicts")
 
@@ -172,26 +183,87 @@ class ReferenceStore:
         Raises:
             ReferenceConflictError: Writers kept conflicting for ``max_attempts`` rounds.
         """
+
+        def retire(existing: dict[str, Any]) -> dict[str, Any] | None:
+            if plan_inactive(existing, reason, now) != "write":
+                return None
+            return inactive_document(existing, reason, now)
+
         key = _key_of(target)
-        container = self._container()
-        self._recent.forget(key.id)
         try:
-            for _ in range(self._max_attempts):
-                existing = await self._read(container, key.id)
-                plan = plan_inactive(existing, reason, now)
-                if existing is None:
-                    return None
-                if plan != "write":
-                    return to_record(existing)
-                written = await self._write(
-                    container, inactive_document(existing, reason, now), existing
-                )
-                if written is not None:
-                    return to_record(written)
+            return await self._rewrite(key, retire, "mark_inactive")
         finally:
             # A capture running alongside may have remembered the active state meanwhile.
             self._recent.forget(key.id)
-        raise ReferenceConflictError(f"mark_inactive gave up after {self._max_attempts} conflicts")
+
+    async def revive(
+        self, target: ReferenceTarget, reasons: frozenset[str], *, now: datetime
+    ) -> StoredReference | None:
+        """Make a conversation retired for one of ``reasons`` active again (``teamRestored``).
+
+        A conversation retired for another reason (the bot removed, a user's block) stays
+        retired, and so does one retired after ``now``.
+
+        Returns:
+            The stored reference afterwards, or ``None`` when none is stored.
+
+        Raises:
+            ReferenceConflictError: Writers kept conflicting for ``max_attempts`` rounds.
+        """
+
+        def revive(existing: dict[str, Any]) -> dict[str, Any] | None:
+            if not revivable(existing, reasons, now):
+                return None
+            return revived_document(existing, now)
+
+        return await self._rewrite(_key_of(target), revive, "revive")
+
+    async def _rewrite(
+        self,
+        key: ReferenceKey,
+        change: Callable[[dict[str, Any]], dict[str, Any] | None],
+        what: str,
+    ) -> StoredReference | None:
+        """Read, decide and write a stored conversation under its etag until no one interferes.
+
+        ``change`` gives the new document, or ``None`` to leave the stored one as it is.
+        """
+        container = self._container()
+        self._recent.forget(key.id)
+        for _ in range(self._max_attempts):
+            existing = await self._read(container, key.id)
+            if existing is None:
+                return None
+            body = change(existing)
+            if body is None:
+                return to_record(existing)
+            written = await self._write(container, body, existing)
+            if written is not None:
+                return to_record(written)
+        raise ReferenceConflictError(f"{what} gave up after {self._max_attempts} conflicts")
+
+    async def list_team(
+        self, tenant_id: str | None, team_id: str
+    ) -> builtins.list[StoredReference]:
+        """Every stored conversation of a Teams team: its channels (General is the team's id)."""
+        conditions = "c.kind = @kind AND c.channelId = @channelId AND c.teamId = @teamId"
+        parameters: dict[str, object] = {
+            "@kind": CONVERSATION_KIND,
+            "@channelId": "msteams",
+            "@teamId": team_id,
+        }
+        if tenant_id:
+            conditions += " AND c.tenantId = @tenantId"
+            parameters["@tenantId"] = tenant_id
+        # Only the fixed fragments above go into the text; every value is a parameter.
+        query = "SELECT * FROM c WHERE " + conditions  # noqa: S608
+        matches = await self._query(self._container(), query, parameters)
+        general = ReferenceKey("msteams", team_id, tenant_id)
+        if all(match.key != general for match in matches):
+            stored = await self.get_by_key(general)
+            if stored is not None:
+                matches.append(stored)
+        return matches
 
     async def get(
         self, channel_id: str, conversation_id: str, tenant_id: str | None = None
@@ -229,8 +301,17 @@ class ReferenceStore:
 
     async def get_for_user(self, channel_id: str, user_id: str) -> StoredReference | None:
         """The user's latest personal (1:1) conversation on a channel: two point reads."""
+        return await self._indexed(user_index_id(channel_id, user_id))
+
+    async def get_for_aad_user(
+        self, channel_id: str, tenant_id: str, aad_object_id: str
+    ) -> StoredReference | None:
+        """A tenant's user's latest personal conversation, by Entra object id: two point reads."""
+        return await self._indexed(aad_user_index_id(channel_id, tenant_id, aad_object_id))
+
+    async def _indexed(self, index_id: str) -> StoredReference | None:
         container = self._container()
-        index = await self._read(container, user_index_id(channel_id, user_id))
+        index = await self._read(container, index_id)
         if index is None or not isinstance(index.get("conversationKey"), str):
             return None
         return await self._read_record(container, index["conversationKey"])
@@ -254,6 +335,7 @@ class ReferenceStore:
         active: bool | None = None,
         page_size: int = 100,
         continuation: str | None = None,
+        conversation_types: builtins.list[str] | None = None,
     ) -> ReferencePage:
         """One page of stored references, filtered.
 
@@ -261,6 +343,7 @@ class ReferenceStore:
             channel_id: Only this channel's.
             tenant_id: Only this tenant's.
             active: Only active (``True``) or inactive (``False``) ones.
+            conversation_types: Only these (Teams ``personal``, ``groupChat``, ``channel``).
             page_size: At most this many (1 to 1,000).
             continuation: The ``continuation`` of the previous page.
 
@@ -279,6 +362,9 @@ class ReferenceStore:
             if value is not None:
                 conditions.append(f"c.{field} = {name}")
                 parameters[name] = value
+        if conversation_types is not None:
+            conditions.append("ARRAY_CONTAINS(@types, c.conversationType)")
+            parameters["@types"] = conversation_types
         # Only the fixed fragments above go into the text; every value is a parameter.
         query = "SELECT * FROM c WHERE " + " AND ".join(conditions)  # noqa: S608
         from azure.core.async_paging import AsyncPageIterator
@@ -313,8 +399,9 @@ class ReferenceStore:
         except CosmosResourceNotFoundError:
             return False
         self.stats.writes += 1
-        if existing is not None and existing.get("userId"):
-            await self._unindex_user(container, existing)
+        if existing is not None:
+            for index_id in _user_index_ids(existing):
+                await self._unindex_user(container, index_id, existing)
         return True
 
     def _ttl(self) -> int:
@@ -322,8 +409,9 @@ class ReferenceStore:
             return self._ttl_seconds
         return get_settings().reference_ttl_days * 86_400
 
-    async def _index_user(self, container: ContainerProxy, conversation: dict[str, Any]) -> None:
-        index_id = user_index_id(conversation["channelId"], conversation["userId"])
+    async def _index_user(
+        self, container: ContainerProxy, index_id: str, conversation: dict[str, Any]
+    ) -> None:
         for _ in range(self._max_attempts):
             existing = await self._read(container, index_id)
             if not plan_user_index(existing, conversation):
@@ -333,14 +421,15 @@ class ReferenceStore:
                 return
         raise ReferenceConflictError(f"user index gave up after {self._max_attempts} conflicts")
 
-    async def _unindex_user(self, container: ContainerProxy, conversation: dict[str, Any]) -> None:
+    async def _unindex_user(
+        self, container: ContainerProxy, index_id: str, conversation: dict[str, Any]
+    ) -> None:
         from azure.core import MatchConditions
         from azure.cosmos.exceptions import (
             CosmosAccessConditionFailedError,
             CosmosResourceNotFoundError,
         )
 
-        index_id = user_index_id(conversation["channelId"], conversation["userId"])
         index = await self._read(container, index_id)
         if index is None or index.get("conversationKey") != conversation["id"]:
             return
@@ -414,6 +503,18 @@ class ReferenceStore:
         # Parameterized: a value is never part of the query text (no injection).
         items = container.query_items(query=query, parameters=_parameters(parameters))
         return [to_record(document) async for document in items]
+
+
+def _user_index_ids(conversation: Mapping[str, Any]) -> builtins.list[str]:
+    """The user index documents that may name a personal conversation document."""
+    channel_id = conversation["channelId"]
+    ids: builtins.list[str] = []
+    if conversation.get("userId"):
+        ids.append(user_index_id(channel_id, conversation["userId"]))
+    aad_object_id = conversation.get("userAadObjectId")
+    if aad_object_id and conversation.get("tenantId"):
+        ids.append(aad_user_index_id(channel_id, conversation["tenantId"], aad_object_id))
+    return ids
 
 
 def _parameters(values: Mapping[str, object]) -> builtins.list[dict[str, object]]:

@@ -45,6 +45,8 @@ def occurrence_message(schedule: Schedule, occurrence: datetime) -> ProactiveMes
         body["delivery"] = schedule.delivery
     if schedule.conversation is not None:
         body["conversation"] = schedule.conversation
+    elif schedule.teams_channel is not None:
+        body["teamsChannel"] = schedule.teams_channel
     else:
         body["user"] = schedule.user
     return ProactiveMessage.model_validate(body)

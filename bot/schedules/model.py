@@ -11,8 +11,8 @@
      "nextRunAt": "2026-11-23T11:00:00Z", "lastRunAt": null, "runCount": 0,
      "createdAt": "...", "updatedAt": "..."}
 
-- The target is ``conversation`` or ``user``, exactly as in the proactive queue message
-  (:mod:`bot.proactive.message`).
+- The target is ``conversation``, ``user`` or ``teamsChannel``, exactly as in the proactive
+  queue message (:mod:`bot.proactive.message`).
 - ``cron`` is NCRONTAB (:mod:`bot.cron`): six fields with seconds first, or the classic five.
 - ``timeZone`` is an IANA zone; the cron fields are wall-clock times there.
 - ``activities`` are sent in order at every occurrence; placeholders in their ``text``,
@@ -44,6 +44,7 @@ from bot.proactive.message import (
     ConversationTarget,
     ProactiveEvent,
     SendableActivity,
+    TeamsChannelTarget,
     UserTarget,
 )
 from bot.schema import WireModel
@@ -62,6 +63,10 @@ READ_ONLY_FIELDS = frozenset({"nextRunAt", "lastRunAt", "runCount", "createdAt",
 """Kept by the service; a client that sends one gets a 400."""
 RESERVED_FIELDS = frozenset({"pending", "ttl"})
 """Bookkeeping of the tick, stored in the document and never on the wire."""
+
+
+TARGETS = {"conversation": "conversation", "user": "user", "teams_channel": "teamsChannel"}
+"""A schedule's target fields (Python name to wire name); exactly one is given."""
 
 
 class MisfirePolicy(StrEnum):
@@ -101,6 +106,7 @@ class ScheduleFields(WireModel):
     """When it runs, in words (chat-made schedules say ``every Monday at 12:00``)."""
     conversation: ConversationTarget | None = None
     user: UserTarget | None = None
+    teams_channel: TeamsChannelTarget | None = None
     cron: str
     time_zone: str = UTC_ZONE
     activities: (
@@ -155,10 +161,12 @@ class ScheduleFields(WireModel):
 
     @model_validator(mode="after")
     def _check_combination(self) -> Self:
-        named = [name for name in ("conversation", "user") if getattr(self, name) is not None]
+        named = [wire for name, wire in TARGETS.items() if getattr(self, name) is not None]
         if len(named) != 1:
             found = ", ".join(named) if named else "none"
-            raise ValueError(f"conversation/user: exactly one target is required (found: {found})")
+            raise ValueError(
+                f"conversation/user/teamsChannel: exactly one target is required (found: {found})"
+            )
         if (self.activities is None) == (self.event is None):
             raise ValueError("activities/event: give exactly one")
         if self.start_at is not None and self.end_at is not None and self.end_at <= self.start_at:

@@ -28,7 +28,13 @@ from bot.process_client import ProcessClient
 from bot.references import ReferenceStore
 from bot.schedules.documents import new_document, schedule_of, updated_document
 from bot.schedules.intervals import shortest_gap_below
-from bot.schedules.model import READ_ONLY_FIELDS, Schedule, ScheduleFields, valid_schedule_id
+from bot.schedules.model import (
+    READ_ONLY_FIELDS,
+    TARGETS,
+    Schedule,
+    ScheduleFields,
+    valid_schedule_id,
+)
 from bot.schedules.store import ScheduleExistsError, ScheduleStore
 from bot.settings import get_settings
 
@@ -232,7 +238,7 @@ class ScheduleService:
             now = self._clock()
             if (fields.cron, fields.time_zone) != (current.cron, current.time_zone):
                 self._check_interval(fields, now)
-            if (fields.conversation, fields.user) != (current.conversation, current.user):
+            if any(getattr(fields, name) != getattr(current, name) for name in TARGETS):
                 fields = await self._resolve_target(fields)
             written = await self.store.replace(
                 updated_document(document, fields, now), document["_etag"]
@@ -270,19 +276,22 @@ class ScheduleService:
             )
 
     async def _resolve_target(self, fields: ScheduleFields) -> ScheduleFields:
-        target = fields.conversation or fields.user
-        field = "conversation" if fields.conversation is not None else "user"
+        target = fields.conversation or fields.user or fields.teams_channel
+        field = next(
+            (wire for name, wire in TARGETS.items() if getattr(fields, name) is not None), "user"
+        )
         if target is None:  # the model's validator makes this unreachable
             raise ScheduleRequestError(400, "InvalidSchedule", "conversation/user: required")
         try:
-            resolved = await self._resolver.resolve(target)
+            # Checked, not started: a user's 1:1 chat is started by the first occurrence.
+            resolved = await self._resolver.check(target)
         except UnknownConversationError as error:
             raise ScheduleRequestError(400, "TargetNotFound", f"{field}: {error.message}") from None
         except ProactiveError as error:
             raise ScheduleRequestError(
                 error.status, error.code, f"{field}: {error.message}"
             ) from None
-        if isinstance(target, ConversationTarget):
+        if isinstance(target, ConversationTarget) and resolved is not None:
             pinned = ConversationTarget(
                 channel_id=resolved.key.channel_id,
                 conversation_id=resolved.key.conversation_id,

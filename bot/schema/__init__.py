@@ -23,6 +23,8 @@ from bot.schema.attachments import Attachment, Entity
 from bot.schema.cards import CardAction, SuggestedActions
 from bot.schema.channels import Channels
 from bot.schema.conversations import (
+    ChannelInfo,
+    ConversationList,
     ConversationMembers,
     ConversationParameters,
     ConversationResourceResponse,
@@ -66,8 +68,10 @@ __all__ = [
     "AttachmentLayoutTypes",
     "CardAction",
     "ChannelAccount",
+    "ChannelInfo",
     "Channels",
     "ConversationAccount",
+    "ConversationList",
     "ConversationMembers",
     "ConversationParameters",
     "ConversationReference",

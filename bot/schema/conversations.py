@@ -50,3 +50,19 @@ class PagedMembersResult(WireModel):
 
     continuation_token: str | None = None
     members: list[ChannelAccount] | None = None
+
+
+class ChannelInfo(WireModel):
+    """A Teams channel of a team (``GET /v3/teams/{teamId}/conversations``).
+
+    The General channel has no ``name``; its id is the team's id.
+    """
+
+    id: str | None = None
+    name: str | None = None
+
+
+class ConversationList(WireModel):
+    """The channels of a team (``GET /v3/teams/{teamId}/conversations``)."""
+
+    conversations: list[ChannelInfo] | None = None

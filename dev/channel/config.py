@@ -25,7 +25,12 @@ BOT_FRAMEWORK_AUDIENCE = "https://api.botframework.com"
 """``aud`` of the bot's outbound tokens (what the Connector accepts)."""
 
 BOT_FRAMEWORK_SCOPE = "https://api.botframework.com/.default"
-"""The only scope the token endpoint grants, as Entra for the Bot Connector."""
+"""The scope the token endpoint grants for the Bot Connector, as Entra does."""
+
+GRAPH_AUDIENCE = "https://graph.microsoft.com"
+"""``aud`` of the Graph tokens the token endpoint issues."""
+GRAPH_SCOPE = GRAPH_AUDIENCE + "/.default"
+"""The token endpoint's other scope: Microsoft Graph (:mod:`dev.channel.graph`)."""
 
 BOT_FRAMEWORK_TENANT = "botframework.com"
 """Multi-tenant bots ask ``login.microsoftonline.com/botframework.com`` for tokens."""
@@ -55,6 +60,7 @@ PORT_VARIABLES = {
     "connector_port": "LOCAL_CHANNEL_PORT",
     "issuer_port": "LOCAL_ISSUER_PORT",
     "token_port": "LOCAL_TOKEN_PORT",
+    "graph_port": "LOCAL_GRAPH_PORT",
 }
 """Environment variables that pin a server to a port; unset or 0 means a free port."""
 
@@ -87,6 +93,7 @@ class ChannelConfig:
         connector_port: Port of the Bot Connector and control API, 0 for a free one.
         issuer_port: Port of the OpenID issuer, 0 for a free one.
         token_port: Port of the HTTPS token endpoint, 0 for a free one.
+        graph_port: Port of the HTTPS Microsoft Graph, 0 for a free one.
         service_path: Path of the serviceUrl, ``/`` or a prefix like ``/teams/`` as Teams uses.
         work_dir: Where certificates are written; a temporary directory (removed at stop)
             when not given.
@@ -111,6 +118,7 @@ class ChannelConfig:
     connector_port: int = 0
     issuer_port: int = 0
     token_port: int = 0
+    graph_port: int = 0
     service_path: str = "/"
     work_dir: Path | None = None
     keys: ChannelKeys | None = field(default=None, repr=False)

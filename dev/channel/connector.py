@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from dev.channel.connector_paths import ConnectorRoute, Operation, PathError, parse_connector_path
-from dev.channel.conversations import Conversation, Member, new_conversation_id
+from dev.channel.conversations import THREAD_MARKER, Conversation, Member, new_conversation_id
 from dev.channel.faults import Fault
 from dev.channel.recorder import RecordedRequest
 from dev.channel.responses import error_response, json_response
@@ -167,6 +167,14 @@ def _deliver(exchange: _Exchange, status: int) -> web.Response:
         return known
     activity_id = state.recorder.next_activity_id()
     state.activity_ids.setdefault(route.conversation_id, set()).add(activity_id)
+    if known is not None and known.conversation_type == "channel":
+        if route.conversation_id == known.id and route.operation is Operation.SEND_TO_CONVERSATION:
+            # A post to the channel itself starts a thread; its first message is the root.
+            known.threads.append(activity_id)
+        elif THREAD_MARKER in route.conversation_id:
+            root = route.conversation_id.split(THREAD_MARKER, 1)[1]
+            if root not in known.threads:
+                return exchange.fail(404, "ConversationNotFound", "Thread not found.")
     exchange.record(status, activity=body, activity_id=activity_id)
     return json_response({"id": activity_id}, status)
 
@@ -219,7 +227,18 @@ def _create_conversation(exchange: _Exchange) -> web.Response:
     bot_account = body.get("bot") or {"id": state.users.bot.id, "name": state.users.bot.name}
     conversation: Conversation | None = None
     if not is_group:
-        # Teams answers the existing 1:1 chat rather than creating a second one.
+        # Teams takes the user's 29: id or Entra object id, and answers the existing 1:1
+        # chat rather than creating a second one.
+        known = state.directory.find_user(tenant_id, str(members[0]["id"]))
+        if known is not None:
+            installed = (known.aad_object_id or "").lower() in state.personal_installs
+            if not installed and not state.directory.bot_reaches(tenant_id, known):
+                return exchange.fail(
+                    403,
+                    "Forbidden",
+                    "The bot is not installed for the user (personal scope or a shared team).",
+                )
+            members = [known.channel_account()]
         conversation = state.directory.find_personal(tenant_id, str(members[0]["id"]))
     if conversation is None:
         conversation_type = "channel" if in_channel else ("groupChat" if is_group else "personal")
@@ -280,6 +299,23 @@ def _members(exchange: _Exchange) -> web.Response:
         page["continuationToken"] = str(start + size)
     exchange.record(200)
     return json_response(page)
+
+
+def _team(exchange: _Exchange) -> web.Response:
+    route = exchange.route
+    assert route is not None
+    team = exchange.state.directory.teams.get(route.conversation_id or "")
+    if team is None or not team.bot_installed:
+        # Teams answers 403 to a bot that is not (or no longer) in the team.
+        return exchange.fail(403, "BotNotInConversationRoster", "The bot is not in the team.")
+    exchange.record(200)
+    if route.operation is Operation.GET_TEAM_DETAILS:
+        return json_response({"id": team.id, "name": team.name, "aadGroupId": team.id})
+    channels = [
+        {"id": channel.id, "name": None if index == 0 else channel.name}
+        for index, channel in enumerate(team.channels)
+    ]
+    return json_response({"conversations": channels})
 
 
 async def handle_connector_request(request: web.Request) -> web.Response:
@@ -347,6 +383,8 @@ async def _answer(request: web.Request) -> web.Response:
             return _delete(exchange)
         case Operation.GET_MEMBERS | Operation.GET_PAGED_MEMBERS | Operation.GET_MEMBER:
             return _members(exchange)
+        case Operation.GET_TEAM_CHANNELS | Operation.GET_TEAM_DETAILS:
+            return _team(exchange)
 
 
 async def handle_redirect_sink(request: web.Request) -> web.Response:

@@ -23,11 +23,19 @@ class Operation(enum.StrEnum):
     GET_MEMBERS = "getConversationMembers"
     GET_PAGED_MEMBERS = "getConversationPagedMembers"
     GET_MEMBER = "getConversationMember"
+    GET_TEAM_DETAILS = "fetchTeamDetails"
+    GET_TEAM_CHANNELS = "fetchChannelList"
 
     @property
     def is_read(self) -> bool:
         """Reads have their own, doubled, Teams rate limits."""
-        return self in (Operation.GET_MEMBERS, Operation.GET_PAGED_MEMBERS, Operation.GET_MEMBER)
+        return self in (
+            Operation.GET_MEMBERS,
+            Operation.GET_PAGED_MEMBERS,
+            Operation.GET_MEMBER,
+            Operation.GET_TEAM_DETAILS,
+            Operation.GET_TEAM_CHANNELS,
+        )
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,25 @@ def _shape(segments: list[str]) -> tuple[str, ...]:
     return tuple(shape[: len(segments)])
 
 
+def _teams_route(method: str, path: str, prefix: str) -> ConnectorRoute | None:
+    """``v3/teams/{teamId}`` and ``v3/teams/{teamId}/conversations`` (the team id in
+    ``conversation_id``); ``None`` for other paths."""
+    base = prefix + "v3/teams/"
+    if not path.startswith(base):
+        return None
+    segments = path[len(base) :].split("/")
+    try:
+        team_id = unquote(segments[0], errors="strict")
+    except UnicodeDecodeError:
+        raise PathError(400, "a path segment is not percent-encoded UTF-8") from None
+    if not team_id or len(segments) > 2 or (len(segments) == 2 and segments[1] != "conversations"):
+        raise PathError(404, f"no Connector operation at {path}")
+    if method.upper() != "GET":
+        raise PathError(405, f"{method} is not allowed on {path}")
+    operation = Operation.GET_TEAM_CHANNELS if len(segments) == 2 else Operation.GET_TEAM_DETAILS
+    return ConnectorRoute(operation, team_id)
+
+
 def parse_connector_path(method: str, raw_path: str, prefix: str = "/") -> ConnectorRoute:
     """Parse a Connector request from its raw (still percent-encoded) path.
 
@@ -95,6 +122,9 @@ def parse_connector_path(method: str, raw_path: str, prefix: str = "/") -> Conne
             segment that does not decode (400).
     """
     path = raw_path.split("?", 1)[0].split("#", 1)[0]
+    teams = _teams_route(method, path, prefix)
+    if teams is not None:
+        return teams
     base = prefix + "v3/conversations"
     if path == base or path == base + "/":
         rest: list[str] = []

@@ -24,6 +24,7 @@ from dev.channel.page_guard import cross_site_refusal
 from dev.channel.recorder import RecordedRequest
 from dev.channel.responses import error_response, json_response
 from dev.channel.state import STATE_KEY, ChannelState
+from dev.channel.teams import add_team_routes
 from dev.channel.user_client import BotResponse
 
 PREFIX = "/_channel"
@@ -302,6 +303,8 @@ def _conversation_json(conversation: Conversation) -> dict[str, Any]:
         "channelId": conversation.channel_id,
         "members": [member.channel_account() for member in conversation.members],
         "started": conversation.started,
+        "name": conversation.name,
+        "teamId": conversation.team_id,
     }
 
 
@@ -332,7 +335,9 @@ async def _talk(
         if conversation is None:
             name = body.user_name or "Ada Lovelace"
             first_user = (
-                Member(
+                # A user the channel knows (a team's member) keeps their object id.
+                state.directory.find_user(users.tenant_id, body.user_id)
+                or Member(
                     id=body.user_id,
                     name=name,
                     aad_object_id=str(uuid.uuid4()),
@@ -477,3 +482,4 @@ def add_control_routes(app: web.Application) -> None:
     ]
     for method, path, handler in routes:
         app.router.add_route(method, PREFIX + path, handler)
+    add_team_routes(app, PREFIX)

@@ -10,9 +10,10 @@ Records are the JSON of :class:`dev.channel.recorder.RecordedRequest` (``convers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
+from urllib.parse import quote
 
 import aiohttp
 
@@ -368,4 +369,57 @@ class ChannelControl:
             "timezone": timezone,
         }
         result: dict[str, Any] = await self._call("POST", "/event", json=body)
+        return result
+
+    async def create_team(
+        self,
+        *,
+        name: str = "Contoso",
+        channels: Sequence[str] = (),
+        members: int = 3,
+        install_bot: bool = True,
+    ) -> dict[str, Any]:
+        """A team with General and ``channels``, ``members`` users, the bot added (or not).
+
+        Returns:
+            ``id``, ``tenantId``, ``channels`` (``id``, ``name``, ``threads``), ``members``
+            (``id``, ``aadObjectId``, ``userPrincipalName``) and ``installed`` (the bot's
+            answer to the ``conversationUpdate``).
+        """
+        body = {
+            "name": name,
+            "channels": list(channels),
+            "members": members,
+            "installBot": install_bot,
+        }
+        result: dict[str, Any] = await self._call("POST", "/teams", json=body)
+        return result
+
+    async def teams(self) -> list[dict[str, Any]]:
+        """The teams the channel knows (as :meth:`create_team` answers them)."""
+        return list((await self._call("GET", "/teams"))["teams"])
+
+    async def team_event(
+        self, team_id: str, event_type: str, *, channel_id: str | None = None
+    ) -> dict[str, Any]:
+        """A team event (``teamDeleted``, ``channelDeleted``, ``botRemoved``...) reaches the bot."""
+        body = {"eventType": event_type, "channelId": channel_id}
+        path = "/teams/" + quote(team_id, safe="") + "/events"
+        result: dict[str, Any] = await self._call("POST", path, json=body)
+        return result
+
+    async def channel_message(self, team_id: str, channel_id: str, text: str) -> dict[str, Any]:
+        """A member starts a thread in a channel mentioning the bot.
+
+        Returns:
+            ``conversationId`` (``<channel>;messageid=<root>``), ``rootId`` and ``bot``.
+        """
+        path = f"/teams/{quote(team_id, safe='')}/channels/{quote(channel_id, safe='')}/messages"
+        result: dict[str, Any] = await self._call("POST", path, json={"text": text})
+        return result
+
+    async def installation(self, conversation_id: str, action: str) -> dict[str, Any]:
+        """The bot is added to (``add``) or removed from (``remove``) a chat."""
+        body = {"conversationId": conversation_id, "action": action}
+        result: dict[str, Any] = await self._call("POST", "/installations", json=body)
         return result

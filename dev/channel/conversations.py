@@ -30,6 +30,13 @@ class Member:
     role: str = "user"
     aad_object_id: str | None = None
     tenant_id: str | None = None
+    user_principal_name: str | None = None
+
+    @property
+    def upn(self) -> str:
+        """The user's principal name (made up from the name when not set)."""
+        given = self.name.partition(" ")[0]
+        return self.user_principal_name or f"{given.lower() or 'user'}@contoso.example"
 
     def channel_account(self) -> dict[str, Any]:
         """As ``from``/``recipient``/``membersAdded`` in an activity."""
@@ -50,8 +57,8 @@ class Member:
                 {
                     "givenName": given,
                     "surname": surname,
-                    "email": f"{given.lower() or 'user'}@contoso.example",
-                    "userPrincipalName": f"{given.lower() or 'user'}@contoso.example",
+                    "email": self.upn,
+                    "userPrincipalName": self.upn,
                     "tenantId": self.tenant_id,
                     "userRole": "user",
                 }
@@ -72,11 +79,13 @@ class Member:
 
 def new_user(name: str = "Ada Lovelace", tenant_id: str | None = None) -> Member:
     """A Teams-like user with a fresh ``29:`` id and Entra object id."""
+    given = name.partition(" ")[0].lower() or "user"
     return Member(
         id="29:1" + secrets.token_urlsafe(24),
         name=name,
         aad_object_id=str(uuid.uuid4()),
         tenant_id=tenant_id,
+        user_principal_name=f"{given}.{secrets.token_hex(4)}@contoso.example",
     )
 
 
@@ -98,6 +107,9 @@ class Conversation:
         conversation_type: ``personal``, ``groupChat`` or ``channel``.
         members: Users and the bot.
         started: The bot has been sent the conversationUpdate that adds it.
+        team_id: The team of a Teams channel.
+        name: A channel's name.
+        threads: The root message ids of a channel's threads.
     """
 
     id: str
@@ -106,6 +118,9 @@ class Conversation:
     conversation_type: str = "personal"
     members: list[Member] = field(default_factory=list)
     started: bool = False
+    team_id: str | None = None
+    name: str | None = None
+    threads: list[str] = field(default_factory=list)
 
     @property
     def is_group(self) -> bool:
@@ -138,15 +153,101 @@ class Conversation:
         return account
 
 
+THREAD_MARKER = ";messageid="
+"""Teams names a channel's thread ``<channel id>;messageid=<root message id>``."""
+
+
+@dataclass
+class Team:
+    """A Teams team: its General channel's id is the team's id.
+
+    Attributes:
+        id: The team id (``19:...@thread.tacv2``).
+        name: Display name.
+        tenant_id: The tenant.
+        channels: Its channels, General first.
+        bot_installed: The bot is added to the team.
+    """
+
+    id: str
+    name: str
+    tenant_id: str
+    channels: list[Conversation] = field(default_factory=list)
+    bot_installed: bool = False
+
+    @property
+    def members(self) -> list[Member]:
+        """The team's users (the General channel's)."""
+        return self.channels[0].users if self.channels else []
+
+    def channel_data(self, channel: Conversation | None = None) -> dict[str, Any]:
+        """A channel activity's ``channelData`` (team, channel, tenant)."""
+        data: dict[str, Any] = {
+            "team": {"id": self.id, "name": self.name},
+            "tenant": {"id": self.tenant_id},
+        }
+        if channel is not None:
+            data["channel"] = {"id": channel.id, "name": channel.name}
+        return data
+
+
+def new_channel_id() -> str:
+    """A Teams-like channel (or team) id."""
+    return f"19:{secrets.token_hex(16)}@thread.tacv2"
+
+
 class ConversationDirectory:
-    """Every conversation the channel knows, by id."""
+    """Every conversation (and team) the channel knows, by id."""
 
     def __init__(self) -> None:
         self._conversations: dict[str, Conversation] = {}
+        self.teams: dict[str, Team] = {}
 
     def get(self, conversation_id: str) -> Conversation | None:
-        """The conversation with this id, if known."""
-        return self._conversations.get(conversation_id)
+        """The conversation with this id, if known (a channel thread's id names its channel)."""
+        exact = self._conversations.get(conversation_id)
+        root, _, thread = conversation_id.partition(THREAD_MARKER)
+        if exact is not None or not thread:
+            return exact
+        conversation = self._conversations.get(root)
+        if conversation is None or conversation.conversation_type != "channel":
+            return None
+        return conversation
+
+    def remove(self, conversation_id: str) -> None:
+        """Forget a conversation (a deleted channel)."""
+        self._conversations.pop(conversation_id, None)
+
+    def add_team(self, team: Team) -> Team:
+        """Register a team and its channels."""
+        self.teams[team.id] = team
+        for channel in team.channels:
+            self.add(channel)
+        return team
+
+    def find_user(self, tenant_id: str, user_id: str) -> Member | None:
+        """A known user of the tenant by ``29:`` id, Entra object id or principal name."""
+        wanted = user_id.lower()
+        for conversation in self._conversations.values():
+            if conversation.tenant_id != tenant_id:
+                continue
+            for user in conversation.users:
+                if user.id == user_id or wanted in ((user.aad_object_id or "").lower(), user.upn):
+                    return user
+        return None
+
+    def bot_reaches(self, tenant_id: str, user: Member) -> bool:
+        """Whether the bot's app is there for the user: a chat with the bot, or a team with
+        the bot that the user is in (Teams' rule for starting a 1:1 chat)."""
+        for conversation in self._conversations.values():
+            if conversation.tenant_id != tenant_id or conversation.member(user.id) is None:
+                continue
+            team = self.teams.get(conversation.team_id or "")
+            if team is None and conversation.conversation_type != "channel":
+                return True
+            if team is not None and team.bot_installed:
+                return True
+        return False
 
     def add(self, conversation: Conversation) -> Conversation:
         """Register a conversation (replacing one with the same id)."""
@@ -171,5 +272,6 @@ class ConversationDirectory:
         )
 
     def clear(self) -> None:
-        """Forget every conversation."""
+        """Forget every conversation and team."""
         self._conversations.clear()
+        self.teams.clear()

@@ -29,6 +29,7 @@ from dev.channel.control import PREFIX, add_control_routes
 from dev.channel.conversations import ConversationDirectory
 from dev.channel.faults import FaultPlan
 from dev.channel.feed import ConversationFeed, FeedUserClient
+from dev.channel.graph import build_graph_app
 from dev.channel.issuer import ChannelIssuer, build_issuer_app
 from dev.channel.keys import ChannelKeys
 from dev.channel.playground import PLAYGROUND_PATH, add_playground_routes
@@ -140,6 +141,7 @@ class RunningChannel:
             "BOT_TOKEN_ISSUER": config.token_issuer,
             "BOT_OAUTH_AUTHORITY": self.token_authority,
             "BOT_OAUTH_SCOPE": BOT_FRAMEWORK_SCOPE,
+            "GRAPH_ENDPOINT": self.state.graph_url,
             "BOT_ALLOWED_SERVICE_URLS": self.connector_url,
             "REQUESTS_CA_BUNDLE": str(self.ca_bundle_path),
             "MicrosoftAppId": config.app_id,
@@ -169,6 +171,7 @@ class RunningChannel:
             "jwksUrl": state.issuer.jwks_url,
             "tokenAuthority": state.tokens.authority(),
             "tokenEndpoint": state.tokens.token_endpoint(),
+            "graphUrl": state.graph_url,
             "caCertPath": str(state.tls.ca_cert_path),
             "caBundlePath": str(state.tls.ca_bundle_path),
             "appCertificatePath": str(self.app_certificate_path),
@@ -237,9 +240,14 @@ async def start_channel(config: ChannelConfig | None = None) -> RunningChannel:
     runners: list[web.AppRunner] = []
     session: aiohttp.ClientSession | None = None
     try:
-        for port in (config.connector_port, config.issuer_port, config.token_port):
+        for port in (
+            config.connector_port,
+            config.issuer_port,
+            config.token_port,
+            config.graph_port,
+        ):
             sockets.append(_bind(port))
-        connector_sock, issuer_sock, token_sock = sockets
+        connector_sock, issuer_sock, token_sock, graph_sock = sockets
         connector_url = _origin(connector_sock, "http")
 
         tls = create_local_tls(work_dir, keys.tls_ca, keys.tls_server)
@@ -316,6 +324,10 @@ async def start_channel(config: ChannelConfig | None = None) -> RunningChannel:
         runners.append(await _serve(build_issuer_app(issuer), issuer_sock))
         runners.append(
             await _serve(build_token_app(tokens), token_sock, ssl_context=tls.server_context())
+        )
+        state.graph_url = _origin(graph_sock, "https")
+        runners.append(
+            await _serve(build_graph_app(state), graph_sock, ssl_context=tls.server_context())
         )
     except BaseException:
         for runner in runners:

@@ -48,6 +48,10 @@ class ChannelState:
     connector_url: str
     service_url: str
     activity_ids: dict[str, set[str]] = field(default_factory=dict)
+    personal_installs: set[str] = field(default_factory=set)
+    """Object ids of the users the bot's app was installed for (Graph ``installedApps``)."""
+    graph_url: str = ""
+    """Origin of the local Microsoft Graph (HTTPS)."""
 
     @property
     def redirect_sink_url(self) -> str:

@@ -28,7 +28,13 @@ from typing import Any
 import jwt
 from aiohttp import web
 
-from dev.channel.config import BOT_FRAMEWORK_AUDIENCE, BOT_FRAMEWORK_SCOPE, BOT_FRAMEWORK_TENANT
+from dev.channel.config import (
+    BOT_FRAMEWORK_AUDIENCE,
+    BOT_FRAMEWORK_SCOPE,
+    BOT_FRAMEWORK_TENANT,
+    GRAPH_AUDIENCE,
+    GRAPH_SCOPE,
+)
 from dev.channel.issuer import Clock, utc_now
 from dev.channel.keys import SigningKey
 from dev.channel.responses import json_response
@@ -181,7 +187,8 @@ class TokenAuthority:
         except TokenRequestError:
             self.stats.rejected += 1
             raise
-        return self._issue(tenant, form["client_id"])
+        audience = GRAPH_AUDIENCE if form.get("scope") == GRAPH_SCOPE else BOT_FRAMEWORK_AUDIENCE
+        return self._issue(tenant, form["client_id"], audience)
 
     def _check_request(self, tenant: str, form: dict[str, str]) -> None:
         grant_type = form.get("grant_type", "")
@@ -224,7 +231,7 @@ class TokenAuthority:
                 "'client_credentials' grant type.",
             )
         scope = form.get("scope", "")
-        if scope.split() != [BOT_FRAMEWORK_SCOPE]:
+        if scope.split() not in ([BOT_FRAMEWORK_SCOPE], [GRAPH_SCOPE]):
             raise TokenRequestError(
                 400,
                 "invalid_scope",
@@ -278,12 +285,14 @@ class TokenAuthority:
         if claims["iss"] != self.app_id or claims["sub"] != self.app_id:
             raise refuse(700021, "Client assertion application identifier doesn't match.")
 
-    def _issue(self, tenant: str, client_id: str) -> dict[str, Any]:
+    def _issue(
+        self, tenant: str, client_id: str, audience: str = BOT_FRAMEWORK_AUDIENCE
+    ) -> dict[str, Any]:
         now = self._clock()
         tenant_id = BOT_FRAMEWORK_TENANT_ID if tenant == BOT_FRAMEWORK_TENANT else tenant
         token_id = str(uuid.uuid4())
         claims = {
-            "aud": BOT_FRAMEWORK_AUDIENCE,
+            "aud": audience,
             "iss": f"https://sts.windows.net/{tenant_id}/",
             "iat": now,
             "nbf": now,
@@ -311,8 +320,8 @@ class TokenAuthority:
             "access_token": token,
         }
 
-    def verify(self, token: str) -> str | None:
-        """Check a bearer token the Connector received.
+    def verify(self, token: str, audience: str = BOT_FRAMEWORK_AUDIENCE) -> str | None:
+        """Check a bearer token the Connector (or, with its audience, Graph) received.
 
         Returns:
             ``None`` when the token is good, else why it is not (never the token itself).
@@ -322,7 +331,7 @@ class TokenAuthority:
                 token,
                 self._signing_key.private_key.public_key(),
                 algorithms=["RS256"],
-                audience=BOT_FRAMEWORK_AUDIENCE,
+                audience=audience,
                 options={"require": ["exp", "aud", "uti", "appid"]},
             )
         except jwt.PyJWTError as error:

@@ -109,7 +109,7 @@ async def test_saying_send_me_a_briefing_makes_a_schedule_of_the_event(
 KILLED_CONVERSATIONS = 30
 KILL_AFTER = 8
 SHORT_LEASES = {"DEV_HOST_QUEUE_LEASE_SECONDS": "5", "PROACTIVE_SEND_LEASE_SECONDS": "5"}
-"""A killed host's messages and ledger claims are taken over within seconds."""
+"""A killed host's claims and queue leases end in seconds, not minutes."""
 
 
 async def test_a_host_killed_while_turns_run_sends_each_computation_and_only_it(

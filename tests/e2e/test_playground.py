@@ -304,6 +304,69 @@ async def test_the_playground_with_auth_off(browser: Browser, no_auth_stack: Loc
     assert not any(request["hasAuthorization"] for request in requests)
 
 
+async def receipt_status(page: Page, delivery_id: str, status: str) -> None:
+    await page.wait_for_function(
+        "([id, status]) => document.querySelector(`[data-delivery-id='${id}'] .status`)"
+        "?.textContent === status",
+        arg=[delivery_id, status],
+    )
+
+
+async def enqueue_another(page: Page, text: str, *, target: str) -> str:
+    """:func:`enqueue` when the form already reported a message: waits for the new one's id."""
+    previous = await page.get_attribute("#enqueue-status", "data-message-id")
+    await page.check(f"#enqueue-form input[name='target'][value='{target}']")
+    await page.fill("#enqueue-text", text)
+    await page.click("#enqueue-submit")
+    await page.wait_for_function(
+        "previous => {"
+        " const status = document.querySelector('#enqueue-status');"
+        " return status.dataset.state === 'ok' && status.dataset.messageId !== previous; }",
+        arg=previous,
+    )
+    message_id = await page.get_attribute("#enqueue-status", "data-message-id")
+    assert message_id
+    assert message_id != previous
+    return message_id
+
+
+async def test_teams_in_the_playground_channels_names_and_the_bot_removed(
+    browser: Browser, e2e_stack: LocalStack
+) -> None:
+    page = await open_page(browser, e2e_stack.channel.connector_url + "/playground/")
+    teams_before = await page.locator("#team-list .team").count()
+    await page.click("#new-team")
+    team = page.locator("#team-list .team").nth(teams_before)
+    await team.wait_for()
+    team_id = await team.get_attribute("data-team-id")
+    assert team_id
+    assert await team.locator(".team-channels li").count() == 2
+
+    async with ChannelControl(e2e_stack.channel.connector_url) as control:
+        [listed] = [t for t in await control.teams() if t["id"] == team_id]
+    announcements = listed["channels"][1]["id"]
+
+    await page.select_option("#enqueue-channel", announcements)
+    text = f"To the channel {uuid.uuid4().hex[:6]}"
+    delivered = await enqueue(page, text, target="channel")
+    await receipt_status(page, delivered, "Delivered")
+
+    await page.fill("#enqueue-upn", listed["members"][0]["userPrincipalName"])
+    by_name = await enqueue_another(page, f"By name {uuid.uuid4().hex[:6]}", target="upn")
+    await receipt_status(page, by_name, "Delivered")
+
+    await team.get_by_role("button", name="Remove bot").click()
+    await page.locator(f"#team-list .team[data-team-id='{team_id}'][data-bot='false']").wait_for()
+    refused = await enqueue_another(page, f"After removal {uuid.uuid4().hex[:6]}", target="channel")
+    await receipt_status(page, refused, "Refused")
+    await assert_not_reloaded(page)
+    await screenshot(page, "playground-teams.png")
+
+    async with ChannelControl(e2e_stack.channel.connector_url) as control:
+        posted = await control.activities(announcements)
+    assert [record["activity"]["text"] for record in posted] == [text]
+
+
 SAMPLE_MEETING_AHEAD = 12 * 60
 """How far ahead the sample calendar (``config/calendar.sample.json``) puts 'Design review'."""
 REMINDER_AFTER_SECONDS = 8

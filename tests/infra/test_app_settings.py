@@ -63,6 +63,8 @@ LEFT_TO_CODE_DEFAULT = {
     "THROTTLE_MAX_WAIT_SECONDS": "the defaults follow the Teams limits",
     "THROTTLE_MARGIN_SECONDS": "the defaults follow the Teams limits",
     "THROTTLE_RECORD_CACHE_SECONDS": "the defaults follow the Teams limits",
+    "GRAPH_ENDPOINT": "the public Microsoft Graph; another cloud's is set by its operator",
+    "GRAPH_SCOPE": "the public Microsoft Graph's",
 }
 
 SET_WITH_THE_CALLER_POLICY = {
@@ -80,6 +82,9 @@ OPT_IN = {
     "PROACTIVE_API_ISSUERS": "only with PROACTIVE_API_AUDIENCE (derived from the tenant)",
     "CALENDAR_REMINDER_LEAD_SECONDS": "a finer reminder lead for tests; empty: the minutes apply",
     "THROTTLE_LIMITS": "stricter or other channels' limits; empty: the Teams limits apply",
+    "GRAPH_INSTALL_APP": "installing the app for users needs a Graph permission an admin "
+    "grants (docs/deployment.md): off until an operator turns it on",
+    "TEAMS_APP_CATALOG_ID": "only with GRAPH_INSTALL_APP (the tenant's app catalog id)",
 }
 """Features that are off while their setting is empty; an operator turns them on."""
 

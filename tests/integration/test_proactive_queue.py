@@ -442,7 +442,9 @@ async def test_an_invalid_message_with_a_valid_id_gets_a_failed_receipt(queues: 
     assert receipt.status == "Failed"
     assert receipt.last_error is not None
     assert receipt.last_error.code == "InvalidMessage"
-    assert "exactly one of conversation, user, reference" in receipt.last_error.message
+    assert (
+        "exactly one of conversation, user, teamsChannel, reference" in receipt.last_error.message
+    )
 
 
 async def test_a_foreign_service_url_is_poisoned_without_a_token(queues: Queues) -> None:

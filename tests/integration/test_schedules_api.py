@@ -166,7 +166,7 @@ async def test_create_read_list_change_and_delete(bot_settings: Settings) -> Non
             {"user": {"channelId": "msteams", "userId": "29:x"}},
             400,
             "InvalidSchedule",
-            "conversation/user",
+            "conversation/user/teamsChannel",
         ),
     ],
 )

@@ -42,6 +42,7 @@
     receiptTimer: null,
     deliveriesAvailable: true,
     timers: new Map(),
+    teams: [],
   };
 
   // ---------------------------------------------------------------- small helpers
@@ -209,6 +210,10 @@
     const names = usersOf(conversation).map((member) => member.name.split(" ")[0]);
     if (conversation.conversationType === "personal") {
       return usersOf(conversation)[0]?.name || "1:1 chat";
+    }
+    if (conversation.conversationType === "channel" && conversation.name) {
+      const team = state.teams.find((item) => item.id === conversation.teamId);
+      return `${team ? team.name + " › " : ""}${conversation.name}`;
     }
     return "Group: " + (names.join(", ") || "no one yet");
   }
@@ -997,6 +1002,69 @@
     refreshSchedules();
   }
 
+  // ---------------------------------------------------------------- teams
+
+  async function loadTeams() {
+    const result = await call("GET", `${CHANNEL}/teams`);
+    if (result.ok && result.body && Array.isArray(result.body.teams)) state.teams = result.body.teams;
+    renderTeams();
+  }
+
+  function renderTeams() {
+    const list = $("team-list");
+    list.replaceChildren();
+    for (const team of state.teams) {
+      const toggle = el(
+        "button",
+        { type: "button", class: "button small-button", dataset: { teamAction: team.id } },
+        team.botInstalled ? "Remove bot" : "Add bot",
+      );
+      toggle.addEventListener("click", () => teamEvent(team, team.botInstalled ? "botRemoved" : "botAdded"));
+      const channels = el("ul", { class: "team-channels" });
+      for (const channel of team.channels) {
+        const threads = channel.threads.length;
+        channels.append(
+          el("li", { dataset: { channelId: channel.id } },
+            el("span", {}, channel.name || "General"),
+            el("span", { class: "muted" }, `${threads} thread${threads === 1 ? "" : "s"}`)),
+        );
+      }
+      list.append(
+        el("li", { class: "team", dataset: { teamId: team.id, bot: String(team.botInstalled) } },
+          el("div", { class: "team-head" }, el("span", { class: "team-name" }, team.name), toggle),
+          channels,
+          el("p", { class: "muted small" },
+            `Members: ${team.members.map((member) => member.userPrincipalName).join(", ")}`)),
+      );
+    }
+    $("team-empty").hidden = state.teams.length > 0;
+    const select = $("enqueue-channel");
+    const chosen = select.value;
+    select.replaceChildren();
+    for (const team of state.teams) {
+      for (const channel of team.channels) {
+        select.append(el("option", { value: channel.id, dataset: { teamId: team.id },
+          selected: channel.id === chosen }, `${team.name} › ${channel.name || "General"}`));
+      }
+    }
+    renderEnqueueAvailability();
+  }
+
+  async function newTeam() {
+    const name = `Team ${Math.random().toString(36).slice(2, 6)}`;
+    const result = await call("POST", `${CHANNEL}/teams`, { name, channels: ["Announcements"], members: 3 });
+    if (!result.ok) note(`The team was not created: ${describeError(result)}`, true);
+    await loadTeams();
+    await loadConversations();
+  }
+
+  async function teamEvent(team, eventType) {
+    const path = `${CHANNEL}/teams/${encodeURIComponent(team.id)}/events`;
+    const result = await call("POST", path, { eventType });
+    if (!result.ok) note(`The event did not reach the bot: ${describeError(result)}`, true);
+    await loadTeams();
+  }
+
   // ---------------------------------------------------------------- enqueue and receipts
 
   function renderEnqueueAvailability() {
@@ -1007,6 +1075,12 @@
     if (state.queue && !state.queue.configured) {
       submit.disabled = true;
       setStatus(status, "Not available: the channel has no queue connection (start it with make run).", "bad");
+      return;
+    }
+    const target = document.querySelector("#enqueue-form input[name='target']:checked")?.value;
+    if (target === "upn" || target === "channel") {
+      submit.disabled = false;
+      if (status.textContent.startsWith("Start a conversation")) setStatus(status, "", null);
       return;
     }
     submit.disabled = !conversation || !user.id;
@@ -1025,18 +1099,33 @@
     const status = $("enqueue-status");
     const conversation = currentConversation();
     const user = currentUser();
-    if (!conversation || !user.id) {
+    const target = form.target.value;
+    const upn = form.upn.value.trim();
+    const channelOption = form.channel.selectedOptions[0];
+    if (target === "upn" && !upn) {
+      setStatus(status, "Write the user's principal name.", "bad");
+      return;
+    }
+    if (target === "channel" && !channelOption) {
+      setStatus(status, "Make a team first: its channels are listed here.", "bad");
+      return;
+    }
+    if ((target === "conversation" || target === "user") && (!conversation || !user.id)) {
       setStatus(status, "Start a conversation first.", "bad");
       return;
     }
-    const target = form.target.value;
     const text = form.text.value.trim();
     if (!text) {
       setStatus(status, "Write the message text.", "bad");
       return;
     }
     const message = { version: 1, id: newMessageId() };
-    if (target === "user") {
+    const tenantId = (state.info && state.info.tenantId) || "";
+    if (target === "upn") {
+      message.user = { channelId: "msteams", tenantId, userPrincipalName: upn };
+    } else if (target === "channel") {
+      message.teamsChannel = { tenantId, teamId: channelOption.dataset.teamId, channelId: channelOption.value };
+    } else if (target === "user") {
       message.user = { channelId: conversation.channelId, userId: user.id };
     } else {
       message.conversation = { channelId: conversation.channelId, conversationId: conversation.id };
@@ -1057,7 +1146,11 @@
     status.dataset.messageId = message.id;
     state.receipts.unshift({
       id: message.id,
-      target: target === "user" ? `user ${user.name}` : `conversation ${shortId(conversation.id)}`,
+      target: {
+        upn: `user ${upn}`,
+        channel: `channel ${channelOption ? channelOption.textContent : ""}`,
+        user: `user ${user.name}`,
+      }[target] || `conversation ${shortId(conversation.id)}`,
       text,
       enqueuedAt: new Date().toISOString(),
       receipt: null,
@@ -1195,6 +1288,8 @@
       startConversation({ userId: user.id, userName: user.name, conversationType: "groupChat" });
     });
     $("enqueue-form").addEventListener("submit", enqueue);
+    $("enqueue-form").addEventListener("change", renderEnqueueAvailability);
+    $("new-team").addEventListener("click", newTeam);
     $("event-form").addEventListener("submit", sendEvent);
     $("schedule-form").addEventListener("submit", createSchedule);
     $("receipts-refresh").addEventListener("click", refreshReceipts);
@@ -1213,6 +1308,7 @@
     state.queue = queue.ok ? queue.body : null;
     renderChannelStatus();
     await loadConversations();
+    await loadTeams();
     renderLog();
     connectEvents();
     refreshInspector();

@@ -190,12 +190,23 @@ def test_token_endpoint_issues_a_connector_token(authority: TokenAuthority) -> N
     assert authority.stats.issued == 1
 
 
+def test_a_graph_token_is_only_good_for_graph(authority: TokenAuthority) -> None:
+    answer = authority.handle_token_request(
+        "tenant-1", _form(scope="https://graph.microsoft.com/.default")
+    )
+    token = answer["access_token"]
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert (claims["aud"], claims["tid"]) == ("https://graph.microsoft.com", "tenant-1")
+    assert authority.verify(token, "https://graph.microsoft.com") is None
+    assert authority.verify(token) is not None  # the Connector refuses it
+
+
 @pytest.mark.parametrize(
     ("form", "status", "error"),
     [
         (_form(client_secret="wrong"), 401, "invalid_client"),
         (_form(client_id="someone-else"), 400, "unauthorized_client"),
-        (_form(scope="https://graph.microsoft.com/.default"), 400, "invalid_scope"),
+        (_form(scope="https://vault.azure.net/.default"), 400, "invalid_scope"),
         (_form(grant_type="password"), 400, "unsupported_grant_type"),
         (
             {key: value for key, value in _form().items() if key != "client_secret"},

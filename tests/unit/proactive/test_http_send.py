@@ -22,7 +22,7 @@ from bot.proactive.errors import (
     UnknownConversationError,
 )
 from bot.proactive.failures import classify
-from bot.proactive.message import ConversationTarget
+from bot.proactive.message import ConversationTarget, UserTarget
 
 NOW = datetime(2026, 11, 22, 9, tzinfo=UTC)
 TARGET = ConversationTarget(channel_id="msteams", conversation_id="a:1")
@@ -41,6 +41,9 @@ def refused(body: Any, model: type = SendActivityBody, **options: Any) -> tuple[
     return response.status_code, json.loads(response.get_body())
 
 
+_AAD = "6f1b2c3d-0000-4000-8000-00000000abcd"
+
+
 class TestBodies:
     def test_one_activity_or_a_list(self) -> None:
         one = parse_body(
@@ -56,7 +59,7 @@ class TestBodies:
     @pytest.mark.parametrize(
         ("body", "field"),
         [
-            ({"activity": {"type": "message"}}, "conversationId"),
+            ({"activity": {"type": "message"}}, ""),
             ({"conversationId": "", "activity": {"type": "message"}}, "conversationId"),
             ({"conversationId": "a", "activities": []}, "activities"),
             ({"conversationId": "a", "activities": [{"text": "x"}]}, "activities.0.type"),
@@ -76,6 +79,78 @@ class TestBodies:
         status, answer_body = refused(body)
         assert status == 400
         assert field in [detail["field"] for detail in answer_body["error"]["details"]]
+
+    @pytest.mark.parametrize(
+        ("body", "named"),
+        [
+            ({"activity": {"type": "m"}}, "conversationId"),
+            (
+                {"conversationId": "a", "user": {"channelId": "msteams", "userId": "29:1"}},
+                "conversationId, user",
+            ),
+            (
+                {"user": {"channelId": "msteams", "userId": "29:1"}, "channelId": "msteams"},
+                "channelId",
+            ),
+            ({"user": {"channelId": "msteams", "aadObjectId": _AAD}}, "tenantId"),
+            (
+                {"user": {"channelId": "msteams", "userId": "29:1", "aadObjectId": _AAD}},
+                "userId, aadObjectId",
+            ),
+            (
+                {"user": {"channelId": "msteams", "tenantId": "t", "aadObjectId": "x"}},
+                "aadObjectId",
+            ),
+            (
+                {"user": {"channelId": "msteams", "tenantId": "t", "userPrincipalName": "ada"}},
+                "userPrincipalName",
+            ),
+            ({"teamsChannel": {"tenantId": "t", "channelId": "19:c"}}, "teamId"),
+            (
+                {
+                    "teamsChannel": {
+                        "tenantId": "t",
+                        "teamId": "19:t",
+                        "channelId": "19:c;messageid=1",
+                    }
+                },
+                "channelId",
+            ),
+        ],
+    )
+    def test_missing_or_conflicting_targets_name_the_field(
+        self, body: dict[str, Any], named: str
+    ) -> None:
+        status, answer_body = refused({**body, "activity": {"type": "message"}})
+        assert status == 400
+        details = answer_body["error"]["details"]
+        assert any(named in detail["field"] or named in detail["message"] for detail in details), (
+            details
+        )
+
+    def test_every_target_of_the_queue_is_taken(self) -> None:
+        bodies = [
+            {"conversation": {"channelId": "msteams", "conversationId": "a:1"}},
+            {"user": {"channelId": "msteams", "userId": "29:1"}},
+            {"user": {"channelId": "msteams", "tenantId": "t", "aadObjectId": _AAD.upper()}},
+            {"user": {"channelId": "msteams", "tenantId": "t", "userPrincipalName": "a@b.com"}},
+            {"teamsChannel": {"tenantId": "t", "teamId": "19:t", "channelId": "19:c"}},
+        ]
+        targets = [
+            parse_body(request({**body, "activity": {"type": "m"}}), SendActivityBody).target()
+            for body in bodies
+        ]
+        assert [type(target).__name__ for target in targets] == [
+            "ConversationTarget",
+            "UserTarget",
+            "UserTarget",
+            "UserTarget",
+            "TeamsChannelTarget",
+        ]
+        # Object ids are held in lower case: one user, one index entry, one payload hash.
+        by_object_id = targets[2]
+        assert isinstance(by_object_id, UserTarget)
+        assert by_object_id.aad_object_id == _AAD
 
     def test_a_reference_needs_a_service_url(self) -> None:
         body = {

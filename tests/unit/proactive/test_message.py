@@ -128,7 +128,7 @@ class TestInvalid:
     )
     def test_exactly_one_target(self, targets: dict[str, Any]) -> None:
         [text] = problems(message(**targets)).values()
-        assert "exactly one of conversation, user, reference" in text
+        assert "exactly one of conversation, user, teamsChannel, reference" in text
 
     def test_claims_only_with_reference(self) -> None:
         [text] = problems(message(claims={"aud": "x"})).values()
@@ -197,6 +197,7 @@ def test_the_schema_requires_exactly_one_target() -> None:
     assert [branch["required"] for branch in sends["oneOf"]] == [
         ["conversation"],
         ["user"],
+        ["teamsChannel"],
         ["reference"],
     ]
     assert schema["properties"]["id"]["pattern"] == "^[A-Za-z0-9._:-]{1,128}$"
@@ -256,5 +257,5 @@ class TestEdits:
         assert operation_rule["if"]["properties"]["operation"]["enum"] == ["update", "delete"]
         assert operation_rule["then"]["required"] == ["deliveryId"]
         [targets, contents] = operation_rule["else"]["allOf"]
-        assert len(targets["oneOf"]) == 3
+        assert len(targets["oneOf"]) == 4  # conversation, user, teamsChannel, reference
         assert contents["oneOf"] == [{"required": ["activities"]}, {"required": ["event"]}]

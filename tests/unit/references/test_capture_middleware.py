@@ -20,6 +20,9 @@ T0 = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
 CONVERSATION_ID = "a:secret-conversation-id"
 
 
+from bot.references.teams import TeamsPlace  # noqa: E402
+
+
 class RecordingStore(ReferenceStore):
     """Records what the middleware asks of the store; optionally fails or hangs."""
 
@@ -36,7 +39,9 @@ class RecordingStore(ReferenceStore):
         claims: Mapping[str, object] | None = None,
         *,
         now: datetime,
+        place: TeamsPlace | None = None,
     ) -> CaptureOutcome:
+        del place
         await self._misbehave()
         self.captured.append((reference, dict(claims or {}), now))
         return CaptureOutcome.CREATED

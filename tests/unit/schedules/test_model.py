@@ -70,8 +70,8 @@ def test_an_unknown_time_zone_is_named() -> None:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"conversation": None}, "conversation/user"),
-        ({"user": {"channelId": "msteams", "userId": "29:1"}}, "conversation/user"),
+        ({"conversation": None}, "conversation/user/teamsChannel"),
+        ({"user": {"channelId": "msteams", "userId": "29:1"}}, "conversation/user/teamsChannel"),
         ({"activities": []}, "activities"),
         ({"activities": [{"text": "no type"}]}, "activities.0.type"),
         ({"activities": [{"type": " "}]}, "activities.0"),
