@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bot.connector.sender import ConnectorSender
+from bot.proactive.process_service import proactive_service as proactive_service
 from bot.process_client import ProcessClient
 from bot.references import ReferenceStore, reference_store
 from bot.references.capture import ReferenceCapture
@@ -112,8 +113,7 @@ def _create_proactive_service() -> ProactiveService:
     )
 
 
-proactive_service: ProcessClient[ProactiveService] = ProcessClient(_create_proactive_service)
-"""The process-wide proactive service: ``proactive_service.get()``."""
+proactive_service.provide(_create_proactive_service)
 
 
 def _create_queue_sender() -> QueueSender:

@@ -60,6 +60,15 @@ class ProcessClient(Generic[T]):
             self._built_from = built_from
         return self._client
 
+    def provide(self, factory: Callable[[], T]) -> None:
+        """Build the client with ``factory`` from now on (the composition root fills a slot).
+
+        A package below the root declares the slot, so its own code can reach the process's
+        object, and the root, which alone knows how to build it, provides the factory.
+        """
+        self._factory = factory
+        self._client, self._loop, self._built_from = None, None, None
+
     async def aclose(self) -> None:
         """Close the client if it belongs to the running loop, and forget it."""
         client, loop = self._client, self._loop
