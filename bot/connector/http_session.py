@@ -59,8 +59,13 @@ http_session: ProcessClient[aiohttp.ClientSession] = ProcessClient(_create_sessi
 
 async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The response body, or ``None`` when it is longer than ``limit`` bytes."""
-    if response.content_length is not None and response.content_length > limit:
-        return None
+    length = response.content_length
+    if length is not None:
+        if length > limit:
+            return None
+        # The length is declared and within the cap, and aiohttp reads no more than it: one
+        # read, without the chunk iterator's per-chunk awaits (every send's answer has one).
+        return await response.read()
     chunks: list[bytes] = []
     total = 0
     async for chunk in response.content.iter_chunked(64 * 1024):

@@ -59,6 +59,9 @@ async def _run_hooks(
     final: Callable[[], Awaitable[_R]],
     fallback: Callable[[], _R],
 ) -> _R:
+    if not hooks:
+        # The common case (no hook on this turn): no chain of closures to build.
+        return await final()
     # A snapshot: a hook registered while this chain runs applies to the next operation.
     chain = tuple(hooks)
 
