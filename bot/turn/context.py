@@ -291,8 +291,10 @@ class TurnContext:
             else:
                 to_send.append(index)
         if to_send:
+            # The turn's own reference, not a copy (four model copies per send): senders
+            # read it and never change it (the ActivitySender contract).
             sent = await self._sender.send_activities(
-                self.reference, [output[index] for index in to_send]
+                self._reference, [output[index] for index in to_send]
             )
             if len(sent) != len(to_send):
                 raise RuntimeError(
