@@ -1,7 +1,7 @@
 """The one pooled aiohttp session of the process, for the Connector and the signing keys.
 
 A session per send costs a TCP and TLS handshake each time (the SDKs do that; see
-perf-anchors.md B); one shared session keeps connections alive across sends and invocations.
+bench/README.md, "peers"); one shared session keeps connections alive across sends and invocations.
 Redirects are never followed by callers (``allow_redirects=False``), cookies are never stored,
 and proxy settings from the environment are ignored, so a request goes exactly where the
 allow-list said it may.
