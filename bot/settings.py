@@ -204,6 +204,11 @@ class Settings(BaseSettings):
     proactive_retry_max_delay_seconds: float = Field(
         600.0, ge=2, alias="PROACTIVE_RETRY_MAX_DELAY_SECONDS"
     )
+    proactive_edit_wait_seconds: float = Field(
+        600.0, ge=0, le=86_400, alias="PROACTIVE_EDIT_WAIT_SECONDS"
+    )
+    """How long a queued edit or recall waits for a delivery that is unknown or still being
+    sent before it is refused ``DeliveryNotFound`` (docs/delivery.md)."""
 
     schedule_timer: str = Field("0 * * * * *", alias="SCHEDULE_TIMER")
     schedule_min_interval_seconds: int = Field(60, ge=1, alias="SCHEDULE_MIN_INTERVAL_SECONDS")

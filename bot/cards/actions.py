@@ -12,9 +12,10 @@ runs for a user listed in ``refresh.userIds`` (``automatic``)::
 message); the card replaces the card *for the user who acted* (it is the invoke's answer,
 ``{"statusCode": 200, "type": "application/vnd.microsoft.card.adaptive", "value": card}``), and
 with ``update_for_everyone`` the bot also replaces the message for everyone in the conversation
-(``PUT v3/conversations/{id}/activities/{replyToId}``, the edit path). Per-user views: a card
-whose ``refresh`` lists ``userIds`` is refreshed for those users, each getting the card their
-own invoke answers; everyone else sees the card as sent.
+(``PUT v3/conversations/{id}/activities/{replyToId}``; for a card a delivery sent, through the
+edit path, recorded as a version of that delivery: :mod:`bot.proactive.card_updates`).
+Per-user views: a card whose ``refresh`` lists ``userIds`` is refreshed for those users, each
+getting the card their own invoke answers; everyone else sees the card as sent.
 
 Every card a handler answers is validated (:mod:`bot.cards.validation`) before it leaves. An
 unknown verb or an invalid invoke is answered ``statusCode`` 400 with
@@ -76,6 +77,12 @@ class CardActionResult:
 
 
 CardActionHandler = Callable[[TurnContext, CardAction], Awaitable[CardActionResult]]
+EveryoneUpdate = Callable[[TurnContext, Activity], Awaitable[None]]
+"""Replaces a message for everyone in the turn's conversation."""
+
+
+async def _update_in_place(context: TurnContext, activity: Activity) -> None:
+    await context.update_activity(activity)
 
 
 @dataclass
@@ -84,9 +91,14 @@ class CardActions:
 
     Args:
         handlers: The handler of each verb.
+        update_for_everyone: Replaces the message for everyone (the activity's ``id`` names
+            it); in place by default. The bot passes
+            :func:`bot.proactive.card_updates.update_card_for_everyone`, which records the
+            update on the delivery that sent the card.
     """
 
     handlers: dict[str, CardActionHandler] = field(default_factory=dict)
+    update_for_everyone: EveryoneUpdate = field(default=_update_in_place)
 
     def verb(self, name: str) -> Callable[[CardActionHandler], CardActionHandler]:
         """Register the decorated handler for ``name``."""
@@ -118,7 +130,8 @@ class CardActions:
             )
             return _error(500, "InvalidCard", "the bot answered an invalid card")
         if result.update_for_everyone and action.message_id:
-            await context.update_activity(
+            await self.update_for_everyone(
+                context,
                 Activity(
                     type=ActivityTypes.MESSAGE,
                     id=action.message_id,
@@ -127,7 +140,7 @@ class CardActions:
                             content_type=ADAPTIVE_CARD_CONTENT_TYPE, content=dict(result.card)
                         )
                     ],
-                )
+                ),
             )
         return InvokeResponse(
             status=200,

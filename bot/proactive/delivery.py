@@ -32,6 +32,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from bot.cards import ADAPTIVE_CARD_CONTENT_TYPE
 from bot.delivery import (
     DEFAULT_DELIVERY_MODE,
     AlreadyDone,
@@ -45,6 +46,7 @@ from bot.delivery import (
     LeaseLostError,
     Receipt,
 )
+from bot.delivery.sent_cards import SentCard, SentCards
 from bot.proactive.backoff import Backoff, retry_time
 from bot.proactive.chats import ChatStartError
 from bot.proactive.errors import ProactiveError
@@ -156,6 +158,8 @@ class Deliverer:
         clock: The current time.
         reserve: Takes the rate permit of the next request to a conversation ahead of the
             ledger claim (``GovernedSender.reserve``); without it the claim comes first.
+        sent_cards: Where a delivery notes the cards it sent (for Universal Actions to find
+            it, :mod:`bot.delivery.sent_cards`); not noted when omitted.
     """
 
     def __init__(
@@ -168,6 +172,7 @@ class Deliverer:
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = _utc_now,
         reserve: Reserve | None = None,
+        sent_cards: SentCards | None = None,
     ) -> None:
         self._resolver = resolver
         self._reserve = reserve
@@ -176,6 +181,7 @@ class Deliverer:
         self._store = store
         self._backoff = backoff or Backoff()
         self._clock = clock
+        self._sent_cards = sent_cards
 
     async def deliver(
         self,
@@ -372,11 +378,42 @@ class Deliverer:
                     claim, index, classify(error), resolved, expires_at
                 )
             await self._ledger.record_sent(claim, index, response.id or "")
+            await self._note_card(claim.id, index, activities[index], resolved, response.id)
         receipt = await self._ledger.complete(claim)
         logger.info(
             "proactive delivery %s: %s (attempt %d)", claim.id, receipt.status, receipt.attempts
         )
         return _from_receipt(receipt, resolved)
+
+    async def _note_card(
+        self,
+        delivery_id: str,
+        index: int,
+        activity: Activity,
+        resolved: ResolvedTarget,
+        activity_id: str | None,
+    ) -> None:
+        """Note a sent card's delivery, after the send is recorded (the note is optional)."""
+        conversation = resolved.reference.conversation
+        conversation_id = conversation.id if conversation is not None else None
+        if self._sent_cards is None or not activity_id or not conversation_id:
+            return
+        if not any(
+            item.content_type == ADAPTIVE_CARD_CONTENT_TYPE for item in activity.attachments or ()
+        ):
+            return
+        try:
+            await self._sent_cards.remember(
+                conversation_id, activity_id, SentCard(delivery_id, index)
+            )
+        except Exception as error:  # the card is sent and recorded; without the note an
+            # update of it is applied all the same, only not recorded as a version
+            logger.warning(
+                "proactive delivery %s: card %d not noted: %s",
+                delivery_id,
+                index,
+                type(error).__name__,
+            )
 
     async def send_one(self, resolved: ResolvedTarget, activity: Activity) -> ResourceResponse:
         """Address one activity to the conversation and post it.

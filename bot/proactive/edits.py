@@ -17,8 +17,9 @@ applied, the operation is recorded on the delivery's receipt as its next version
 An operation that arrives before its delivery is final:
 
 * on the queue it waits: it is re-enqueued until the delivery is final, for at most
-  :data:`EDIT_WAIT_SECONDS` from its first sighting (the delivery may still be in the queue
-  behind it); after that it is refused ``DeliveryNotFound`` and poisoned;
+  ``PROACTIVE_EDIT_WAIT_SECONDS`` (:data:`EDIT_WAIT_SECONDS`) from its first sighting (the
+  delivery may still be in the queue behind it); after that it is refused
+  ``DeliveryNotFound`` and poisoned;
 * over HTTP it is answered at once: 404 ``DeliveryNotFound`` for an unknown id, 409
   ``DeliveryInProgress`` with ``Retry-After`` while it is being sent.
 """
@@ -63,7 +64,8 @@ from bot.turn.sender import ActivitySender
 logger = logging.getLogger(__name__)
 
 EDIT_WAIT_SECONDS = 600.0
-"""How long a queued edit waits for a delivery the ledger does not know yet, or is sending."""
+"""How long a queued edit waits for a delivery the ledger does not know yet, or is sending, by
+default (``PROACTIVE_EDIT_WAIT_SECONDS``)."""
 NOT_READY_RECHECK_SECONDS = 5.0
 """How soon a waiting edit looks at its delivery again."""
 ACTIVITY_GONE = "ActivityNotFoundInConversation"
@@ -87,20 +89,23 @@ class EditRequest:
         delivery_id: The delivery to change.
         operation: Update or delete.
         operation_id: The operation's own idempotency id.
-        activities: The replacements (``update``), one per activity sent, in order.
+        activities: The replacements (``update``), one per activity sent, in order; ``None``
+            keeps that activity as it is (a card action replaces only its own card).
     """
 
     delivery_id: str
     operation: EditOperation
     operation_id: str
-    activities: tuple[Activity, ...] = ()
+    activities: tuple[Activity | None, ...] = ()
 
     def payload_hash(self) -> str:
         """The digest of what the operation does, for the ledger's reuse-of-id check."""
         document = {
             "operation": self.operation.value,
             "deliveryId": self.delivery_id,
-            "activities": [activity.to_wire() for activity in self.activities],
+            "activities": [
+                activity.to_wire() if activity is not None else None for activity in self.activities
+            ],
         }
         text = json.dumps(document, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
         return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
@@ -290,9 +295,10 @@ class Editor:
         """Apply slot ``slot``; the activity id it changed (``None``: nothing to change)."""
         if request.operation is EditOperation.UPDATE:
             activity_id = ids[slot]
-            if activity_id is None:
-                return None
-            outgoing = request.activities[slot].model_copy(deep=True)
+            replacement = request.activities[slot]
+            if activity_id is None or replacement is None:
+                return activity_id
+            outgoing = replacement.model_copy(deep=True)
             apply_conversation_reference(outgoing, resolved.reference)
             outgoing.reply_to_id = None
             outgoing.id = activity_id
@@ -373,10 +379,14 @@ class Editor:
         )
 
     async def _recorded(self, request: EditRequest, original: Receipt) -> EditOutcome:
-        changed = [activity_id for activity_id in original.activity_ids if activity_id]
-        entry = version_entry(
-            request.operation.value, request.operation_id, original.activity_ids, self._clock()
-        )
+        ids = [
+            activity_id
+            if request.operation is EditOperation.DELETE or request.activities[index] is not None
+            else None
+            for index, activity_id in enumerate(original.activity_ids)
+        ]
+        changed = [activity_id for activity_id in ids if activity_id]
+        entry = version_entry(request.operation.value, request.operation_id, ids, self._clock())
         delivery = await self._ledger.record_version(request.delivery_id, entry)
         logger.info(
             "delivery %s: %s %s applied",

@@ -22,16 +22,21 @@ being delivered by another worker                 re-enqueued for when its lease
 ``expiresAt`` passed                              poison; receipt ``Expired``
 unknown / ambiguous / retired conversation,       poison; receipt ``Refused``
 serviceUrl not allowed
-transient failure (429, 412, 502-504, timeout)    re-enqueued for ``Retry-After`` or backoff;
+held back by the rate governor                    re-enqueued for when the window has room;
+                                                  no ledger write, no attempt used
+not delivered (429, 412, 503, refused connection) re-enqueued for ``Retry-After`` or backoff;
                                                   after the attempt limit poison, ``Failed``
-permanent failure (403, 404, 400, 500, ...)       poison; receipt ``Failed``; 403/404 "gone"
+permanent failure (400, 401, 403, 404, ...)       poison; receipt ``Failed``; 403/404 "gone"
                                                   codes retire the conversation
-an activity may have arrived (timeout, 5xx)       never resent; once nothing else is left,
-                                                  poison; receipt ``Unconfirmed``
+may have arrived (500, 502, 504, timeout,         ``atLeastOnce`` (default): sent again like a
+dropped connection, a claim expired in flight)    transient failure, marked
+                                                  ``possibleDuplicate``; ``atMostOnce``: never
+                                                  resent, poison, receipt ``Unconfirmed``
 ================================================  =========================================
 
 A retry is a new queue message with a visibility delay, never a sleep in the function. The
 ledger (not the queue's dequeue count) counts attempts, so re-enqueued copies share one count.
+docs/delivery.md has the whole classification and the order of a send.
 Logs name the delivery id, outcomes and error codes; never message text, user ids or tokens.
 """
 

@@ -42,11 +42,12 @@ from bot.delivery import (
     DeliveryMode,
     Receipt,
 )
+from bot.delivery.sent_cards import SentCards
 from bot.proactive.backoff import Backoff
 from bot.proactive.chats import ChatStarter, ChatStartError
 from bot.proactive.clouds import TeamsCloud
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
-from bot.proactive.edits import Editor, EditOutcome, EditRequest
+from bot.proactive.edits import EditOperation, Editor, EditOutcome, EditRequest
 from bot.proactive.errors import InvalidTargetError, ProactiveError
 from bot.proactive.event_turns import ComputedSends, compute_turn
 from bot.proactive.failures import Failure, classify
@@ -206,6 +207,10 @@ def _configured_ledger() -> DeliveryLedger:
     return DeliveryLedger(lease_seconds=get_settings().proactive_send_lease_seconds)
 
 
+def _configured_edit_wait() -> float:
+    return get_settings().proactive_edit_wait_seconds
+
+
 def _configured_backoff() -> Backoff:
     settings = get_settings()
     return Backoff(
@@ -234,6 +239,9 @@ class ProactiveService:
         installer: Installs the bot's Teams app for a user when Teams refuses their chat for
             that; Microsoft Graph when ``GRAPH_INSTALL_APP`` is on, else none.
         computed: What proactive turns computed (:mod:`bot.proactive.event_turns`).
+        sent_cards: Which delivery sent a card (:mod:`bot.delivery.sent_cards`).
+        edit_wait_seconds: How long a queued edit waits for its delivery;
+            ``PROACTIVE_EDIT_WAIT_SECONDS`` when omitted.
     """
 
     def __init__(
@@ -251,6 +259,8 @@ class ProactiveService:
         users: UserDirectory | None = None,
         installer: Callable[[str, str], Awaitable[None]] | None = None,
         computed: ComputedSends | None = None,
+        sent_cards: SentCards | None = None,
+        edit_wait_seconds: float | None = None,
     ) -> None:
         self.store = store if store is not None else _shared_store()
         self.ledger = ledger or _configured_ledger()
@@ -273,6 +283,7 @@ class ProactiveService:
         self.resolver = TargetResolver(
             self.store, service_urls, chats=self.chats, users=users or _GraphUsers()
         )
+        self.sent_cards = sent_cards or SentCards()
         self.deliverer = Deliverer(
             resolver=self.resolver,
             sender=self._sender,
@@ -281,6 +292,7 @@ class ProactiveService:
             backoff=backoff or _configured_backoff(),
             clock=clock,
             reserve=self._sender.reserve if isinstance(self._sender, GovernedSender) else None,
+            sent_cards=self.sent_cards,
         )
         self.computed = computed or ComputedSends()
         self.editor = Editor(
@@ -290,6 +302,9 @@ class ProactiveService:
             deliverer=self.deliverer,
             backoff=backoff or _configured_backoff(),
             clock=clock,
+            wait_seconds=edit_wait_seconds
+            if edit_wait_seconds is not None
+            else _configured_edit_wait(),
         )
 
     async def resolve(self, target: Target) -> ResolvedTarget:
@@ -649,6 +664,32 @@ class ProactiveService:
         """
         with telemetry.span("proactive.edit", {"proactive.operation": request.operation.value}):
             return await self.editor.apply(request, wait=wait)
+
+    async def update_sent_card(
+        self, conversation_id: str, activity_id: str, card: Activity, operation_id: str
+    ) -> EditOutcome | None:
+        """Replace a card a delivery sent, as a version of that delivery (docs/cards.md).
+
+        Only the card's own activity is replaced; the delivery's others stay as they are.
+
+        Returns:
+            The edit's outcome, or ``None`` when no delivery is known to have sent the card.
+
+        Raises:
+            LedgerConflictError: The ledger kept conflicting (try again later).
+        """
+        found = await self.sent_cards.find(conversation_id, activity_id)
+        if found is None:
+            return None
+        original = await self.ledger.get_receipt(found.delivery_id)
+        if original is None or found.index >= len(original.activities):
+            return None
+        replacements: list[Activity | None] = [None] * len(original.activities)
+        replacements[found.index] = card
+        request = EditRequest(
+            found.delivery_id, EditOperation.UPDATE, operation_id, tuple(replacements)
+        )
+        return await self.edit(request)
 
     async def receipt(self, delivery_id: str) -> Receipt | None:
         """The receipt of a delivery by its idempotency id (``None`` when unknown).

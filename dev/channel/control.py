@@ -17,6 +17,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
+from dev.channel.card_views import answered_card, refresh_invoke_value, shown_card
 from dev.channel.conversations import Conversation, Member
 from dev.channel.issuer import TokenDefect
 from dev.channel.page_guard import cross_site_refusal
@@ -111,6 +112,16 @@ class InvokeRequest(_Body):
     value: Any = None
     reply_to_id: str | None = None
     timezone: str | None = None
+
+
+class ViewRequest(_Body):
+    """``POST /_channel/view``: a user's client shows the card message ``activityId`` (with
+    the automatic ``refresh`` Teams runs for the users the card lists)."""
+
+    conversation_id: str = Field(min_length=1)
+    activity_id: str = Field(min_length=1)
+    user_id: str = Field(min_length=1)
+    user_name: str | None = None
 
 
 _Model = TypeVar("_Model", bound=_Body)
@@ -393,6 +404,40 @@ async def _invoke(request: web.Request) -> web.Response:
     return await _talk(request, await _parse(request, InvokeRequest))
 
 
+async def _view(request: web.Request) -> web.Response:
+    body = await _parse(request, ViewRequest)
+    state = _state(request)
+    conversation = state.directory.get(body.conversation_id)
+    if conversation is None:
+        return error_response(404, "ConversationNotFound", "no such conversation")
+    card = shown_card(state.recorder.requests(body.conversation_id), body.activity_id)
+    if card is None:
+        return error_response(404, "CardNotFound", "the message shows no Adaptive Card")
+    value = refresh_invoke_value(card, body.user_id)
+    said: BotResponse | None = None
+    if value is not None:
+        try:
+            said = await state.users.send_invoke(
+                conversation,
+                "adaptiveCard/action",
+                value,
+                reply_to_id=body.activity_id,
+                user=_user(conversation, body.user_id, body.user_name),
+            )
+        except (aiohttp.ClientError, TimeoutError) as error:
+            return error_response(
+                502, "BotUnreachable", f"the bot at {state.users.bot_url} did not answer: {error!r}"
+            )
+    refreshed = answered_card(said.body) if said is not None and said.status == 200 else None
+    return json_response(
+        {
+            "card": refreshed or card,
+            "refreshed": refreshed is not None,
+            "response": said.to_json() if said else None,
+        }
+    )
+
+
 @web.middleware
 async def _bad_requests(request: web.Request, handler: Any) -> web.StreamResponse:
     if request.path.startswith(PREFIX + "/"):
@@ -433,6 +478,7 @@ def add_control_routes(app: web.Application) -> None:
         ("POST", "/say", _say),
         ("POST", "/event", _event),
         ("POST", "/invoke", _invoke),
+        ("POST", "/view", _view),
     ]
     for method, path, handler in routes:
         app.router.add_route(method, PREFIX + path, handler)

@@ -325,6 +325,26 @@ class ChannelControl:
         result: dict[str, Any] = await self._call("POST", "/invoke", json=body)
         return result
 
+    async def view(
+        self, conversation_id: str, activity_id: str, *, user_id: str, user_name: str | None = None
+    ) -> dict[str, Any]:
+        """A user's client shows the card message ``activity_id``, as Teams does: refreshed
+        (the automatic ``adaptiveCard/action`` invoke) when the card's ``refresh.userIds``
+        lists the user.
+
+        Returns:
+            ``{"card", "refreshed", "response"}``: the card the user sees, whether it was
+            refreshed, and the bot's invoke answer (``None`` when none was sent).
+        """
+        body = {
+            "conversationId": conversation_id,
+            "activityId": activity_id,
+            "userId": user_id,
+            "userName": user_name,
+        }
+        result: dict[str, Any] = await self._call("POST", "/view", json=body)
+        return result
+
     async def send_event(
         self,
         conversation_id: str | None,

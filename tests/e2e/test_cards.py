@@ -62,6 +62,19 @@ def press(card: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def press_on(
+    channel: ChannelControl,
+    conversation_id: str,
+    card_id: str,
+    card: dict[str, Any],
+    user_id: str,
+) -> dict[str, Any]:
+    """``user_id`` presses the only button of ``card``, shown in message ``card_id``."""
+    return await channel.invoke(
+        conversation_id, "adaptiveCard/action", press(card), reply_to_id=card_id, user_id=user_id
+    )
+
+
 def texts(card: dict[str, Any]) -> list[str]:
     return [item["text"] for item in card["body"] if item["type"] == "TextBlock"]
 
@@ -125,6 +138,84 @@ async def test_a_templated_alert_is_acknowledged_for_everyone_once(
         if r["operation"] == "updateActivity" and r["activityId"] == activity_id
     ]
     assert len(updates_after) == 1
+
+
+async def test_acknowledging_a_sent_alert_is_a_version_of_its_delivery(
+    api: Api, channel: ChannelControl
+) -> None:
+    conversation_id, user_id = await started(channel)
+    key = f"e2e-alert-{uuid.uuid4().hex}"
+    [activity] = alert(conversation_id, f"INC-{uuid.uuid4().hex[:8]}")["activities"]
+    status, _, body = await api.call(
+        "POST",
+        "/api/sendactivity",
+        {
+            "conversationId": conversation_id,
+            "channelId": "msteams",
+            "activities": [{"type": "message", "text": "An incident:"}, activity],
+            "idempotencyKey": key,
+        },
+    )
+    assert status == 200, body
+    [_, card_id] = body["activityIds"]
+    [record] = [r for r in await channel.requests(conversation_id) if r["activityId"] == card_id]
+    card = record["activity"]["attachments"][0]["content"]
+
+    pressed = await channel.invoke(
+        conversation_id,
+        "adaptiveCard/action",
+        press(card),
+        reply_to_id=card_id,
+        user_id=user_id,
+    )
+
+    assert "Acknowledged by Ada Lovelace" in texts(pressed["response"]["body"]["value"])
+    receipt = await api.receipt(key)
+    assert receipt is not None
+    assert [(v["version"], v["operation"]) for v in receipt["versions"]] == [
+        (1, "send"),
+        (2, "update"),
+    ]
+    assert receipt["versions"][1]["activityIds"] == [None, card_id]
+    records = await channel.requests(conversation_id)
+    [update] = [r for r in records if r["operation"] == "updateActivity"]
+    assert (update["activityId"], update["authorized"]) == (card_id, True)
+    assert "Acknowledged by Ada Lovelace" in texts(update["activity"]["attachments"][0]["content"])
+
+
+async def test_only_the_acknowledging_user_gets_a_refreshed_view_with_undo(
+    api: Api, channel: ChannelControl
+) -> None:
+    conversation_id, user_id = await started(channel)
+    queued = alert(conversation_id, f"INC-{uuid.uuid4().hex[:8]}")
+    await api.enqueue(queued)
+    [card_id] = (await api.final_receipt(queued["id"]))["activityIds"]
+    before = await channel.view(conversation_id, card_id, user_id=user_id)
+    assert (before["refreshed"], before["response"]) == (False, None)
+    await press_on(channel, conversation_id, card_id, before["card"], user_id)
+
+    own = await channel.view(conversation_id, card_id, user_id=user_id)
+    other = await channel.view(
+        conversation_id, card_id, user_id=f"29:other-{uuid.uuid4().hex}", user_name="Grace Hopper"
+    )
+
+    assert own["refreshed"] is True
+    assert own["response"]["body"]["statusCode"] == 200
+    assert [a["title"] for a in own["card"]["actions"]] == ["Undo"]
+    assert "Acknowledged by Ada Lovelace" in texts(own["card"])
+    assert (other["refreshed"], other["response"]) == (False, None)
+    assert other["card"]["actions"] == []
+    assert other["card"]["refresh"]["userIds"] == [user_id]
+    assert "Acknowledged by Ada Lovelace" in texts(other["card"])
+
+    await press_on(channel, conversation_id, card_id, own["card"], user_id)
+
+    after = await channel.view(conversation_id, card_id, user_id=user_id)
+    assert after["refreshed"] is False
+    assert [a["title"] for a in after["card"]["actions"]] == ["Acknowledge"]
+    receipt = await api.receipt(queued["id"])
+    assert receipt is not None
+    assert [v["operation"] for v in receipt["versions"]] == ["send", "update", "update"]
 
 
 async def test_an_unknown_verb_is_answered_as_an_error_of_the_protocol(

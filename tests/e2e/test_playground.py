@@ -484,6 +484,18 @@ async def test_a_card_button_in_the_playground_changes_the_card(
     edited = page.locator("#message-log .message", has_text="Acknowledged by Katherine")
     await edited.locator(".edited").first.wait_for()
     assert await edited.get_by_role("button", name="Acknowledge").count() == 0
+    # The card's refresh lists Katherine: her client refreshes it into her own view, with Undo.
+    own_view = edited.locator("[data-refreshed='true']")
+    await own_view.get_by_role("button", name="Undo").wait_for()
     await assert_not_reloaded(page)
     await screenshot(page, "playground-card.png")
+
+    activity_id = await edited.first.get_attribute("data-activity-id")
+    message = page.locator(f"#message-log .message[data-activity-id='{activity_id}']")
+
+    await own_view.get_by_role("button", name="Undo").click()
+
+    # Everyone (this page too, through the feed's update) sees the alert unacknowledged again.
+    await message.get_by_role("button", name="Acknowledge").wait_for()
+    assert await message.get_by_text("Acknowledged by").count() == 0
     assert errors == []

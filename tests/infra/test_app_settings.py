@@ -52,6 +52,7 @@ LEFT_TO_CODE_DEFAULT = {
     "PROACTIVE_SEND_LEASE_SECONDS": "60 s, below the Functions host's 10-minute message lease",
     "PROACTIVE_MAX_ATTEMPTS": "10 tries, then a Failed receipt and a poison entry",
     "PROACTIVE_RETRY_MAX_DELAY_SECONDS": "600 s without Retry-After",
+    "PROACTIVE_EDIT_WAIT_SECONDS": "a queued edit waits 10 minutes for its delivery",
     "SKILLS_CONFIG_PATH": "the assistant's skills file ships with the app package",
     "EVENTS_CONFIG_PATH": "the assistant's event map file ships with the app package",
     "CALENDAR_SOURCE_PATH": "the sample calendar ships with the app package",

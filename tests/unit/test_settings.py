@@ -188,6 +188,16 @@ NEW_SETTINGS_EMPTY = {
 }
 
 
+def test_the_edit_wait_is_a_setting() -> None:
+    assert load_settings(**REQUIRED).proactive_edit_wait_seconds == 600.0
+    assert (
+        load_settings(**REQUIRED, PROACTIVE_EDIT_WAIT_SECONDS="30").proactive_edit_wait_seconds
+        == 30.0
+    )
+    with pytest.raises(SettingsError, match="PROACTIVE_EDIT_WAIT_SECONDS"):
+        load_settings(**REQUIRED, PROACTIVE_EDIT_WAIT_SECONDS="-1")
+
+
 class TestAssistantAndThrottleSettings:
     def test_defaults(self) -> None:
         settings = load_settings(**REQUIRED)

@@ -680,8 +680,10 @@
 
   // Microsoft's renderer (the adaptivecards package), as Teams renders cards. Action.Execute
   // sends the invoke Teams sends and shows the card the bot answers, for this user only; the
-  // bot's update for everyone arrives through the feed as an "update" entry.
-  function renderedAdaptiveCard(content, activityId) {
+  // bot's update for everyone arrives through the feed as an "update" entry. A card whose
+  // refresh.userIds lists this user is refreshed once when shown (the automatic invoke, through
+  // the channel's /view), as Teams does: that user sees their own view.
+  function renderedAdaptiveCard(content, activityId, refreshed = false) {
     const library = window.AdaptiveCards;
     if (!library) return null;
     const holder = el("div", { class: "card adaptive-card", dataset: { renderer: "adaptivecards" } });
@@ -696,7 +698,28 @@
     } catch {
       return null;
     }
+    if (refreshed) holder.dataset.refreshed = "true";
+    else if (activityId && refreshesFor(content, currentUser().id)) refreshCardView(holder, activityId);
     return holder;
+  }
+
+  function refreshesFor(content, userId) {
+    const refresh = content && content.refresh;
+    return Boolean(userId && refresh && Array.isArray(refresh.userIds) && refresh.userIds.includes(userId));
+  }
+
+  async function refreshCardView(holder, activityId) {
+    const user = currentUser();
+    const body = {
+      conversationId: state.currentConversationId,
+      activityId,
+      userId: user.id,
+      userName: user.name,
+    };
+    const result = await call("POST", `${CHANNEL}/view`, body);
+    if (!result.ok || !result.body?.refreshed || !holder.isConnected) return;
+    const replacement = renderedAdaptiveCard(result.body.card, activityId, true);
+    if (replacement) holder.replaceWith(replacement);
   }
 
   async function executeCardAction(action, holder, activityId) {
