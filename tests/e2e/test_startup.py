@@ -65,7 +65,7 @@ AZURE_REFUSALS = {
 async def test_in_azure_a_development_switch_or_a_short_key_serves_only_503s(
     e2e_stack: LocalStack, case: str
 ) -> None:
-    # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security.md). There
+    # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security-model.md). There
     # a refused setting does not stop the import (the host would serve 404s and say nothing):
     # every route answers 503 naming the setting, so nothing of the bot runs (bot/startup.py).
     changes, setting = AZURE_REFUSALS[case]
