@@ -1,4 +1,4 @@
-"""Start-up rules (security.md 5.35), then no token or secret in any log (5.37).
+"""Start-up rules, then no token or secret in any log (docs/security-model.md T11).
 
 The start-up cases run their own ``python -m dev.host`` on a free port with the session's
 services and channel settings, so the session host is never disturbed. Those hosts get a
