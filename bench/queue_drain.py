@@ -1,6 +1,6 @@
 """Queue drain: 10,000 proactive messages on Azurite, drained by the local host.
 
-The real path end to end: messages in the CONTRACTS section 4 format (base64 JSON, each
+The real path end to end: messages in the docs/queue-message.md format (base64 JSON, each
 naming one of 2,000 stored conversations by ``conversation``) go on the proactive queue of
 Azurite; the local host runs ``function_app.py``, whose queue trigger resolves each
 conversation on the Cosmos emulator, claims it in the idempotency ledger and sends it to the

@@ -1,7 +1,7 @@
 """The one pooled aiohttp session of the process, for the Connector and the signing keys.
 
 A session per send costs a TCP and TLS handshake each time (the SDKs do that; see
-perf-anchors.md B); one shared session keeps connections alive across sends and invocations.
+bench/README.md, "peers"); one shared session keeps connections alive across sends and invocations.
 Redirects are never followed by callers (``allow_redirects=False``), cookies are never stored,
 and proxy settings from the environment are ignored, so a request goes exactly where the
 allow-list said it may.
@@ -59,8 +59,13 @@ http_session: ProcessClient[aiohttp.ClientSession] = ProcessClient(_create_sessi
 
 async def read_capped(response: aiohttp.ClientResponse, limit: int) -> bytes | None:
     """The response body, or ``None`` when it is longer than ``limit`` bytes."""
-    if response.content_length is not None and response.content_length > limit:
-        return None
+    length = response.content_length
+    if length is not None:
+        if length > limit:
+            return None
+        # The length is declared and within the cap, and aiohttp reads no more than it: one
+        # read, without the chunk iterator's per-chunk awaits (every send's answer has one).
+        return await response.read()
     chunks: list[bytes] = []
     total = 0
     async for chunk in response.content.iter_chunked(64 * 1024):

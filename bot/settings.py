@@ -37,7 +37,10 @@ DEFAULT_ALLOWED_SERVICE_URLS: tuple[str, ...] = (
 """Bot Framework and Teams public and government hosts; https only."""
 
 MIN_KEY_HASH_SECRET_BYTES = 32
-"""The shortest ``KEY_HASH_SECRET``: an HMAC-SHA256 key as strong as the hash (docs/security.md)."""
+"""The shortest ``KEY_HASH_SECRET``: an HMAC-SHA256 key as strong as the hash.
+
+See docs/security-model.md, "The storage-id key".
+"""
 
 AZURE_MARKERS = ("WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME")
 """App settings App Service and Functions set on every instance in Azure, never locally."""

@@ -1,4 +1,4 @@
-"""Entra ID bearer validation for the management API (docs/security.md, "Who may call").
+"""Entra ID bearer validation for the management API (docs/security-model.md, "Who may call").
 
 Function keys are shared secrets that end up in logs (``?code=``), so when
 ``PROACTIVE_API_AUDIENCE`` is set, every route but ``/api/messages`` and ``/api/health`` also

@@ -1,4 +1,4 @@
-"""Bot Framework JWT validation for ``POST /api/messages`` (security.md section 1).
+"""Bot Framework JWT validation for ``POST /api/messages`` (docs/security-model.md, "Inbound").
 
 Two steps, so the HTTP layer can refuse a bad token before it reads the body:
 

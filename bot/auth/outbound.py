@@ -1,4 +1,4 @@
-"""The bot's own access token for the Connector, from MSAL (security.md section 2).
+"""The bot's own access token for the Connector, from MSAL (docs/security-model.md, "Outbound").
 
 One MSAL application per process, so its token cache lives as long as the worker does:
 ``ConfidentialClientApplication`` for ``MultiTenant``/``SingleTenant`` (client secret or

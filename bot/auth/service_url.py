@@ -1,9 +1,9 @@
 """The serviceUrl allow-list (``BOT_ALLOWED_SERVICE_URLS``).
 
 The bot's token is valid for every Connector endpoint, and the SDKs attach it to whatever
-serviceUrl a conversation reference names (security.md section 2). A poisoned reference could
-therefore send the token anywhere, so every outbound call first checks its serviceUrl here,
-before a token is requested.
+serviceUrl a conversation reference names (docs/security-model.md, "Outbound"). A poisoned
+reference could therefore send the token anywhere, so every outbound call first checks its
+serviceUrl here, before a token is requested.
 
 An entry is ``scheme://host[:port]``. A host starting with ``*.`` matches subdomains (whole
 labels), never the bare suffix; a port of ``*`` matches any port; no port means the scheme's

@@ -1,9 +1,10 @@
 """The OpenID signing keys that inbound tokens are verified against, cached.
 
-The keys come from the ``jwks_uri`` of an OpenID metadata document (security.md 1.1). They are
-fetched on first use, again after a TTL (a day), and again when a token names an unknown
-``kid``, but at most once per refresh interval (five minutes) so that tokens with made-up key
-ids cannot turn the bot into a JWKS load generator. Concurrent refreshes share one fetch.
+The keys come from the ``jwks_uri`` of an OpenID metadata document (docs/security-model.md,
+"Inbound: the channel's token"). They are fetched on first use, again after a TTL (a day),
+and again when a token names an unknown ``kid``, but at most once per refresh interval (five
+minutes) so that tokens with made-up key ids cannot turn the bot into a JWKS load generator.
+Concurrent refreshes share one fetch.
 """
 
 from __future__ import annotations

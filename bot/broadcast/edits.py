@@ -62,7 +62,7 @@ def edit_page_message(operation_id: str, number: int, page: int) -> str:
 
 
 def edit_message(operation_id: str, edit: Mapping[str, Any], token: str) -> str:
-    """One recipient's proactive queue message of an edit (CONTRACTS section 4)."""
+    """One recipient's proactive queue message of an edit (docs/queue-message.md)."""
     message: dict[str, Any] = {
         "version": 1,
         "id": edit_delivery_id(operation_id, int(edit["number"]), token),

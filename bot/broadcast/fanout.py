@@ -6,7 +6,7 @@ page ``k`` the handler:
 
 1. reads the operation; the page is due only when its ``fanOut.nextPage`` is ``k``;
 2. reads ``k``'s recipients from the stored cursor and puts one proactive queue message per
-   recipient (CONTRACTS section 4, id ``bc:{operationId}:{token}``) on the proactive queue;
+   recipient (docs/queue-message.md, id ``bc:{operationId}:{token}``) on the proactive queue;
 3. advances the operation (``nextPage``, ``cursor``, ``enqueued``; ``completed`` after the
    last page) under its ``_etag``;
 4. puts page ``k + 1``'s message on the fan-out queue and notes that (``queuedPage``).
@@ -106,7 +106,7 @@ def page_message(operation_id: str, page: int) -> str:
 
 
 def recipient_message(operation: Mapping[str, Any], recipient: Recipient) -> str:
-    """The proactive queue message (CONTRACTS section 4) of one recipient."""
+    """The proactive queue message (docs/queue-message.md) of one recipient."""
     operation_id = str(operation["operationId"])
     message: dict[str, Any] = {
         "version": 1,

@@ -1,4 +1,6 @@
-"""The Bot Connector REST client (security.md section 4), on the shared aiohttp session.
+"""The Bot Connector REST client, on the shared aiohttp session.
+
+The operations and their errors are in docs/security-model.md, "Connector errors and retries".
 
 Every call goes: allow-list check of the serviceUrl, then the bot token, then the request.
 A disallowed serviceUrl therefore never causes a token request, let alone a request. Redirects

@@ -1,10 +1,10 @@
 """What a failed Connector call means: retry later, give up, or stop writing to the conversation.
 
 Classification follows the Teams "status codes from bot conversational APIs" table
-(security.md section 4): 412, 429, 502, 503, 504, timeouts and connection failures are
-transient; everything else, 500 ``ServiceError`` included, is not ("bots must avoid retrying
-status codes that aren't specified"). Some 403 and 404 codes mean the conversation is gone
-for the bot for good.
+(docs/security-model.md, "Connector errors and retries"): 412, 429, 502, 503, 504, timeouts
+and connection failures are transient; everything else, 500 ``ServiceError`` included, is not
+("bots must avoid retrying status codes that aren't specified"). Some 403 and 404 codes mean
+the conversation is gone for the bot for good.
 """
 
 from __future__ import annotations

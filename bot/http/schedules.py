@@ -1,4 +1,4 @@
-"""``/api/schedules``: cron schedules of proactive messages (CONTRACTS sections 3 and 5).
+"""``/api/schedules``: cron schedules of proactive messages (docs/http-api.md, docs/schedules.md).
 
 ======================================  =====================================================
 ``POST /api/schedules``                 a schedule (see :mod:`bot.schedules.model`) → 201 and

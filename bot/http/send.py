@@ -1,6 +1,6 @@
 """``POST /api/sendactivity`` and ``POST /api/sendtoreference``: services make the bot speak.
 
-Bodies (CONTRACTS section 3; unknown fields are refused so a typo is a 400, not a surprise)::
+Bodies (docs/http-api.md; unknown fields are refused so a typo is a 400, not a surprise)::
 
     {"conversationId": "a:1x2y3z", "channelId": "msteams", "tenantId"?: "...",
      (or instead one target of the queue message: "conversation": {...} | "user": {...} |
@@ -167,7 +167,7 @@ class SendToReferenceBody(_Body):
     conversation_reference: AddressableReference
     claims: dict[str, Any] | None = None
     """Accepted for compatibility with references stored with claims; never used: the bot's
-    token is always its own (security.md T2)."""
+    token is always its own (docs/security-model.md, T2)."""
 
 
 async def send_activity(req: func.HttpRequest) -> func.HttpResponse:

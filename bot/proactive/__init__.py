@@ -3,7 +3,7 @@
 - :mod:`bot.proactive.service`: :class:`ProactiveService` (the process's: ``bot.app``): send
   to a stored conversation, a user or a reference; run a full proactive turn; start a
   conversation; update and delete sent activities.
-- :mod:`bot.proactive.message`: the queue message (CONTRACTS section 4) and the targets.
+- :mod:`bot.proactive.message`: the queue message (docs/queue-message.md) and the targets.
 - :mod:`bot.proactive.enqueue`: :func:`enqueue`, validated and base64-encoded;
   ``python -m bot.proactive`` does the same from the command line.
 - :mod:`bot.proactive.queue_sender`: the queue trigger's logic (retries, poison, receipts);

@@ -1,8 +1,8 @@
 """The Teams Connector endpoints to start a conversation with a user the bot never heard from.
 
 With no inbound activity there is no serviceUrl to reuse, so a new 1:1 chat is created at the
-cloud's global endpoint (security.md section 2, from the Agents SDK's
-``proactive_service_endpoints``). Each is still checked against ``BOT_ALLOWED_SERVICE_URLS``
+cloud's global endpoint (docs/security-model.md, "The serviceUrl allow-list"; from the Agents
+SDK's ``proactive_service_endpoints``). Each is still checked against ``BOT_ALLOWED_SERVICE_URLS``
 before a token is requested; the defaults of that setting include all four hosts.
 """
 

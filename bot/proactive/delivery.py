@@ -224,8 +224,11 @@ class Deliverer:
         # and only then claim (the claim also puts the activity in flight) and POST. A send
         # the governor holds back costs no ledger write and no attempt; a permit the claim
         # finds no use for (delivered already, busy elsewhere) is given back uncounted.
+        # Only a stored conversation takes this order: starting a user's chat is a Connector
+        # request of its own, made once, under the claim (a concurrent copy would start a
+        # second chat).
         try:
-            resolved: ResolvedTarget | None = await self._resolver.resolve(target)
+            resolved: ResolvedTarget | None = await self._resolver.check(target)
         except ProactiveError:
             resolved = None  # refused: the claim records why on the receipt
         if resolved is None:

@@ -1,4 +1,4 @@
-"""The proactive queue message (CONTRACTS section 4) and the targets a send can name.
+"""The proactive queue message (docs/queue-message.md) and the targets a send can name.
 
 A message is UTF-8 JSON with ``version`` 1, an idempotency ``id``, exactly one target
 (``conversation``, ``user``, ``teamsChannel`` or ``reference``), the ``activities`` to send in
@@ -259,7 +259,7 @@ reference."""
 
 
 class ProactiveMessage(RequestModel):
-    """One message of the proactive queue (CONTRACTS section 4).
+    """One message of the proactive queue (docs/queue-message.md).
 
     Build it from JSON with :func:`parse_message`; write it with :meth:`to_json`.
     """
@@ -307,7 +307,7 @@ class ProactiveMessage(RequestModel):
     reference: AddressableReference | None = None
     claims: dict[str, Any] | None = None
     """Claims stored with ``reference`` by another SDK. Accepted for compatibility and never
-    trusted: the bot acts under its own app id (security.md T2)."""
+    trusted: the bot acts under its own app id (docs/security-model.md, T2)."""
     activities: (
         Annotated[list[SendableActivity], Field(min_length=1, max_length=MAX_ACTIVITIES)] | None
     ) = None

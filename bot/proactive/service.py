@@ -482,7 +482,7 @@ class ProactiveService:
                 ``channelId``, ``serviceUrl`` and ``conversation.id``.
             activities: What to send.
             claims: Claims stored with the reference by another SDK; accepted and ignored:
-                the bot's token is always its own (security.md T2).
+                the bot's token is always its own (docs/security-model.md, T2).
             delivery_id: An idempotency id.
 
         Raises:

@@ -13,8 +13,8 @@ delivery is even attempted, so a poisoned stored reference never reaches the tok
 
 An explicit reference is trusted no more than its serviceUrl: it must be on the allow-list,
 and when the bot has stored that conversation from the channel's authenticated activities, the
-stored serviceUrl wins over a differing one (security.md T1) and a retired conversation stays
-retired.
+stored serviceUrl wins over a differing one (docs/security-model.md, T1) and a retired
+conversation stays retired.
 """
 
 from __future__ import annotations

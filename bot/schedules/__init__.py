@@ -1,6 +1,6 @@
 """Durable cron schedules: proactive messages sent on NCRONTAB schedules, each occurrence once.
 
-- :mod:`bot.schedules.model`: a schedule on the wire (CONTRACTS section 5);
+- :mod:`bot.schedules.model`: a schedule on the wire (docs/schedules.md);
 - :mod:`bot.schedules.occurrences` / :mod:`bot.schedules.intervals`: when it fires, misfires,
   and the minimum interval;
 - :mod:`bot.schedules.placeholders`: ``{localDate}`` and friends in its activities;

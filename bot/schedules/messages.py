@@ -27,7 +27,7 @@ def occurrence_id(schedule_id: str, occurrence: datetime) -> str:
 
 
 def occurrence_message(schedule: Schedule, occurrence: datetime) -> ProactiveMessage:
-    """The queue message (CONTRACTS section 4) that sends one occurrence of a schedule."""
+    """The queue message (docs/queue-message.md) that sends one occurrence of a schedule."""
     body: dict[str, Any] = {
         "version": 1,
         "id": occurrence_id(schedule.id, occurrence),

@@ -1,4 +1,4 @@
-"""A schedule as clients see it (CONTRACTS section 5): camelCase JSON, unknown fields kept.
+"""A schedule as clients see it (docs/schedules.md): camelCase JSON, unknown fields kept.
 
 ::
 

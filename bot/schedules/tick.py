@@ -9,7 +9,7 @@ indexed paths, paged), and for each:
    misfire policy says whether it is sent, :mod:`bot.schedules.occurrences`), and write, on the
    ``_etag`` just read, ``nextRunAt`` = the next occurrence, ``lastRunAt``, ``runCount`` + 1
    and ``pending`` = {the occurrence, its message, ``retryAt`` = now + the claim lease};
-3. **enqueue** the message: CONTRACTS section 4, ``id`` = ``schedule:<id>:<occurrence>``;
+3. **enqueue** the message: docs/queue-message.md, ``id`` = ``schedule:<id>:<occurrence>``;
 4. **confirm**: remove ``pending`` (again on the ``_etag``; re-read and retry on a conflict).
 
 Why each occurrence is sent exactly once

@@ -2,10 +2,10 @@
 
 Every entry point that reads JSON from outside (``/api/messages``, the send, broadcast and
 schedule routes, the proactive and fan-out queues) parses it here, so one limit holds everywhere
-(docs/security.md). Depth matters because a document that parses can still fail later: pydantic
-serializes nested values recursively, and an activity nested a few hundred levels raised at
-serialization, a 500 on HTTP and a retry loop on the queue. Sizes are limited by each entry
-before it parses.
+(docs/security-model.md, "Hostile JSON"). Depth matters because a document that parses can
+still fail later: pydantic serializes nested values recursively, and an activity nested a few
+hundred levels raised at serialization, a 500 on HTTP and a retry loop on the queue. Sizes are
+limited by each entry before it parses.
 
 Duplicate keys are accepted and the last one wins, as in every mainstream JSON parser.
 """

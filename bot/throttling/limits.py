@@ -1,6 +1,6 @@
 """The rate limits a channel applies to a bot: sliding windows per conversation and per tenant.
 
-Teams publishes them (perf-anchors section 1; "Rate limiting for agents"): per bot and
+Teams publishes them (docs/rate-limits.md; "Rate limiting for agents"): per bot and
 conversation ("thread"), sending or creating, 7 per 1 s, 8 per 2 s, 60 per 30 s and 1,800 per
 hour; per app and tenant, 50 requests per second (30 in an older copy of the page: configure
 ``THROTTLE_LIMITS`` to be stricter). Over a limit Teams answers 429 with ``Retry-After``.

@@ -59,6 +59,9 @@ async def _run_hooks(
     final: Callable[[], Awaitable[_R]],
     fallback: Callable[[], _R],
 ) -> _R:
+    if not hooks:
+        # The common case (no hook on this turn): no chain of closures to build.
+        return await final()
     # A snapshot: a hook registered while this chain runs applies to the next operation.
     chain = tuple(hooks)
 
@@ -288,8 +291,10 @@ class TurnContext:
             else:
                 to_send.append(index)
         if to_send:
+            # The turn's own reference, not a copy (four model copies per send): senders
+            # read it and never change it (the ActivitySender contract).
             sent = await self._sender.send_activities(
-                self.reference, [output[index] for index in to_send]
+                self._reference, [output[index] for index in to_send]
             )
             if len(sent) != len(to_send):
                 raise RuntimeError(

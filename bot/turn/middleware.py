@@ -69,6 +69,11 @@ class MiddlewareSet:
             RuntimeError: A middleware called ``next()`` twice.
         """
         chain = tuple(self._middleware)
+        if not chain:
+            # A proactive send's adapter usually has no middleware: no closures to build.
+            if logic is not None:
+                await logic(context)
+            return
 
         async def step(index: int) -> None:
             if index == len(chain):

@@ -19,6 +19,8 @@ class ActivitySender(Protocol):
     is (to be checked against the allow-list before any token is asked for) and its
     ``conversation.id`` names the conversation. Each activity is already addressed (channel,
     conversation, from, recipient); one with a ``replyToId`` is a reply to that activity.
+    ``reference`` may be the turn's own object: a sender reads it and never changes it (one
+    that keeps it copies it, as :class:`~bot.turn.memory_sender.InMemorySender` does).
     """
 
     async def send_activities(

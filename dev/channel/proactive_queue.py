@@ -4,7 +4,7 @@
     POST /_channel/enqueue    {"version": 1, "id": "...", "user": {...}, "activities": [...]}
                               -> 202 {"id", "queueName", "queueMessageId"}
 
-The body is the queue message of CONTRACTS section 4, put on the queue as it is: UTF-8 JSON,
+The body is the queue message of docs/queue-message.md, put on the queue as it is: UTF-8 JSON,
 base64-encoded (what the Functions queue trigger expects). It is deliberately not validated
 here, so the page behaves like any external producer: a message the bot cannot use goes to the
 poison queue, and its delivery receipt tells the story.

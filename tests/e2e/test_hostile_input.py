@@ -3,7 +3,7 @@
 A host of its own (own queues, yearly timer) gets deep JSON (300 levels), NaN, duplicate keys,
 huge strings and wrong types on every route that reads a body, and deep JSON on its proactive
 and fan-out queues. Nothing answers 500, nothing refused is stored, and a refused queue message
-goes to its poison queue on the first attempt, naming the reason (docs/security.md).
+goes to its poison queue on the first attempt, naming the reason (docs/security-model.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Inbound authentication through the real ``/api/messages`` (security.md section 5, 1-15).
+"""Inbound authentication through the real ``/api/messages`` (docs/security-model.md, "Inbound").
 
 Every case posts to the session host with a fresh conversation id and asserts the status, the
 ``{"error": {"code", "message"}}`` body, and that the turn never ran: the bot answers in the

@@ -83,7 +83,7 @@ async def test_an_unresolved_key_vault_reference_answers_503_and_loses_no_messag
     assert all(r["activity"].get("text") != text for r in await channel.activities(conversation_id))
 
     # Fixed: the secret resolves. WEBSITE_INSTANCE_ID goes too, only because the local channel
-    # is a loopback serviceUrl, which Azure mode refuses (docs/security.md).
+    # is a loopback serviceUrl, which Azure mode refuses (docs/security-model.md).
     fixed = {**broken, "KEY_HASH_SECRET": e2e_stack.host_environment["KEY_HASH_SECRET"]}
     del fixed["WEBSITE_INSTANCE_ID"]
     with_fix = HostProcess.start(

@@ -1,4 +1,4 @@
-"""The bot's own token on the way out, through the real host (security.md T1 and 5.33).
+"""The bot's own token on the way out, through the real host (docs/security-model.md T1).
 
 * A validly signed activity naming a serviceUrl off the allow-list is refused with 403 before
   the turn: no token is requested for it and nothing is sent anywhere.

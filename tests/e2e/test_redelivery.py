@@ -1,4 +1,4 @@
-"""A channel's redelivery runs no second turn (docs/security.md, "Redelivered activities").
+"""A channel's redelivery runs no second turn (docs/security-model.md, "Redelivered activities").
 
 The same signed activity is posted again, and twice at once, straight to ``/api/messages``:
 the bot answers each post with success and replies once. Another activity id is another turn.

@@ -1,4 +1,4 @@
-"""Start-up rules (security.md 5.35), then no token or secret in any log (5.37).
+"""Start-up rules, then no token or secret in any log (docs/security-model.md T11).
 
 The start-up cases run their own ``python -m dev.host`` on a free port with the session's
 services and channel settings, so the session host is never disturbed. Those hosts get a
@@ -65,7 +65,7 @@ AZURE_REFUSALS = {
 async def test_in_azure_a_development_switch_or_a_short_key_serves_only_503s(
     e2e_stack: LocalStack, case: str
 ) -> None:
-    # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security.md). There
+    # WEBSITE_INSTANCE_ID is what App Service sets on every instance (docs/security-model.md). There
     # a refused setting does not stop the import (the host would serve 404s and say nothing):
     # every route answers 503 naming the setting, so nothing of the bot runs (bot/startup.py).
     changes, setting = AZURE_REFUSALS[case]

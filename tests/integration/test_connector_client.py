@@ -1,6 +1,7 @@
 """The Connector client against a local Connector and a local HTTPS token endpoint (real MSAL).
 
-Covers security.md section 5 items 16, 20, 25, 29-33 at the client level: the allow-list is
+Covers docs/security-model.md ("The serviceUrl allow-list", "Outbound: the bot's own token",
+"Connector errors and retries") at the client level: the allow-list is
 checked before any token, ids are encoded as single path segments, errors are parsed and
 classified, redirects are not followed, and a 401 gets exactly one forced refresh.
 """

@@ -1,7 +1,8 @@
 """The proactive API against a real local Connector, token endpoint, Cosmos DB and Azurite.
 
-Covers security.md section 5 items 16-20 and 22-26, the inactive and gone-conversation rules
-(30, 31), ordering, full proactive turns, new conversations, updates and deletes.
+Covers docs/security-model.md ("The serviceUrl allow-list", "Outbound: the bot's own token"),
+the inactive and gone-conversation rules, ordering, full proactive turns, new conversations,
+updates and deletes.
 """
 
 from __future__ import annotations

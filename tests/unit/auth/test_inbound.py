@@ -1,4 +1,4 @@
-"""Inbound Bot Framework token validation: security.md section 5, items 1-12, and more."""
+"""Inbound Bot Framework token validation (docs/security-model.md, "Inbound")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The serviceUrl allow-list: security.md section 5 items 16-20 at the policy level."""
+"""The serviceUrl allow-list at the policy level (docs/security-model.md)."""
 
 from __future__ import annotations
 

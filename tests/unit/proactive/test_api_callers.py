@@ -1,4 +1,4 @@
-"""Entra ID validation of the send API's callers (security.md T12, checklist 34)."""
+"""Entra ID validation of the send API's callers (docs/security-model.md T12, "Who may call")."""
 
 from __future__ import annotations
 

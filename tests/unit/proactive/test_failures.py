@@ -1,4 +1,4 @@
-"""Classification of send failures: the Teams status code table (security.md T13)."""
+"""Classification of send failures: the Teams status codes (docs/security-model.md T13)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 time before the meeting (at once when that moment has passed but the meeting has not started).
 
 Its id is derived from the conversation, the meeting and its start, so a repeated
-``DeviceStart`` enqueues the same id again and the queue's idempotency (CONTRACTS section 4:
+``DeviceStart`` enqueues the same id again and the queue's idempotency (docs/queue-message.md:
 at most one send per id) keeps the user from getting the reminder twice, while a meeting that
 moved gets a reminder for its new time.
 """
