@@ -37,7 +37,7 @@ DEADLINE_SECONDS = 300.0
 
 def fastest_schedule(count: int) -> float:
     """Seconds from the first to the last of ``count`` sends the Teams windows allow."""
-    from bot.throttling.limits import TEAMS_LIMITS
+    from bot.channel_limits import TEAMS_LIMITS
     from bot.throttling.sliding_log import WindowLimiter
 
     limiter = WindowLimiter(TEAMS_LIMITS.conversation)

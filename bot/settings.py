@@ -261,7 +261,7 @@ class Settings(BaseSettings):
     """Into how many shares a tenant's budget is cut across instances."""
     throttle_limits: str = Field("", alias="THROTTLE_LIMITS")
     """JSON limits per channel over Teams' published ones (see
-    :func:`bot.throttling.limits.parse_limits`); empty: the defaults."""
+    :func:`bot.channel_limits.parse_limits`); empty: the defaults."""
 
     proactive_api_audience: str = Field("", alias="PROACTIVE_API_AUDIENCE")
     """Accepted ``aud`` of Entra ID tokens on the management API (comma list); empty: key only."""
@@ -356,9 +356,8 @@ class Settings(BaseSettings):
     def _valid_limits(cls, value: str) -> str:
         if not value.strip():
             return ""
-        # Imported only when set: bot.throttling imports this module, and the import is not
-        # free at cold start.
-        from bot.throttling.limits import parse_limits
+        # Imported only when set: parsing the limits is not needed at every cold start.
+        from bot.channel_limits import parse_limits
 
         parse_limits(value)
         return value

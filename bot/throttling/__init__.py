@@ -4,7 +4,7 @@
   process): permits per conversation and tenant, 429 answers shared across instances.
 - :mod:`bot.throttling.sender`: :class:`GovernedSender`, the proactive service's sender;
   :func:`send_permit` for requests that do not go through a sender.
-- :mod:`bot.throttling.limits`: the windows per channel (Teams' published limits).
+- :mod:`bot.channel_limits`: the windows per channel (Teams' published limits).
 - :mod:`bot.throttling.sliding_log`: the exact sliding-window check.
 - :mod:`bot.throttling.records`: the shared throttle records in Cosmos DB.
 - :mod:`bot.throttling.budget_leases`, :mod:`bot.throttling.send_logs`: a tenant's and a
@@ -12,6 +12,13 @@
 - :mod:`bot.throttling.config`: the ``THROTTLE_*`` settings.
 """
 
+from bot.channel_limits import (
+    NO_LIMITS,
+    TEAMS_LIMITS,
+    ChannelLimits,
+    Window,
+    parse_limits,
+)
 from bot.throttling.config import GovernorConfig, load_governor_config
 from bot.throttling.governor import (
     GovernorStats,
@@ -19,13 +26,6 @@ from bot.throttling.governor import (
     RateLimitedError,
     SendKey,
     rate_governor,
-)
-from bot.throttling.limits import (
-    NO_LIMITS,
-    TEAMS_LIMITS,
-    ChannelLimits,
-    Window,
-    parse_limits,
 )
 from bot.throttling.sender import GovernedSender, LocalThrottleError, send_permit
 

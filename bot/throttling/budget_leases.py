@@ -43,11 +43,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.channel_limits import Window
 from bot.storage.containers import THROTTLES
 from bot.storage.cosmos import container as named_container
 from bot.storage.keys import storage_id
 from bot.storage.timestamps import from_timestamp, to_timestamp
-from bot.throttling.limits import Window
 
 if TYPE_CHECKING:
     from azure.cosmos.aio import ContainerProxy

@@ -18,7 +18,7 @@ setting                                       meaning (default)
 ``THROTTLE_TENANT_SHARES``                    into how many shares a tenant's budget is cut
                                               (``10``)
 ``THROTTLE_LIMITS``                           JSON limits per channel over the defaults (see
-                                              :func:`bot.throttling.limits.parse_limits`)
+                                              :func:`bot.channel_limits.parse_limits`)
 ============================================  =================================================
 
 The settings validate them when they load, so a bad value stops the host at start-up with the
@@ -31,8 +31,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.channel_limits import DEFAULT_CHANNEL, DEFAULT_LIMITS, ChannelLimits, parse_limits
 from bot.settings import Settings, get_settings
-from bot.throttling.limits import DEFAULT_CHANNEL, DEFAULT_LIMITS, ChannelLimits, parse_limits
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 One :class:`RateGovernor` per process (``rate_governor.get()``) grants a permit around each
 request (``async with governor.permit(key): send``). It keeps, per channel
-(:mod:`bot.throttling.limits`):
+(:mod:`bot.channel_limits`):
 
 * per conversation (Teams: 7/1 s, 8/2 s, 60/30 s, 1,800/h) and per tenant (Teams: 50/s), the
   sends in flight and a log of when the earlier ones were answered, checked exactly in
@@ -47,11 +47,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bot.channel_limits import ChannelLimits
 from bot.process_client import ProcessClient
 from bot.schema import ConversationReference
 from bot.throttling.budget_leases import BudgetLeases, LeasedBudget
 from bot.throttling.config import GovernorConfig, load_governor_config
-from bot.throttling.limits import ChannelLimits
 from bot.throttling.records import ThrottleRecords
 from bot.throttling.send_logs import SLOW_WRITE_SECONDS, Send, SendLog, SendLogs
 from bot.throttling.sliding_log import WindowLimiter

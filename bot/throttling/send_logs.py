@@ -43,10 +43,10 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.channel_limits import Window
 from bot.storage.containers import THROTTLES
 from bot.storage.cosmos import container as named_container
 from bot.storage.keys import storage_id
-from bot.throttling.limits import Window
 
 if TYPE_CHECKING:
     from azure.cosmos.aio import ContainerProxy

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
 
-from bot.throttling.limits import Window
+from bot.channel_limits import Window
 
 
 class SlidingLog:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 
+from bot.channel_limits import DEFAULT_LIMITS, TEAMS_LIMITS, ChannelLimits
 from bot.connector.sender import ConnectorSender
 from bot.proactive.delivery import Outcome
 from bot.proactive.message import ConversationTarget
@@ -25,7 +26,6 @@ from bot.proactive.service import ProactiveService
 from bot.storage.queues import queue
 from bot.throttling.config import GovernorConfig
 from bot.throttling.governor import RateGovernor, RateLimitedError, SendKey
-from bot.throttling.limits import DEFAULT_LIMITS, TEAMS_LIMITS, ChannelLimits
 from bot.throttling.records import ThrottleRecords
 from bot.throttling.sender import GovernedSender
 from dev.channel import TeamsRateLimiter

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.channel_limits import Window
 from bot.throttling.budget_leases import LeasedBudget, _Held, share_slice
-from bot.throttling.limits import Window
 
 
 @pytest.mark.parametrize(("limit", "shares"), [(50, 10), (7, 3), (8, 8), (61, 7)])

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.channel_limits import NO_LIMITS, TEAMS_LIMITS, ChannelLimits, Window, parse_limits
 from bot.settings import Settings, SettingsError, get_settings, load_settings
 from bot.throttling.config import GovernorConfig, load_governor_config
-from bot.throttling.limits import NO_LIMITS, TEAMS_LIMITS, ChannelLimits, Window, parse_limits
 
 THROTTLE_SETTINGS = (
     "THROTTLE_ENABLED",

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.throttling.limits import Window
+from bot.channel_limits import Window
 from bot.throttling.send_logs import Send, SendLog, SendLogs
 
 WINDOWS = (Window(7, 1), Window(8, 2), Window(60, 30), Window(1800, 3600))

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.throttling.limits import TEAMS_LIMITS, Window
+from bot.channel_limits import TEAMS_LIMITS, Window
 from bot.throttling.sliding_log import SlidingLog, WindowLimiter
 
 TEAMS_CONVERSATION = TEAMS_LIMITS.conversation
