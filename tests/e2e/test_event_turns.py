@@ -80,12 +80,14 @@ async def test_a_briefing_schedule_computes_each_occurrence_when_it_fires(
     assert created["event"] == {"name": "Briefing"}
     assert "activities" not in created
 
-    records = await channel.wait_for_activities(conversation_id, 1 + 2, timeout=WAIT_SECONDS)
+    records = await channel.wait_for_activities(conversation_id, 1 + 3, timeout=WAIT_SECONDS)
     await api.call("DELETE", f"/api/schedules/{created['id']}")
 
     texts = briefings(records)
-    assert len(texts) >= 2
-    assert len(set(texts)) == len(texts)  # computed at each fire time, never the same twice
+    assert len(texts) >= 3
+    # Computed at each fire time, not stored: the texts name the second they were computed in.
+    # Two occurrences a late timer fires in the same second may read alike, three do not.
+    assert len(set(texts)) >= 2
 
 
 async def test_saying_send_me_a_briefing_makes_a_schedule_of_the_event(
