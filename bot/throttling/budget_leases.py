@@ -64,6 +64,21 @@ GUARD_SECONDS = 1.0
 reach the channel before another instance may take it (added to the hold as well)."""
 
 
+@dataclass(frozen=True)
+class Want:
+    """An instance waiting for shares, as written into a share another instance holds.
+
+    Attributes:
+        instance: The waiting instance.
+        at: When it wrote this (wall clock).
+        holds: How many of the budget's shares it held then.
+    """
+
+    instance: str
+    at: datetime
+    holds: int
+
+
 def share_slice(limit: int, shares: int, index: int) -> int:
     """The part of ``limit`` that share ``index`` of ``shares`` carries (they sum to it)."""
     return limit // shares + (1 if index < limit % shares else 0)
@@ -96,6 +111,8 @@ class LeasedBudget:
     shares: int
     hold: float
     held: dict[int, _Held] = field(default_factory=dict)
+    given: dict[str, datetime] = field(default_factory=dict)
+    """Per waiting instance, when this instance last released a share for it."""
     taken_until: dict[int, datetime] = field(default_factory=dict)
     probed: set[int] = field(default_factory=set)
     answers: deque[float] = field(default_factory=deque)
@@ -128,6 +145,23 @@ class LeasedBudget:
         # on shares usable at that moment (the governor checks again when it wakes).
         return ready
 
+    def gives_up(self, want: Want | None, instance: str, wall: datetime, lease: float) -> bool:
+        """Whether a held share another instance wants goes to it (released at renewal).
+
+        Only to an instance holding at least two shares fewer (so the shares even out and
+        never go back and forth), only on a want written within the last lease, and at most
+        one share per waiting instance until it wrote a want after it could take that one.
+        """
+        if want is None or want.instance == instance:
+            return False
+        if want.at < wall - timedelta(seconds=lease):
+            return False
+        given = self.given.get(want.instance)
+        settled = timedelta(seconds=self.hold + 2 * GUARD_SECONDS)
+        if given is not None and want.at <= given + settled:
+            return False
+        return len(self.held) >= want.holds + 2
+
     def free_in(self, wall: datetime) -> float | None:
         """Seconds until a share known to be taken by another instance may be taken."""
         waits = [(until - wall).total_seconds() for until in self.taken_until.values()]
@@ -145,9 +179,11 @@ class LeasedBudget:
             recent = sum(1 for moment in self.answers if moment > now - window.seconds)
             needed = self.in_flight + recent
             for index in order:
+                # Every share up to the one this send lands on is in use, not only that one:
+                # an instance sending at its full slices renews them all.
+                self.held[index].used = True
                 needed -= share_slice(window.limit, self.shares, index)
                 if needed < 0:
-                    self.held[index].used = True
                     break
         self.in_flight += 1
 
@@ -218,6 +254,14 @@ class BudgetLeases:
                 self._forget_idle()
         return budget
 
+    def shares_held(self, scope: Hashable) -> int:
+        """How many shares of the scope's budget this instance holds now (instrumentation)."""
+        budget = self._budgets.get(scope)
+        if budget is None:
+            return 0
+        budget.limits(self._clock())  # drops the shares past their use limit
+        return len(budget.held)
+
     def maintain(self, budget: LeasedBudget) -> None:
         """Renew, in the background, the budget's shares past half their lease that were used
         since; unused shares lapse and go back to the pool (an instance that only waits does
@@ -275,7 +319,7 @@ class BudgetLeases:
             budget.probed.add(index)
             try:
                 self.operations["create"] += 1
-                stored = await container.create_item(self._body(budget, document_id, wall))
+                stored = await container.create_item(self._body(budget, index, wall))
             except CosmosResourceExistsError:
                 pass
             else:
@@ -290,12 +334,11 @@ class BudgetLeases:
             existing = None
         wall = self._wall_clock()
         if existing is not None:
-            expires = _expires(existing) or wall + timedelta(seconds=self.lease_seconds)
-            free_at = expires + timedelta(seconds=budget.hold + GUARD_SECONDS)
-            if existing.get("owner") != self.instance_id and free_at > wall:
-                budget.taken_until[index] = free_at
+            free_at = self._free_at(budget, existing, wall)
+            if free_at is not None and free_at > wall:
+                budget.taken_until[index] = await self._want(budget, index, existing, free_at)
                 return False
-        body = self._body(budget, document_id, wall)
+        body = self._body(budget, index, wall)
         try:
             if existing is None:
                 self.operations["create"] += 1
@@ -314,19 +357,102 @@ class BudgetLeases:
         budget.held[index] = self._held(budget, stored, wall)
         return True
 
-    async def _renew(self, budget: LeasedBudget, index: int, held: _Held) -> None:
+    def _free_at(
+        self, budget: LeasedBudget, document: dict[str, Any], wall: datetime
+    ) -> datetime | None:
+        """When this instance may take a share as stored (``None``: it is this instance's)."""
+        if document.get("owner") == self.instance_id:
+            return None
+        expires = _expires(document) or wall + timedelta(seconds=self.lease_seconds)
+        free_at = expires + timedelta(seconds=budget.hold + GUARD_SECONDS)
+        reserved = document.get("reservedFor")
+        if isinstance(reserved, str) and reserved and reserved != self.instance_id:
+            # Given up for another instance: it has half a lease to take it first.
+            free_at += timedelta(seconds=self.lease_seconds / 2)
+        return free_at
+
+    async def _want(
+        self, budget: LeasedBudget, index: int, document: dict[str, Any], free_at: datetime
+    ) -> datetime:
+        """Ask for a share another instance holds, when it holds at least two more than this
+        one (it decides at its next renewal); returns when to look at the share again."""
         from azure.core import MatchConditions
 
+        owner_holds = document.get("holds")
+        expires = _expires(document)
+        holds = len(budget.held)
+        if (
+            not document.get("owner")
+            or expires is None
+            or not isinstance(owner_holds, int)
+            or owner_holds < holds + 2
+        ):
+            return free_at
+        wall = self._wall_clock()
+        want = want_of(document)
+        if (
+            want is None
+            or want.at < wall - timedelta(seconds=self.lease_seconds / 2)
+            or (want.instance == self.instance_id and want.holds != holds)
+            or (want.instance != self.instance_id and want.holds > holds)
+        ):
+            body = {name: value for name, value in document.items() if not name.startswith("_")}
+            body.update(wantedBy=self.instance_id, wantedAt=to_timestamp(wall), wantedHolds=holds)
+            document_id = _share_id(budget, index)
+            try:
+                self.operations["replace"] += 1
+                await self._container().replace_item(
+                    document_id,
+                    body,
+                    etag=document["_etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except Exception as error:
+                # Another instance wrote first (its want, or the holder's renewal): the share
+                # is looked at again below all the same.
+                logger.debug("budget lease: want not written (%s)", type(error).__name__)
+        # The holder renews (and decides) half a lease and a guard before its lease ends; a
+        # share given up then is free the guard, the hold and the guard later.
+        decided = max(wall, expires - timedelta(seconds=self.lease_seconds / 2 + GUARD_SECONDS))
+        return min(free_at, decided + timedelta(seconds=budget.hold + 2 * GUARD_SECONDS + 0.1))
+
+    async def _renew(self, budget: LeasedBudget, index: int, held: _Held) -> None:
+        from azure.core import MatchConditions
+        from azure.cosmos.exceptions import CosmosAccessConditionFailedError
+
+        container = self._container()
         document_id = _share_id(budget, index)
         wall = self._wall_clock()
         try:
-            self.operations["replace"] += 1
-            stored = await self._container().replace_item(
-                document_id,
-                self._body(budget, document_id, wall),
-                etag=held.etag,
-                match_condition=MatchConditions.IfNotModified,
-            )
+            try:
+                self.operations["replace"] += 1
+                stored = await container.replace_item(
+                    document_id,
+                    self._body(budget, index, wall),
+                    etag=held.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except CosmosAccessConditionFailedError:
+                # Another instance wrote its want into the share: read it, then give the
+                # share up or renew it on what was read.
+                self.operations["read"] += 1
+                current = dict(await container.read_item(document_id, partition_key=document_id))
+                if current.get("owner") != self.instance_id:
+                    raise
+                wall = self._wall_clock()
+                want = want_of(current)
+                if want is not None and budget.gives_up(
+                    want, self.instance_id, wall, self.lease_seconds
+                ):
+                    await self._release(budget, index, held, current, want)
+                    return
+                self.operations["replace"] += 1
+                stored = await container.replace_item(
+                    document_id,
+                    self._body(budget, index, wall),
+                    etag=current["_etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
         except Exception as error:
             # The share stays usable until its current lease ends, then lapses.
             logger.warning("budget lease: could not renew a share (%s)", type(error).__name__)
@@ -335,12 +461,53 @@ class BudgetLeases:
         if budget.held.get(index) is held:
             budget.held[index] = self._held(budget, stored, wall)
 
-    def _body(self, budget: LeasedBudget, document_id: str, wall: datetime) -> dict[str, Any]:
+    async def _release(
+        self,
+        budget: LeasedBudget,
+        index: int,
+        held: _Held,
+        current: dict[str, Any],
+        want: Want,
+    ) -> None:
+        """Give a held share up for the instance that wants it: no send is granted on it
+        from now on, and its lease ends a guard from now, as if it had lapsed then
+        (docs/rate-limits.md)."""
+        from azure.core import MatchConditions
+
+        if budget.held.get(index) is held:
+            del budget.held[index]
+        wall = self._wall_clock()  # after the last grant on the share
+        budget.given[want.instance] = wall
+        ends = wall + timedelta(seconds=GUARD_SECONDS)
+        budget.taken_until[index] = ends + timedelta(
+            seconds=budget.hold + GUARD_SECONDS + self.lease_seconds / 2
+        )
+        body = {
+            "id": current["id"],
+            "kind": SHARE_KIND,
+            "owner": "",
+            "holds": 0,
+            "expiresAt": to_timestamp(ends),
+            "reservedFor": want.instance,
+            "ttl": math.ceil(self.lease_seconds) + 3600,
+        }
+        # A failed write leaves the lease as it was: the share lapses at its end instead.
+        self.operations["replace"] += 1
+        await self._container().replace_item(
+            current["id"],
+            body,
+            etag=current["_etag"],
+            match_condition=MatchConditions.IfNotModified,
+        )
+
+    def _body(self, budget: LeasedBudget, index: int, wall: datetime) -> dict[str, Any]:
         seconds = self.lease_seconds
         return {
-            "id": document_id,
+            "id": _share_id(budget, index),
             "kind": SHARE_KIND,
             "owner": self.instance_id,
+            # What waiting instances compare their own count with before they ask for it.
+            "holds": len(budget.held) + (0 if index in budget.held else 1),
             "expiresAt": to_timestamp(wall + timedelta(seconds=seconds)),
             "ttl": math.ceil(seconds) + 3600,
         }
@@ -366,6 +533,19 @@ class BudgetLeases:
 
 def _share_id(budget: LeasedBudget, index: int) -> str:
     return storage_id(SHARE_KIND, *budget.parts, str(index))
+
+
+def want_of(document: dict[str, Any]) -> Want | None:
+    """The want written into a share document, if any."""
+    instance, at, holds = (document.get(name) for name in ("wantedBy", "wantedAt", "wantedHolds"))
+    if not (isinstance(instance, str) and instance and isinstance(at, str)):
+        return None
+    if not isinstance(holds, int) or isinstance(holds, bool):
+        return None
+    try:
+        return Want(instance, from_timestamp(at), holds)
+    except ValueError:
+        return None
 
 
 def _expires(document: dict[str, Any]) -> datetime | None:

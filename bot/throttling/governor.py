@@ -225,6 +225,11 @@ class RateGovernor:
         self._logs = logs
         self.stats = GovernorStats()
 
+    @property
+    def leases(self) -> BudgetLeases | None:
+        """The tenant budgets' shares this instance leases (``None``: windows per process)."""
+        return self._leases
+
     @contextlib.asynccontextmanager
     async def permit(self, key: SendKey, *, max_wait: float | None = None) -> AsyncIterator[float]:
         """Hold a permit for one request: enter right before sending, leave once answered.
