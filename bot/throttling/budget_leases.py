@@ -15,6 +15,11 @@ and a share changes hands only ``hold`` (the longest window, see below) after it
 holder stopped using it, so no share is counted by two instances inside one window. Shares'
 slices sum to the limit. See docs/rate-limits.md.
 
+Busy instances even out: one that would wait writes its *want* into a share held by an
+instance with at least two more shares; that owner's next renewal meets the changed etag, reads
+the want and gives the share up (it stops granting on it, ends the lease a guard later and
+reserves it for the waiter), which is a lapse brought forward, so the same argument holds.
+
 Costs: nothing per send while a share is held; a lease is renewed (one replace) every half
 lease while it is used, and an unused share simply lapses. Taking a share never seen costs one
 create (a conflict adds a point read); taking one seen before, a point read and a replace.
@@ -26,7 +31,10 @@ record.
 A document::
 
     {"id": "v1-<hmac of channel, tenant, conversation, share>", "kind": "budgetShare",
-     "owner": "<instance>", "expiresAt": "2026-...Z", "ttl": 120}
+     "owner": "<instance>", "holds": 4, "expiresAt": "2026-...Z", "ttl": 3610,
+     "wantedBy": "<instance>", "wantedAt": "2026-...Z", "wantedHolds": 1}
+
+and, given up: ``{"owner": "", "holds": 0, "expiresAt": <now + guard>, "reservedFor": ...}``.
 """
 
 from __future__ import annotations
