@@ -10,7 +10,8 @@ Records are the JSON of :class:`dev.channel.recorder.RecordedRequest` (``convers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any
 from urllib.parse import quote
@@ -211,6 +212,15 @@ class ChannelControl:
     async def set_rate_limits(self, enabled: bool, *, reset: bool = False) -> None:
         """Turn the Teams rate limits on or off; ``reset`` forgets counted requests."""
         await self._call("PUT", "/rate-limits", json={"enabled": enabled, "reset": reset})
+
+    @contextlib.asynccontextmanager
+    async def rate_limited(self) -> AsyncIterator[None]:
+        """The Teams rate limits on for the block, counting from zero; off after it."""
+        await self.set_rate_limits(True, reset=True)
+        try:
+            yield
+        finally:
+            await self.set_rate_limits(False, reset=True)
 
     async def token_stats(self) -> dict[str, int]:
         """Counters of the token endpoint: requests, issued, rejected, revoked."""

@@ -28,8 +28,8 @@ from bench.broadcast import arrival_span, conversation_id
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
 from tests.e2e.conftest import running_stack
-from tests.e2e.test_broadcast import call, finished, seed
-from tests.e2e.test_proactive_delivery import Api, message
+from tests.e2e.host_api import Api, message
+from tests.e2e.test_broadcast import broadcast, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -141,21 +141,16 @@ async def test_600_queued_messages_reach_the_connector_once_within_the_tenant_li
 
 
 async def test_a_broadcast_to_300_of_one_tenant_sees_no_429(
-    scaled_stack: LocalStack, control: ChannelControl
+    scaled_stack: LocalStack, api: Api, control: ChannelControl
 ) -> None:
     tenant = f"broadcast-{uuid.uuid4().hex[:8]}"
     audience = 300
     prefix = await seed(scaled_stack, control, tenant, audience)
     audience_ids = {conversation_id(prefix, index) for index in range(audience)}
-    body: dict[str, Any] = {
-        "audience": {"channelId": "msteams", "tenantId": tenant},
-        "activity": {"type": "message", "text": f"closed on Friday {uuid.uuid4().hex[:6]}"},
-        "operationId": f"e2e-{uuid.uuid4().hex}",
-    }
-    async with aiohttp.ClientSession() as http:
-        status, started = await call(http, scaled_stack, "POST", "/api/broadcasts", body)
-        assert status == 202, started
-        progress = await finished(http, scaled_stack, str(body["operationId"]))
+    body = broadcast(tenant, f"closed on Friday {uuid.uuid4().hex[:6]}")
+    status, _, started = await api.call("POST", "/api/broadcasts", body)
+    assert status == 202, started
+    progress = await api.finished_broadcast(body["operationId"])
     records = [r for r in await control.requests() if r["conversationId"] in audience_ids]
 
     throttled = [r for r in records if r["status"] == 429]
