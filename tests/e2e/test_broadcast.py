@@ -34,8 +34,15 @@ AUDIENCE = int(os.environ.get("E2E_BROADCAST_USERS", "1000"))
 TENANT_RPS = 50
 
 
-async def seed(stack: LocalStack, channel: ChannelControl, tenant: str, count: int) -> str:
-    """Store ``count`` conversations of ``tenant`` pointing at the channel; returns the prefix."""
+async def seed(
+    stack: LocalStack, channel: ChannelControl, label: str, count: int
+) -> tuple[str, set[str]]:
+    """Store ``count`` conversations of a new tenant pointing at the channel.
+
+    Returns:
+        The tenant's id (``label`` and a random suffix) and the conversations' ids.
+    """
+    tenant = f"{label}-{uuid.uuid4().hex[:8]}"
     info = await channel.info()
     result = await asyncio.to_thread(
         seed_audience,
@@ -47,7 +54,8 @@ async def seed(stack: LocalStack, channel: ChannelControl, tenant: str, count: i
         timeout=BROADCAST_DEADLINE_SECONDS,
     )
     print(f"\nseeded {result['stored']} conversations in {result['seconds']} s")
-    return str(result["prefix"])
+    prefix = str(result["prefix"])
+    return tenant, {conversation_id(prefix, index) for index in range(count)}
 
 
 def broadcast(tenant: str, text: str) -> dict[str, Any]:
@@ -62,9 +70,7 @@ def broadcast(tenant: str, text: str) -> dict[str, Any]:
 async def test_a_broadcast_reaches_every_user_once_at_the_tenant_ceiling(
     e2e_stack: LocalStack, api: Api, channel: ChannelControl
 ) -> None:
-    tenant = f"broadcast-{uuid.uuid4().hex[:8]}"
-    prefix = await seed(e2e_stack, channel, tenant, AUDIENCE)
-    audience_ids = {conversation_id(prefix, index) for index in range(AUDIENCE)}
+    tenant, audience_ids = await seed(e2e_stack, channel, "broadcast", AUDIENCE)
     body = broadcast(tenant, "The office is closed on Friday.")
     status, _, dry = await api.call("POST", "/api/broadcasts", {**body, "dryRun": True})
     assert (status, dry) == (200, {"dryRun": True, "total": AUDIENCE})

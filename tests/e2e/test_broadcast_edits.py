@@ -9,12 +9,10 @@ cancel the last message went out (tests never assert on timing).
 from __future__ import annotations
 
 import os
-import uuid
 from datetime import UTC, datetime
 
 import pytest
 
-from bench.broadcast import conversation_id
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
 from tests.e2e.host_api import Api
@@ -30,9 +28,7 @@ CANCEL_AUDIENCE = int(os.environ.get("E2E_BROADCAST_CANCEL_USERS", "600"))
 async def test_a_completed_broadcast_is_updated_then_recalled_for_every_recipient(
     e2e_stack: LocalStack, api: Api, channel: ChannelControl
 ) -> None:
-    tenant = f"edit-{uuid.uuid4().hex[:8]}"
-    prefix = await seed(e2e_stack, channel, tenant, AUDIENCE)
-    audience = {conversation_id(prefix, index) for index in range(AUDIENCE)}
+    tenant, audience = await seed(e2e_stack, channel, "edit", AUDIENCE)
     started = broadcast(tenant, "The office is closed on Friday.")
     operation = started["operationId"]
     async with channel.rate_limited():
@@ -67,9 +63,7 @@ async def test_a_completed_broadcast_is_updated_then_recalled_for_every_recipien
 async def test_a_broadcast_cancelled_halfway_stops_and_says_how_many_were_sent(
     e2e_stack: LocalStack, api: Api, channel: ChannelControl
 ) -> None:
-    tenant = f"cancel-{uuid.uuid4().hex[:8]}"
-    prefix = await seed(e2e_stack, channel, tenant, CANCEL_AUDIENCE)
-    audience = {conversation_id(prefix, index) for index in range(CANCEL_AUDIENCE)}
+    tenant, audience = await seed(e2e_stack, channel, "cancel", CANCEL_AUDIENCE)
     started = broadcast(tenant, "Wrong audience, sorry.")
     operation = started["operationId"]
     async with channel.rate_limited():

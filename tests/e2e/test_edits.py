@@ -32,6 +32,19 @@ async def shown(channel: ChannelControl, conversation_id: str) -> dict[str, str 
     return view
 
 
+def edit(delivery_id: str, operation: str, *texts: str) -> dict[str, Any]:
+    """A queue message that updates (to ``texts``) or deletes what ``delivery_id`` sent."""
+    queued: dict[str, Any] = {
+        "version": 1,
+        "id": f"e2e-{operation}-{uuid.uuid4().hex}",
+        "operation": operation,
+        "deliveryId": delivery_id,
+    }
+    if texts:
+        queued["activities"] = [{"type": "message", "text": text} for text in texts]
+    return queued
+
+
 def operations(records: list[dict[str, Any]], operation: str, activity_id: str) -> int:
     return sum(
         1
@@ -118,13 +131,7 @@ async def test_the_same_queued_update_three_times_updates_once(
     conversation_id, _ = await started(channel)
     original = message(conversation_id, f"status: running {uuid.uuid4().hex}")
     [activity_id] = await api.delivered(original)
-    update = {
-        "version": 1,
-        "id": f"e2e-update-{uuid.uuid4().hex}",
-        "operation": "update",
-        "deliveryId": original["id"],
-        "activities": [{"type": "message", "text": "status: done"}],
-    }
+    update = edit(original["id"], "update", "status: done")
 
     await api.enqueue(update, update)
     await api.enqueue(update)
@@ -144,13 +151,7 @@ async def test_an_update_queued_before_its_send_waits_for_it(
 ) -> None:
     conversation_id, _ = await started(channel)
     original = message(conversation_id, f"first draft {uuid.uuid4().hex}")
-    update = {
-        "version": 1,
-        "id": f"e2e-early-{uuid.uuid4().hex}",
-        "operation": "update",
-        "deliveryId": original["id"],
-        "activities": [{"type": "message", "text": "second draft"}],
-    }
+    update = edit(original["id"], "update", "second draft")
     await api.enqueue(update)
     waiting = await api.receipt(update["id"])
     assert waiting is None or waiting["status"] in ("Retrying", "Sending")
@@ -167,12 +168,7 @@ async def test_a_queued_recall_deletes_what_the_delivery_sent(
     conversation_id, _ = await started(channel)
     original = message(conversation_id, f"wrong audience {uuid.uuid4().hex}")
     [activity_id] = await api.delivered(original)
-    recall = {
-        "version": 1,
-        "id": f"e2e-recall-{uuid.uuid4().hex}",
-        "operation": "delete",
-        "deliveryId": original["id"],
-    }
+    recall = edit(original["id"], "delete")
 
     await api.enqueue(recall)
 

@@ -24,7 +24,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bench.broadcast import arrival_span, conversation_id
+from bench.broadcast import arrival_span
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
 from tests.e2e.conftest import running_stack
@@ -112,11 +112,11 @@ async def delivered(
 async def enqueue_to_tenant(
     stack: LocalStack, api: Api, control: ChannelControl, count: int
 ) -> tuple[set[str], str]:
-    tenant = f"scale-{uuid.uuid4().hex[:8]}"
-    prefix = await seed(stack, control, tenant, count)
+    tenant, conversations = await seed(stack, control, "scale", count)
     run = uuid.uuid4().hex[:6]
     messages = [
-        message(conversation_id(prefix, index), f"drain {run} {index}") for index in range(count)
+        message(conversation, f"drain {run} {index}")
+        for index, conversation in enumerate(sorted(conversations))
     ]
     await api.enqueue(*messages)
     return {m["activities"][0]["text"] for m in messages}, tenant
@@ -143,10 +143,8 @@ async def test_600_queued_messages_reach_the_connector_once_within_the_tenant_li
 async def test_a_broadcast_to_300_of_one_tenant_sees_no_429(
     scaled_stack: LocalStack, api: Api, control: ChannelControl
 ) -> None:
-    tenant = f"broadcast-{uuid.uuid4().hex[:8]}"
     audience = 300
-    prefix = await seed(scaled_stack, control, tenant, audience)
-    audience_ids = {conversation_id(prefix, index) for index in range(audience)}
+    tenant, audience_ids = await seed(scaled_stack, control, "broadcast", audience)
     body = broadcast(tenant, f"closed on Friday {uuid.uuid4().hex[:6]}")
     status, _, started = await api.call("POST", "/api/broadcasts", body)
     assert status == 202, started
