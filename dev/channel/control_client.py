@@ -13,13 +13,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import aiohttp
 from pydantic.alias_generators import to_camel
 
 from dev.channel.control import PREFIX
+from dev.channel.faults import FaultSpec
 from dev.channel.issuer import TokenDefect
 
 Record = dict[str, Any]
@@ -170,36 +171,10 @@ class ChannelControl:
         """Forget records, faults, rate-limit counts and token counters."""
         await self._call("POST", "/reset")
 
-    async def set_fault(
-        self,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        message: str | None = None,
-        times: int | None = 1,
-        retry_after: int | None = None,
-        delay_seconds: float = 0.0,
-        location: str | None = None,
-        conversation_id: str | None = None,
-        operation: str | None = None,
-        after_seconds: float = 0.0,
-        for_seconds: float | None = None,
-    ) -> dict[str, Any]:
-        """Inject a fault (see :class:`dev.channel.faults.Fault`); returns it with its id."""
-        return await self._post(
-            "/faults",
-            after_seconds=after_seconds,
-            for_seconds=for_seconds,
-            status=status,
-            code=code,
-            message=message,
-            times=times,
-            retry_after=retry_after,
-            delay_seconds=delay_seconds,
-            location=location,
-            conversation_id=conversation_id,
-            operation=operation,
-        )
+    async def set_fault(self, **fault: Unpack[FaultSpec]) -> dict[str, Any]:
+        """Inject a fault (see :class:`dev.channel.faults.Fault` for the settings and their
+        defaults); returns it with its id."""
+        return await self._post("/faults", **fault)
 
     async def faults(self) -> list[dict[str, Any]]:
         """The active faults."""
