@@ -55,7 +55,7 @@ from bot.schema.responses import (
     InvokeResponse,
     ResourceResponse,
 )
-from bot.schema.wire_model import WireModel
+from bot.schema.wire_model import WireModel, assign_fields, construct_valid, copy_model
 
 __all__ = [
     "MAX_ACTIVITY_BODY_BYTES",
@@ -99,6 +99,9 @@ __all__ = [
     "TextHighlight",
     "WireModel",
     "apply_conversation_reference",
+    "assign_fields",
+    "construct_valid",
+    "copy_model",
     "create_reply",
     "get_continuation_activity",
     "get_conversation_reference",

@@ -15,7 +15,7 @@ from bot.schema.activity import Activity
 from bot.schema.channels import Channels
 from bot.schema.enums import ActivityEventNames, ActivityTypes
 from bot.schema.reference import ConversationReference
-from bot.schema.wire_model import WireModel
+from bot.schema.wire_model import WireModel, assign_fields, construct_valid, copy_model
 
 _M = TypeVar("_M", bound=WireModel)
 
@@ -26,7 +26,7 @@ _NO_REPLY_TO_CONVERSATION_UPDATE = frozenset({Channels.DIRECTLINE, Channels.WEBC
 def _copy(model: _M | None) -> _M | None:
     # References outlive the turn (they are stored); sharing nested models with the activity
     # would let a later change to one silently change the other.
-    return None if model is None else model.model_copy(deep=True)
+    return None if model is None else copy_model(model)
 
 
 def _reply_target(activity: Activity) -> str | None:
@@ -50,7 +50,10 @@ def get_conversation_reference(activity: Activity) -> ConversationReference:
     Returns:
         A new reference; it shares no objects with ``activity``.
     """
-    return ConversationReference(
+    # Every value comes from a validated activity, so the reference is built without
+    # validating them again (a proactive send builds one per turn).
+    return construct_valid(
+        ConversationReference,
         activity_id=_reply_target(activity),
         user=_copy(activity.from_),
         bot=_copy(activity.recipient),
@@ -79,21 +82,25 @@ def apply_conversation_reference(
     Returns:
         ``activity`` itself, for chaining.
     """
-    activity.channel_id = reference.channel_id
-    activity.service_url = reference.service_url
-    activity.conversation = _copy(reference.conversation)
+    values: dict[str, object] = {
+        "channel_id": reference.channel_id,
+        "service_url": reference.service_url,
+        "conversation": _copy(reference.conversation),
+    }
     if activity.locale is None:
-        activity.locale = reference.locale
+        values["locale"] = reference.locale
     if is_incoming:
-        activity.from_ = _copy(reference.user)
-        activity.recipient = _copy(reference.bot)
+        values["from_"] = _copy(reference.user)
+        values["recipient"] = _copy(reference.bot)
         if reference.activity_id:
-            activity.id = reference.activity_id
+            values["id"] = reference.activity_id
     else:
-        activity.from_ = _copy(reference.bot)
-        activity.recipient = _copy(reference.user)
+        values["from_"] = _copy(reference.bot)
+        values["recipient"] = _copy(reference.user)
         if reference.activity_id:
-            activity.reply_to_id = reference.activity_id
+            values["reply_to_id"] = reference.activity_id
+    # One assignment of the already-valid values (every outgoing activity goes through here).
+    assign_fields(activity, values)
     return activity
 
 
@@ -136,17 +143,25 @@ def get_continuation_activity(reference: ConversationReference) -> Activity:
     Returns:
         A new activity; it shares no objects with ``reference``.
     """
-    return Activity(
+    # Built without validation: every value is the validated reference's own or made here.
+    # The activity's accounts are copies; ``relatesTo`` is a copy of the reference that
+    # shares those copies (as botbuilder's does), rather than copying them a second time.
+    conversation = _copy(reference.conversation)
+    user = _copy(reference.user)
+    bot = _copy(reference.bot)
+    relates_to = copy_model(reference, user=user, bot=bot, conversation=conversation)
+    return construct_valid(
+        Activity,
         type=ActivityTypes.EVENT,
         name=ActivityEventNames.CONTINUE_CONVERSATION,
         id=str(uuid.uuid4()),
         channel_id=reference.channel_id,
         service_url=reference.service_url,
-        conversation=_copy(reference.conversation),
-        from_=_copy(reference.user),
-        recipient=_copy(reference.bot),
+        conversation=conversation,
+        from_=user,
+        recipient=bot,
         locale=reference.locale,
-        relates_to=reference.model_copy(deep=True),
+        relates_to=relates_to,
     )
 
 
