@@ -152,8 +152,8 @@ def get_continuation_activity(reference: ConversationReference) -> Activity:
     relates_to = copy_model(reference, user=user, bot=bot, conversation=conversation)
     return construct_valid(
         Activity,
-        type=ActivityTypes.EVENT,
-        name=ActivityEventNames.CONTINUE_CONVERSATION,
+        type=ActivityTypes.EVENT.value,  # plain strings, as validation would have made them
+        name=ActivityEventNames.CONTINUE_CONVERSATION.value,
         id=str(uuid.uuid4()),
         channel_id=reference.channel_id,
         service_url=reference.service_url,

@@ -274,7 +274,7 @@ class TurnContext:
     def _outgoing(self, item: Activity | str) -> Activity:
         if isinstance(item, str):
             # The most common send (a text); nothing in it to validate.
-            activity = construct_valid(Activity, type=ActivityTypes.MESSAGE, text=item)
+            activity = construct_valid(Activity, type=ActivityTypes.MESSAGE.value, text=item)
         else:
             activity = copy_model(item)
         explicit_reply_to_id = activity.reply_to_id
