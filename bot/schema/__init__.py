@@ -55,7 +55,13 @@ from bot.schema.responses import (
     InvokeResponse,
     ResourceResponse,
 )
-from bot.schema.wire_model import WireModel, assign_fields, construct_valid, copy_model
+from bot.schema.wire_model import (
+    WireModel,
+    assign_fields,
+    construct_valid,
+    copy_model,
+    wire_json,
+)
 
 __all__ = [
     "MAX_ACTIVITY_BODY_BYTES",
@@ -108,4 +114,5 @@ __all__ = [
     "is_continuation_activity",
     "parse_activity_body",
     "remove_recipient_mention",
+    "wire_json",
 ]

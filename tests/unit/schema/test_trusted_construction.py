@@ -10,6 +10,8 @@ included), the same fields set, the same unknown fields.
 from __future__ import annotations
 
 import copy
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,12 +23,14 @@ from bot.schema import (
     ChannelAccount,
     ConversationReference,
     ExpectedReplies,
+    InvokeResponse,
     WireModel,
     assign_fields,
     construct_valid,
     copy_model,
     get_continuation_activity,
     get_conversation_reference,
+    wire_json,
 )
 from bot.turn import ClaimsIdentity, InMemorySender, TurnContext
 
@@ -68,9 +72,7 @@ def _reference() -> ConversationReference:
     return ConversationReference.model_validate(copy.deepcopy(STORED_REFERENCE))
 
 
-def _continuation_the_validated_way(
-    reference: ConversationReference, activity_id: str
-) -> Activity:
+def _continuation_the_validated_way(reference: ConversationReference, activity_id: str) -> Activity:
     return Activity(
         type=ActivityTypes.EVENT,
         name=ActivityEventNames.CONTINUE_CONVERSATION,
@@ -214,3 +216,47 @@ class TestTheSendPathsModels:
         validated.id = None
         validated.id = sent.id  # the in-memory sender's
         _assert_same(sent.activity, validated)
+
+
+ACTIVITY_FIXTURES = sorted(
+    (Path(__file__).resolve().parents[2] / "fixtures" / "activities").glob("*.json")
+)
+
+
+class TestWireJson:
+    @pytest.mark.parametrize("path", ACTIVITY_FIXTURES, ids=lambda path: path.stem)
+    def test_writes_what_the_validated_serializer_writes(self, path: Path) -> None:
+        activity = Activity.model_validate_json(path.read_bytes())
+        assert wire_json(activity) == _wire_bytes(activity)
+
+    def test_keeps_unknown_nulls_and_leaves_out_declared_nones(self) -> None:
+        activity = Activity.model_validate(
+            {
+                "type": "message",
+                "text": None,
+                "newField": None,
+                "from": {"id": "29:1", "name": None, "futureAccountField": None},
+                "channelData": {"tenant": None},
+                "entities": [{"type": "mention", "mentioned": None}],
+            }
+        )
+        written = wire_json(activity)
+        assert written == _wire_bytes(activity)
+        assert json.loads(written) == {
+            "type": "message",
+            "newField": None,
+            "from": {"id": "29:1", "futureAccountField": None},
+            "channelData": {"tenant": None},
+            "entities": [{"type": "mention", "mentioned": None}],
+        }
+
+    def test_a_model_with_another_default_uses_the_validated_serializer(self) -> None:
+        replies = ExpectedReplies()
+        assert wire_json(replies) == b'{"activities":[]}'
+        assert wire_json(InvokeResponse(status=200)) == b'{"status":200}'
+
+    def test_the_proactive_message_and_reference(self) -> None:
+        reference = _reference()
+        continuation = get_continuation_activity(reference)
+        assert wire_json(reference) == _wire_bytes(reference)
+        assert wire_json(continuation) == _wire_bytes(continuation)
