@@ -40,7 +40,7 @@ from pydantic import Field, model_validator
 from bot.broadcast.ids import is_operation_id
 from bot.broadcast.request import BroadcastRequest
 from bot.http.api_request import RefusedRequest, field_errors_response, read_request
-from bot.http.responses import error_response, json_response, storage_unavailable
+from bot.http_responses import error_response, json_response, storage_unavailable
 from bot.proactive.message import ID_PATTERN, MAX_ACTIVITIES, InvalidMessageError, SendableActivity
 from bot.request_model import RequestModel
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import azure.functions as func
 
-from bot.http.responses import error_response, json_response
+from bot.http_responses import error_response, json_response
 from bot.references import AmbiguousReferenceError, StoredReference, reference_store
 from bot.storage.timestamps import to_timestamp
 

@@ -41,7 +41,7 @@ from pydantic.alias_generators import to_camel
 
 from bot.delivery import DeliveryMode
 from bot.http.api_request import RefusedRequest, read_request
-from bot.http.responses import error_response, json_response
+from bot.http_responses import error_response, json_response
 from bot.proactive.delivery import DeliveryOutcome, Outcome
 from bot.proactive.errors import REFUSAL_STATUS, ConversationInactiveError
 from bot.proactive.failures import Failure, Verdict
