@@ -106,10 +106,16 @@ delivery_ledger: ProcessClient[DeliveryLedger] = ProcessClient(_create_ledger)
 
 
 def _create_proactive_service() -> ProactiveService:
+    from bot.delivery.sent_cards import SentCards
+    from bot.proactive.event_turns import ComputedSends
     from bot.proactive.service import ProactiveService
 
     return ProactiveService(
-        store=reference_store.get(), ledger=delivery_ledger.get(), adapter=application_turns
+        store=reference_store.get(),
+        ledger=delivery_ledger.get(),
+        computed=ComputedSends(),
+        sent_cards=SentCards(),
+        adapter=application_turns,
     )
 
 

@@ -404,6 +404,42 @@ class DeliveryLedger:
         await self._update(claim, lambda document: failed(document, error, status, moment))
         return claim.receipt
 
+    async def record_invalid(
+        self,
+        delivery_id: str,
+        activity_count: int,
+        payload_hash: str,
+        error: DeliveryError,
+        *,
+        now: datetime,
+    ) -> None:
+        """Give the valid id of a message that can never be sent a ``Failed`` receipt.
+
+        Only a receipt this creates is failed: an id already used by a real delivery has other
+        activities (``IdempotencyConflictError``) or a different payload hash, and is left
+        alone; one this call finds claimable is handed back untouched, claimable at once.
+
+        Args:
+            delivery_id: The message's id.
+            activity_count: How many activities the message seemed to carry.
+            payload_hash: The hash of the message's bytes, marked as an invalid message's.
+            error: Why the message is invalid.
+            now: The current time.
+        """
+        try:
+            claimed = await self.claim(
+                delivery_id, activity_count, now=now, payload_hash=payload_hash
+            )
+        except IdempotencyConflictError:
+            return
+        if not isinstance(claimed, Claim):
+            return
+        if claimed.attempt == 1:
+            await self.fail(claimed, error, DeliveryStatus.FAILED)
+        else:
+            # A delivery that was not ours: hand it back untouched, claimable at once.
+            await self.record_retry(claimed, error, now)
+
     async def get_receipt(self, delivery_id: str) -> Receipt | None:
         """The receipt of a delivery, or ``None`` when the id is unknown (or expired).
 

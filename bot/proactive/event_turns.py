@@ -41,8 +41,8 @@ from bot.schema import (
     get_continuation_activity,
 )
 from bot.storage.containers import DELIVERIES
-from bot.storage.cosmos import container as named_container
 from bot.storage.keys import storage_id
+from bot.storage.point_documents import PointDocuments
 from bot.storage.timestamps import to_timestamp
 from bot.turn import BotAdapter, ClaimsIdentity, SendNext, TurnContext, TurnLogic
 
@@ -65,7 +65,7 @@ def event_activity(resolved: ResolvedTarget, event: ProactiveEvent) -> Activity:
     return activity
 
 
-class ComputedSends:
+class ComputedSends(PointDocuments):
     """What proactive turns computed, by message id: the first computation of an id wins.
 
     Args:
@@ -79,17 +79,12 @@ class ComputedSends:
         container: Callable[[], ContainerProxy] | None = None,
         ttl_seconds: int = DEFAULT_TTL_SECONDS,
     ) -> None:
-        self._container = container or _deliveries_container
-        self._ttl_seconds = ttl_seconds
+        super().__init__(DELIVERIES.name, container=container, ttl_seconds=ttl_seconds)
 
     async def recall(self, delivery_id: str) -> list[Activity] | None:
         """What was computed for ``delivery_id``; ``None`` when nothing was yet."""
-        from azure.cosmos.exceptions import CosmosResourceNotFoundError
-
-        document_id = storage_id(COMPUTED_KIND, delivery_id)
-        try:
-            document = await self._container().read_item(document_id, partition_key=document_id)
-        except CosmosResourceNotFoundError:
+        document = await self.read(storage_id(COMPUTED_KIND, delivery_id))
+        if document is None:
             return None
         return [Activity.from_wire(item) for item in document.get("activities") or ()]
 
@@ -150,7 +145,3 @@ async def compute_turn(
     )
     # Typing indicators and the like mean nothing once the turn is over.
     return [activity for activity in captured if activity.type != ActivityTypes.TYPING]
-
-
-def _deliveries_container() -> ContainerProxy:
-    return named_container(DELIVERIES.name)

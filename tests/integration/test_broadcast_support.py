@@ -23,6 +23,8 @@ from bot.broadcast.operations import OperationStore
 from bot.broadcast.outcomes import BroadcastProgress
 from bot.broadcast.service import BroadcastService
 from bot.connector.sender import ConnectorSender
+from bot.delivery.sent_cards import SentCards
+from bot.proactive.event_turns import ComputedSends
 from bot.proactive.message import parse_message
 from bot.proactive.queue_sender import QueueResult, QueueSender
 from bot.proactive.service import ProactiveService
@@ -114,6 +116,8 @@ async def running_broadcasts(
             ProactiveService(
                 store=proactive.store,
                 ledger=proactive.ledger,
+                computed=ComputedSends(),
+                sent_cards=SentCards(),
                 sender=GovernedSender(ConnectorSender(), lambda: governor),
             ),
             listeners=[BroadcastProgress()],

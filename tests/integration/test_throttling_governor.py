@@ -19,7 +19,9 @@ import pytest
 
 from bot.channel_limits import DEFAULT_LIMITS, TEAMS_LIMITS, ChannelLimits
 from bot.connector.sender import ConnectorSender
+from bot.delivery.sent_cards import SentCards
 from bot.proactive.delivery import Outcome
+from bot.proactive.event_turns import ComputedSends
 from bot.proactive.message import ConversationTarget
 from bot.proactive.queue_sender import QueueAction, QueueSender
 from bot.proactive.service import ProactiveService
@@ -44,6 +46,8 @@ def governed_service(proactive: Proactive, governor: RateGovernor) -> ProactiveS
     return ProactiveService(
         store=proactive.store,
         ledger=proactive.ledger,
+        computed=ComputedSends(),
+        sent_cards=SentCards(),
         sender=GovernedSender(ConnectorSender(), lambda: governor),
     )
 
