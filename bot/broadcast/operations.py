@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from bot.process_client import ProcessClient
 from bot.storage.containers import BROADCASTS
 from bot.storage.cosmos import container as named_container
 from bot.storage.timestamps import to_timestamp
@@ -296,7 +295,3 @@ def _parameters(operation_id: str, *, delivered: bool) -> list[dict[str, object]
 
 def _broadcasts_container() -> ContainerProxy:
     return named_container(BROADCASTS.name)
-
-
-operation_store: ProcessClient[OperationStore] = ProcessClient(OperationStore)
-"""The process-wide store."""

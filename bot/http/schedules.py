@@ -32,8 +32,9 @@ from typing import Any
 
 import azure.functions as func
 
+from bot.app import schedule_service
 from bot.http_responses import error_response, json_response
-from bot.schedules.service import ScheduleRequestError, schedule_service
+from bot.schedules.service import ScheduleRequestError
 from bot.schedules.store import MAX_PAGE_SIZE
 from bot.schema.json_document import JsonDocumentError, parse_json
 

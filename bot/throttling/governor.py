@@ -595,16 +595,12 @@ def _nothing(used: bool) -> None:
     del used
 
 
-def _create_governor() -> RateGovernor:
-    config = load_governor_config()
-    if not (config.enabled and config.lease_seconds > 0):
-        return RateGovernor(config)
-    return RateGovernor(
-        config,
-        leases=BudgetLeases(lease_seconds=config.lease_seconds, tenant_shares=config.tenant_shares),
-        logs=SendLogs(),
-    )
+SLOT = "bot.throttling.governor.rate_governor"
 
+rate_governor: ProcessClient[RateGovernor] = ProcessClient.slot(SLOT)
+"""The slot of the process-wide governor: ``rate_governor.get()``.
 
-rate_governor: ProcessClient[RateGovernor] = ProcessClient(_create_governor)
-"""The process-wide governor: ``rate_governor.get()``."""
+Every Connector request waits on it (:mod:`bot.throttling.sender`); the composition root
+(:mod:`bot.app`) provides its factory by the slot's name, without importing this module, so a
+cold start that sends nothing through the governor does not load it.
+"""

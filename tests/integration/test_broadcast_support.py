@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 
+from bot.broadcast.audience import AudienceReader
 from bot.broadcast.fanout import FanOut, FanOutResult
 from bot.broadcast.operations import OperationStore
 from bot.broadcast.outcomes import BroadcastProgress
@@ -110,7 +111,8 @@ async def running_broadcasts(
         for client in queues:
             await client.create_queue()
         operations = OperationStore()
-        fan_out = FanOut(operations=operations, page_size=page_size)
+        audience = AudienceReader(proactive.store)
+        fan_out = FanOut(operations=operations, audience=audience, page_size=page_size)
         governor = RateGovernor(GovernorConfig(), shared=False)
         sender = QueueSender(
             ProactiveService(
@@ -120,7 +122,7 @@ async def running_broadcasts(
                 sent_cards=SentCards(),
                 sender=GovernedSender(ConnectorSender(), lambda: governor),
             ),
-            listeners=[BroadcastProgress()],
+            listeners=[BroadcastProgress(operations)],
             queue=lambda: queues[0],
             poison_queue=lambda: queues[2],
             queue_name=name,
@@ -130,7 +132,9 @@ async def running_broadcasts(
                 proactive=proactive,
                 operations=operations,
                 fan_out=fan_out,
-                service=BroadcastService(operations=operations, fan_out=lambda: fan_out),
+                service=BroadcastService(
+                    operations=operations, audience=audience, fan_out=lambda: fan_out
+                ),
                 sender=sender,
                 proactive_queue=queues[0],
                 fanout_queue=queues[1],
