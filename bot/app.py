@@ -37,8 +37,8 @@ from bot.turn import ActivityHandler, BotAdapter, TurnLogic
 
 if TYPE_CHECKING:
     from bot.broadcast.fanout import FanOut
-    from bot.broadcast.operations import OperationStore
     from bot.broadcast.service import BroadcastService
+    from bot.broadcast.store import OperationStore
     from bot.delivery import DeliveryLedger
     from bot.proactive.queue_sender import QueueMessageLike, QueueSender
     from bot.proactive.service import ProactiveService
@@ -100,6 +100,7 @@ def _create_application() -> BotApplication:
     # Imported here, not at the top: the samples package is not needed to import this module,
     # and the catalog imports only the chosen sample's module.
     from bot.samples.catalog import create_sample
+    from bot.state.store import CosmosStateStorage
 
     # Capture first, so a handler that sends proactively finds its own conversation stored;
     # state loads lazily and saves once, at the end of the turn.
@@ -109,7 +110,7 @@ def _create_application() -> BotApplication:
         middleware=[
             TurnTelemetry(),
             ReferenceCapture(references, team_channels=_team_channel_ids),
-            BotStateMiddleware(),
+            BotStateMiddleware(CosmosStateStorage()),
         ],
     )
     return BotApplication(
@@ -153,8 +154,8 @@ delivery_ledger: ProcessClient[DeliveryLedger] = ProcessClient(_create_ledger)
 
 
 def _create_proactive_service() -> ProactiveService:
+    from bot.delivery.computed_sends import ComputedSends
     from bot.delivery.sent_cards import SentCards
-    from bot.proactive.event_turns import ComputedSends
     from bot.proactive.service import ProactiveService
 
     return ProactiveService(
@@ -218,7 +219,7 @@ async def run_schedule_tick() -> TickReport:
 
 
 def _create_operation_store() -> OperationStore:
-    from bot.broadcast.operations import OperationStore
+    from bot.broadcast.store import OperationStore
 
     return OperationStore()
 

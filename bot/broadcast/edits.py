@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.broadcast.ids import delivery_id, edit_delivery_id
-from bot.broadcast.operations import OperationStore
+from bot.broadcast.store import OperationStore
 from bot.storage.timestamps import to_timestamp
 
 if TYPE_CHECKING:

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from bot.broadcast.audience import AudienceReader
 from bot.broadcast.edits import EditFanOut
 from bot.broadcast.ids import Recipient, delivery_id, is_operation_id, recipient_token
-from bot.broadcast.operations import OperationStore
+from bot.broadcast.store import OperationStore
 from bot.proactive.message import FieldError, InvalidMessageError, decode_json
 from bot.proactive.poison import POISON_SUFFIX, PoisonReason, poison_text, put_poison
 from bot.settings import get_settings

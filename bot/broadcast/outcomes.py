@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bot.broadcast.ids import parse_delivery_id, parse_edit_delivery_id
 
 if TYPE_CHECKING:
-    from bot.broadcast.operations import OperationStore
+    from bot.broadcast.store import OperationStore
     from bot.proactive.delivery import DeliveryOutcome
 
 

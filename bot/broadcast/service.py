@@ -25,13 +25,10 @@ from bot.broadcast.audience import AudienceReader
 from bot.broadcast.edits import edit_progress, new_fan_out
 from bot.broadcast.fanout import MAX_ROUNDS, FanOut, recipient_message
 from bot.broadcast.ids import Recipient, new_operation_id
-from bot.broadcast.operations import (
-    OPERATION_KIND,
-    OperationConflictError,
-    OperationStore,
-)
 from bot.broadcast.outcomes import CANCELLED
+from bot.broadcast.records import OperationConflictError
 from bot.broadcast.request import BroadcastRequest
+from bot.broadcast.store import OPERATION_KIND, OperationStore
 from bot.proactive.enqueue import MAX_ENCODED_BYTES, encoded_size
 from bot.proactive.message import FieldError, InvalidMessageError, parse_message
 from bot.storage.timestamps import to_timestamp

@@ -18,7 +18,6 @@ between the send and this write) is simply not known, and is updated as any mess
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +26,7 @@ from bot.storage.keys import storage_id
 from bot.storage.point_documents import PointDocuments
 
 if TYPE_CHECKING:
-    from azure.cosmos.aio import ContainerProxy
+    pass
 
 SENT_CARD_KIND = "sentCard"
 """``kind`` of a document naming the delivery that sent a card (and its key kind)."""
@@ -49,20 +48,13 @@ class SentCard:
 
 
 class SentCards(PointDocuments):
-    """Sent cards by conversation and activity id.
+    """Sent cards by conversation and activity id, in the ``deliveries`` container.
 
-    Args:
-        container: Returns the ``deliveries`` container; the process-wide one when omitted.
-        ttl_seconds: Cosmos DB ``ttl`` of a document.
+    Args: as :class:`~bot.storage.point_documents.PointDocuments`.
     """
 
-    def __init__(
-        self,
-        *,
-        container: Callable[[], ContainerProxy] | None = None,
-        ttl_seconds: int = DEFAULT_TTL_SECONDS,
-    ) -> None:
-        super().__init__(DELIVERIES.name, container=container, ttl_seconds=ttl_seconds)
+    container_name = DELIVERIES.name
+    default_ttl_seconds = DEFAULT_TTL_SECONDS
 
     async def remember(self, conversation_id: str, activity_id: str, card: SentCard) -> None:
         """Record that ``card``'s delivery sent ``activity_id`` (idempotent: an upsert)."""

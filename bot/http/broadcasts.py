@@ -55,7 +55,7 @@ async def start_broadcast(req: func.HttpRequest) -> func.HttpResponse:
     from azure.core.exceptions import AzureError
 
     from bot.app import broadcast_service
-    from bot.broadcast.operations import OperationConflictError
+    from bot.broadcast.records import OperationConflictError
     from bot.connector.errors import ConnectorError
     from bot.proactive.errors import ProactiveError
 

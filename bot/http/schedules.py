@@ -1,7 +1,7 @@
 """``/api/schedules``: cron schedules of proactive messages (docs/http-api.md, docs/schedules.md).
 
 ======================================  =====================================================
-``POST /api/schedules``                 a schedule (see :mod:`bot.schedules.model`) → 201 and
+``POST /api/schedules``                 a schedule (see :mod:`bot.schedules.records`) → 201 and
                                         the stored schedule, ``Location`` its URL
 ``GET /api/schedules``                  ``?conversationId=&channelId=&userId=&pageSize=
                                         &continuation=`` → 200 ``{"schedules": [...],

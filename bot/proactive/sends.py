@@ -30,6 +30,7 @@ from bot.proactive.message import (
     TeamsChannelTarget,
     UserTarget,
     bot_channel_of,
+    conversation_of,
 )
 from bot.proactive.targets import ResolvedTarget
 from bot.schema import ConversationReference
@@ -195,7 +196,7 @@ class Sends:
         resolved = outcome.target
         return SendResult(
             channel_id=resolved.channel_id if resolved else bot_channel_of(target),
-            conversation_id=resolved.conversation_id if resolved else _conversation_of(target),
+            conversation_id=resolved.conversation_id if resolved else conversation_of(target),
             activity_ids=list(outcome.activity_ids),
             delivery_id=delivery_id,
             repeated=outcome.repeated,
@@ -261,14 +262,6 @@ class Sends:
             except ValidationError:
                 raise InvalidTargetError("conversationReference is not a valid reference") from None
         return await self.send(reference, activities, delivery_id=delivery_id)
-
-
-def _conversation_of(target: Target) -> str | None:
-    if isinstance(target, ConversationTarget):
-        return target.conversation_id
-    if isinstance(target, ConversationReference) and target.conversation is not None:
-        return target.conversation.id
-    return None
 
 
 def _target_kind(target: Target) -> str:

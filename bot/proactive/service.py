@@ -30,6 +30,7 @@ from bot.auth.service_url import ServiceUrlPolicy, service_url_policy
 from bot.connector.client import ConnectorClient, connector_client
 from bot.connector.sender import ConnectorSender
 from bot.delivery import DeliveryLedger
+from bot.delivery.computed_sends import ComputedSends
 from bot.delivery.sent_cards import SentCards
 from bot.proactive.activities import ActivityLike, to_activities
 from bot.proactive.activity_changes import ActivityChanges
@@ -39,7 +40,6 @@ from bot.proactive.conversations import ConversationCreator, CreatedConversation
 from bot.proactive.delivery import Deliverer
 from bot.proactive.edits import Editor
 from bot.proactive.errors import UserNotFoundError
-from bot.proactive.event_turns import ComputedSends
 from bot.proactive.sends import SendFailedError, SendResult, Sends
 from bot.proactive.targets import TargetResolver, UserDirectory
 from bot.proactive.turns import ProactiveTurns

@@ -17,9 +17,10 @@ from bot import telemetry
 from bot.auth.errors import ServiceUrlNotAllowed, TokenAcquisitionError
 from bot.connector.errors import ConnectorError
 from bot.delivery import DeliveryError, DeliveryMode, Receipt
+from bot.delivery.computed_sends import ComputedSends
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
 from bot.proactive.errors import ProactiveError
-from bot.proactive.event_turns import ComputedSends, compute_turn
+from bot.proactive.event_turns import compute_turn
 from bot.proactive.message import ProactiveEvent, Target
 from bot.proactive.sends import Sends, request_failed
 from bot.proactive.targets import ResolvedTarget

@@ -27,7 +27,7 @@ from bot.proactive.targets import TargetResolver
 from bot.references import ReferenceStore
 from bot.schedules.documents import new_document, schedule_of, updated_document
 from bot.schedules.intervals import shortest_gap_below
-from bot.schedules.model import (
+from bot.schedules.records import (
     READ_ONLY_FIELDS,
     TARGETS,
     Schedule,

@@ -10,7 +10,7 @@ the read that treats a missing document as "not known".
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from bot.storage.cosmos import container as named_container
 
@@ -19,23 +19,31 @@ if TYPE_CHECKING:
 
 
 class PointDocuments:
-    """Documents read by id in one container, each kept ``ttl_seconds``.
+    """Documents read by id in one container, each kept for a time to live.
+
+    A subclass names its container (``container_name``) and its documents' default time to
+    live (``default_ttl_seconds``).
 
     Args:
-        container_name: The container's name (``bot.storage.containers``).
-        container: Returns the container; the process-wide one of that name when omitted.
-        ttl_seconds: Cosmos DB ``ttl`` of a document.
+        container: Returns the container; the process-wide one of ``container_name`` when
+            omitted.
+        ttl_seconds: Cosmos DB ``ttl`` of a document; ``default_ttl_seconds`` when omitted.
     """
+
+    container_name: ClassVar[str]
+    default_ttl_seconds: ClassVar[int]
 
     def __init__(
         self,
-        container_name: str,
         *,
         container: Callable[[], ContainerProxy] | None = None,
-        ttl_seconds: int,
+        ttl_seconds: int | None = None,
     ) -> None:
-        self._container = container or (lambda: named_container(container_name))
-        self._ttl_seconds = ttl_seconds
+        self._container = container or self._named_container
+        self._ttl_seconds = ttl_seconds if ttl_seconds is not None else self.default_ttl_seconds
+
+    def _named_container(self) -> ContainerProxy:
+        return named_container(self.container_name)
 
     async def read(self, document_id: str) -> dict[str, Any] | None:
         """The document with ``document_id``; ``None`` when there is none (or it expired)."""

@@ -15,7 +15,7 @@ request (``async with governor.permit(key): send``). It keeps, per channel
   after writing the send into the conversation's send log (:mod:`bot.throttling.send_logs`);
 * what 429 answers said: the answering conversation is blocked for the whole ``Retry-After``;
   its tenant for at most ``tenant_block_cap_seconds``, in this process and, through a shared
-  record in Cosmos DB read before sending (:mod:`bot.throttling.records`), in every instance.
+  record in Cosmos DB read before sending (:mod:`bot.throttling.store`), in every instance.
 
 How a permit is granted:
 
@@ -52,9 +52,9 @@ from bot.process_client import ProcessClient
 from bot.schema import ConversationReference
 from bot.throttling.budget_leases import BudgetLeases, LeasedBudget
 from bot.throttling.config import GovernorConfig, load_governor_config
-from bot.throttling.records import ThrottleRecords
 from bot.throttling.send_logs import SLOW_WRITE_SECONDS, Send, SendLog, SendLogs
 from bot.throttling.sliding_log import WindowLimiter
+from bot.throttling.store import ThrottleRecords
 
 logger = logging.getLogger(__name__)
 

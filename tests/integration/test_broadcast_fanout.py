@@ -17,8 +17,9 @@ import pytest
 
 from bot.broadcast.audience import AudienceReader
 from bot.broadcast.fanout import FanOut, FanOutAction, page_message
-from bot.broadcast.operations import OperationConflictError, OperationStore
+from bot.broadcast.records import OperationConflictError
 from bot.broadcast.request import BroadcastRequest
+from bot.broadcast.store import OperationStore
 from bot.proactive.message import ConversationTarget, parse_message
 from bot.proactive.queue_sender import QueueAction
 from bot.settings import Settings

@@ -20,12 +20,12 @@ import pytest
 
 from bot.broadcast.audience import AudienceReader
 from bot.broadcast.fanout import FanOut, FanOutResult
-from bot.broadcast.operations import OperationStore
 from bot.broadcast.outcomes import BroadcastProgress
 from bot.broadcast.service import BroadcastService
+from bot.broadcast.store import OperationStore
 from bot.connector.sender import ConnectorSender
+from bot.delivery.computed_sends import ComputedSends
 from bot.delivery.sent_cards import SentCards
-from bot.proactive.event_turns import ComputedSends
 from bot.proactive.message import parse_message
 from bot.proactive.queue_sender import QueueResult, QueueSender
 from bot.proactive.service import ProactiveService

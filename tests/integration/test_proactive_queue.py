@@ -23,9 +23,9 @@ from azure.storage.queue import QueueMessage
 from bot.app import handle_queue_message
 from bot.connector.client import connector_client
 from bot.connector.sender import ConnectorSender
+from bot.delivery.computed_sends import ComputedSends
 from bot.delivery.sent_cards import SentCards
 from bot.proactive.backoff import MAX_VISIBILITY_SECONDS, Backoff
-from bot.proactive.event_turns import ComputedSends
 from bot.proactive.queue_sender import QueueAction, QueueSender
 from bot.proactive.service import ProactiveService
 from bot.storage.queues import queue

@@ -20,9 +20,9 @@ import pytest
 
 from bot.app import application_turns
 from bot.delivery import DeliveryLedger
+from bot.delivery.computed_sends import ComputedSends
 from bot.delivery.sent_cards import SentCards
 from bot.http_session import http_session
-from bot.proactive.event_turns import ComputedSends
 from bot.proactive.service import ProactiveService
 from bot.references import ReferenceStore, StoredReference
 from bot.schema import ChannelAccount, ConversationAccount, ConversationReference

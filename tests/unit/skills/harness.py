@@ -22,7 +22,7 @@ from bot.samples.skills.briefing import BriefingSkill
 from bot.samples.skills.calendar import CalendarSkill
 from bot.samples.skills.reminders import RemindersSkill
 from bot.schedules.documents import new_document, schedule_of
-from bot.schedules.model import Schedule, ScheduleFields
+from bot.schedules.records import Schedule, ScheduleFields
 from bot.schedules.service import ScheduleService, not_found
 from bot.schedules.store import ScheduleStore
 from bot.schema import ChannelAccount, ConversationAccount, ConversationReference

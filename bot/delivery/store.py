@@ -4,7 +4,7 @@ One document per idempotency id (its HMAC id), which is also the delivery's rece
 claims the id with ``create_item`` (409: someone has it; read it and decide), holds a lease
 while it sends, marks each activity in flight before sending it and records its activity id
 right after, every write conditioned on the ``_etag`` it read. The rules that make this at most
-one send per activity are in :mod:`bot.delivery.transitions`.
+one send per activity are in :mod:`bot.delivery.documents`.
 
 A worker's loop::
 
@@ -42,6 +42,20 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.delivery.documents import (
+    begun,
+    busy_until,
+    completed,
+    decide_claim,
+    failed,
+    first_in_flight,
+    merged_fact,
+    new_document,
+    recorded,
+    retrying,
+    same_delivery,
+    taken_over,
+)
 from bot.delivery.records import (
     DELIVERY_KIND,
     ActivityState,
@@ -56,20 +70,6 @@ from bot.delivery.records import (
     LedgerConflictError,
     Receipt,
     validate_delivery_id,
-)
-from bot.delivery.transitions import (
-    begun,
-    busy_until,
-    completed,
-    decide_claim,
-    failed,
-    first_in_flight,
-    merged_fact,
-    new_document,
-    recorded,
-    retrying,
-    same_delivery,
-    taken_over,
 )
 from bot.delivery.versions import versioned
 from bot.storage.containers import DELIVERIES
