@@ -57,12 +57,15 @@ def _create_governor() -> RateGovernor:
     from bot.throttling.config import load_governor_config
     from bot.throttling.governor import RateGovernor
     from bot.throttling.send_logs import SendLogs
+    from bot.throttling.store import ThrottleRecords
 
     config = load_governor_config()
+    records = ThrottleRecords(cache_seconds=config.record_cache_seconds)
     if not (config.enabled and config.lease_seconds > 0):
-        return RateGovernor(config)
+        return RateGovernor(config, records=records)
     return RateGovernor(
         config,
+        records=records,
         leases=BudgetLeases(lease_seconds=config.lease_seconds, tenant_shares=config.tenant_shares),
         logs=SendLogs(),
     )
@@ -70,7 +73,12 @@ def _create_governor() -> RateGovernor:
 
 provide_slot(GOVERNOR_SLOT, _create_governor)
 
-reference_store: ProcessClient[ReferenceStore] = ProcessClient(ReferenceStore)
+
+def _create_reference_store() -> ReferenceStore:
+    return ReferenceStore()
+
+
+reference_store: ProcessClient[ReferenceStore] = ProcessClient(_create_reference_store)
 """The process's one reference store: ``reference_store.get()``.
 
 Capture, the proactive service, schedules, broadcast audiences and the references route all

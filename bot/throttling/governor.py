@@ -184,9 +184,9 @@ class RateGovernor:
 
     Args:
         config: Limits and bounds; from the settings when omitted.
-        records: The shared throttle records; the Cosmos DB ones when omitted.
-        shared: Whether to read and write shared records at all (``False``: 429 answers slow
-            down this process only).
+        records: The shared throttle records (the composition root hands in the Cosmos DB
+            ones); without them 429 answers slow down this process only.
+        shared: Whether to read and write ``records`` at all.
         clock: Monotonic seconds.
         wall_clock: The current UTC time (the shared records hold wall-clock times).
         sleep: Waits a number of seconds (tests make time pass instantly).
@@ -209,10 +209,6 @@ class RateGovernor:
         logs: SendLogs | None = None,
     ) -> None:
         self.config = config if config is not None else load_governor_config()
-        if records is None and shared:
-            records = ThrottleRecords(
-                cache_seconds=self.config.record_cache_seconds, wall_clock=wall_clock
-            )
         self._records = records if shared else None
         self._clock = clock
         self._wall_clock = wall_clock
