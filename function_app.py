@@ -12,6 +12,7 @@ the first call the import is a dictionary lookup.
 import azure.functions as func
 
 from bot.auth.api_callers import get_api_caller_settings
+from bot.garbage_collection import tune_for_sending
 from bot.http.caller_policy import CallerPolicyApp
 from bot.samples.catalog import validate_sample
 from bot.settings import get_settings
@@ -160,3 +161,8 @@ async def schedule_tick(timer: func.TimerRequest) -> None:
     from bot.app import run_schedule_tick as handle
 
     await handle()
+
+
+# Last, when start-up has built what it keeps: fewer collections on the send path
+# (bot/garbage_collection.py).
+tune_for_sending()

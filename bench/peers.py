@@ -112,9 +112,14 @@ class MockConnector:
                 self.process.wait()
 
 
+CPU_WRAPPER = Path(__file__).with_name("peer_cpu.py")
+"""Runs a peer's script and adds its CPU time per timed send to its figures."""
+
+
 def _run_peer(python: Path, scripts: Path, peer: Peer, port: int, sends: int) -> dict[str, Any]:
     command = [
         str(python),
+        CPU_WRAPPER.name,
         peer.script,
         *peer.extra_arguments,
         *("--mode", "conc", "--n", str(sends), "--concurrency", "50", "--port", str(port)),
@@ -155,11 +160,16 @@ def _row(peer: Peer, theirs: dict[str, Any], ours: dict[str, Any]) -> Row:
         "our_messages_per_s": our_rate,
         "our_peak_rss_mb": ours["peak_rss_mb"],
         "ratio_ours_to_theirs": round(ratio, 2),
+        # Process CPU over the timed sends / sends: what a loaded machine disturbs least.
+        "their_cpu_us_per_message": theirs.get("cpu_us_per_message"),
+        "our_cpu_us_per_message": ours.get("cpu_us_per_message"),
     }
     return Row(
         f"{NAME}[{peer.name}]",
         f"theirs {their_rate:,.0f} msg/s ({theirs.get('peak_rss_mb', 0):.0f} MB), "
-        f"ours {our_rate:,.0f} msg/s ({ours['peak_rss_mb']:.0f} MB): {ratio:.1f}x",
+        f"ours {our_rate:,.0f} msg/s ({ours['peak_rss_mb']:.0f} MB): {ratio:.2f}x; CPU/msg "
+        f"theirs {theirs.get('cpu_us_per_message', 0):.0f} µs, "
+        f"ours {ours.get('cpu_us_per_message', 0):.0f} µs",
         figures,
         checks=(Check("errors in our run", int(ours["errors"])),),
         notes=[f"{theirs.get('sdk', peer.name)}; same mock, same sizes, auth skipped on both"],
@@ -178,6 +188,7 @@ def run(session: BenchSession) -> list[Row]:
     scripts.mkdir(parents=True, exist_ok=True)
     for script in peers_dir.glob("*.py"):
         shutil.copy2(script, scripts / script.name)
+    shutil.copy2(CPU_WRAPPER, scripts / CPU_WRAPPER.name)
 
     rows = []
     for peer in available:

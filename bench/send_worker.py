@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.connector.sender import ConnectorSender
+from bot.garbage_collection import tune_for_sending
 from bot.http_session import http_session
 from bot.schema import ConversationReference
 from bot.settings import get_settings
@@ -123,6 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--warmup", type=int, default=20)
     arguments = parser.parse_args(argv)
+    tune_for_sending()  # as function_app.py does at the end of start-up
     figures = asyncio.run(
         send_all(arguments.service_url, arguments.sends, arguments.concurrency, arguments.warmup)
     )

@@ -41,7 +41,9 @@ def _create_session() -> aiohttp.ClientSession:
     )
     return aiohttp.ClientSession(
         connector=connector,
-        timeout=aiohttp.ClientTimeout(total=30.0, connect=5.0, sock_connect=5.0, sock_read=25.0),
+        # No sock_read: ``total`` bounds the read already, and a read timeout is a timer
+        # rescheduled on every chunk of every answer.
+        timeout=aiohttp.ClientTimeout(total=30.0, connect=5.0, sock_connect=5.0),
         cookie_jar=aiohttp.DummyCookieJar(),
         headers={"User-Agent": USER_AGENT},
         trust_env=False,

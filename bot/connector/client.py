@@ -36,6 +36,8 @@ from bot.schema import (
     ConversationResourceResponse,
     PagedMembersResult,
     ResourceResponse,
+    WireModel,
+    wire_json,
 )
 
 if TYPE_CHECKING:
@@ -72,6 +74,8 @@ def path_segment(value: str, what: str) -> str:
 
 
 def _serialize(body: Body) -> bytes:
+    if isinstance(body, WireModel):
+        return wire_json(body)  # one pass in pydantic-core, straight to bytes
     if isinstance(body, BaseModel):
         # One pass in pydantic-core, straight to bytes: no dict, no re-validation.
         return body.__pydantic_serializer__.to_json(body, by_alias=True, exclude_none=True)

@@ -55,7 +55,13 @@ from bot.schema.responses import (
     InvokeResponse,
     ResourceResponse,
 )
-from bot.schema.wire_model import WireModel
+from bot.schema.wire_model import (
+    WireModel,
+    assign_fields,
+    construct_valid,
+    copy_model,
+    wire_json,
+)
 
 __all__ = [
     "MAX_ACTIVITY_BODY_BYTES",
@@ -99,10 +105,14 @@ __all__ = [
     "TextHighlight",
     "WireModel",
     "apply_conversation_reference",
+    "assign_fields",
+    "construct_valid",
+    "copy_model",
     "create_reply",
     "get_continuation_activity",
     "get_conversation_reference",
     "is_continuation_activity",
     "parse_activity_body",
     "remove_recipient_mention",
+    "wire_json",
 ]

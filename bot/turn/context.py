@@ -14,6 +14,9 @@ from bot.schema import (
     InvokeResponse,
     ResourceResponse,
     apply_conversation_reference,
+    assign_fields,
+    construct_valid,
+    copy_model,
     get_conversation_reference,
     is_continuation_activity,
 )
@@ -48,6 +51,9 @@ DeleteActivityHandler = Callable[
     ["TurnContext", ConversationReference, DeleteNext], Awaitable[None]
 ]
 """A hook on deletes: ``(context, reference, next)``; ``reference.activity_id`` is deleted."""
+
+_NOT_SENT = frozenset({ActivityTypes.INVOKE_RESPONSE, ActivityTypes.TRACE})
+"""Types the turn keeps (an invoke's answer) or sends only to the Emulator (traces)."""
 
 _Hook = Callable[["TurnContext", _A, Callable[[], Awaitable[_R]]], Awaitable[_R | None]]
 
@@ -118,9 +124,10 @@ class TurnContext:
         self._responded = False
         self._buffered_replies: list[Activity] = []
         self._invoke_response: InvokeResponse | None = None
-        self._send_hooks: list[SendActivitiesHandler] = []
-        self._update_hooks: list[UpdateActivityHandler] = []
-        self._delete_hooks: list[DeleteActivityHandler] = []
+        # Tuples, replaced when a hook is added: most turns add none, and share the empty one.
+        self._send_hooks: tuple[SendActivitiesHandler, ...] = ()
+        self._update_hooks: tuple[UpdateActivityHandler, ...] = ()
+        self._delete_hooks: tuple[DeleteActivityHandler, ...] = ()
 
     @property
     def activity(self) -> Activity:
@@ -163,17 +170,17 @@ class TurnContext:
 
     def on_send_activities(self, handler: SendActivitiesHandler) -> Self:
         """Add a hook that sees (and may change or stop) every send of this turn."""
-        self._send_hooks.append(handler)
+        self._send_hooks += (handler,)
         return self
 
     def on_update_activity(self, handler: UpdateActivityHandler) -> Self:
         """Add a hook that sees (and may change or stop) every update of this turn."""
-        self._update_hooks.append(handler)
+        self._update_hooks += (handler,)
         return self
 
     def on_delete_activity(self, handler: DeleteActivityHandler) -> Self:
         """Add a hook that sees (and may stop) every delete of this turn."""
-        self._delete_hooks.append(handler)
+        self._delete_hooks += (handler,)
         return self
 
     async def send_activity(self, activity_or_text: Activity | str) -> ResourceResponse:
@@ -205,6 +212,8 @@ class TurnContext:
         output = [self._outgoing(item) for item in activities]
         if not output:
             return []
+        if not self._send_hooks:
+            return await self._deliver(output)  # no hook: no chain, no closures
         return await _run_hooks(
             self,
             self._send_hooks,
@@ -264,18 +273,25 @@ class TurnContext:
 
     def _outgoing(self, item: Activity | str) -> Activity:
         if isinstance(item, str):
-            activity = Activity(type=ActivityTypes.MESSAGE, text=item)
+            # The most common send (a text); nothing in it to validate.
+            activity = construct_valid(Activity, type=ActivityTypes.MESSAGE.value, text=item)
         else:
-            activity = item.model_copy(deep=True)
+            activity = copy_model(item)
         explicit_reply_to_id = activity.reply_to_id
         apply_conversation_reference(activity, self._reference)
-        if explicit_reply_to_id:
-            activity.reply_to_id = explicit_reply_to_id
         # The channel assigns ids; one left over from a copied activity would be misleading.
-        activity.id = None
+        corrections: dict[str, str | None] = {"id": None}
+        if explicit_reply_to_id:
+            corrections["reply_to_id"] = explicit_reply_to_id
+        assign_fields(activity, corrections)
         return activity
 
     async def _deliver(self, output: list[Activity]) -> list[ResourceResponse]:
+        if not self.expects_replies and not any(activity.type in _NOT_SENT for activity in output):
+            # The common case, every activity goes to the sender: its responses as they are.
+            sent = await self._send(output)
+            self._responded = True
+            return sent
         responses: list[ResourceResponse] = [ResourceResponse() for _ in output]
         to_send: list[int] = []
         for index, activity in enumerate(output):
@@ -291,20 +307,22 @@ class TurnContext:
             else:
                 to_send.append(index)
         if to_send:
-            # The turn's own reference, not a copy (four model copies per send): senders
-            # read it and never change it (the ActivitySender contract).
-            sent = await self._sender.send_activities(
-                self._reference, [output[index] for index in to_send]
-            )
-            if len(sent) != len(to_send):
-                raise RuntimeError(
-                    f"the sender answered {len(sent)} responses for {len(to_send)} activities"
-                )
+            sent = await self._send([output[index] for index in to_send])
             for index, response in zip(to_send, sent, strict=True):
                 responses[index] = response
         if any(activity.type != ActivityTypes.TRACE for activity in output):
             self._responded = True
         return responses
+
+    async def _send(self, activities: list[Activity]) -> list[ResourceResponse]:
+        # The turn's own reference, not a copy (four model copies per send): senders read it
+        # and never change it (the ActivitySender contract).
+        sent = await self._sender.send_activities(self._reference, activities)
+        if len(sent) != len(activities):
+            raise RuntimeError(
+                f"the sender answered {len(sent)} responses for {len(activities)} activities"
+            )
+        return sent
 
 
 def _invoke_response_of(activity: Activity) -> InvokeResponse:

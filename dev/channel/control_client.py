@@ -10,14 +10,17 @@ Records are the JSON of :class:`dev.channel.recorder.RecordedRequest` (``convers
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 import aiohttp
+from pydantic.alias_generators import to_camel
 
 from dev.channel.control import PREFIX
+from dev.channel.faults import FaultSpec
 from dev.channel.issuer import TokenDefect
 
 Record = dict[str, Any]
@@ -104,6 +107,21 @@ class ChannelControl:
                 )
             return body
 
+    async def _post(self, path: str, **fields: Any) -> dict[str, Any]:
+        """POST ``fields`` as a JSON body, their names in camelCase.
+
+        The control API's request models take their aliases from the same ``to_camel``, so a
+        method's keyword arguments name the body's fields once.
+        """
+        body = {to_camel(name): value for name, value in fields.items()}
+        result: dict[str, Any] = await self._call("POST", path, json=body)
+        return result
+
+    async def _records(self, path: str, conversation_id: str | None) -> list[Record]:
+        params = {"conversationId": conversation_id} if conversation_id is not None else None
+        body = await self._call("GET", path, params=params)
+        return list(body["activities"])
+
     async def info(self) -> dict[str, Any]:
         """URLs, app id, CA paths (``GET /_channel/info``)."""
         result: dict[str, Any] = await self._call("GET", "/info")
@@ -111,15 +129,11 @@ class ChannelControl:
 
     async def activities(self, conversation_id: str | None = None) -> list[Record]:
         """Activities the connector accepted, optionally of one conversation."""
-        params = {"conversationId": conversation_id} if conversation_id is not None else None
-        body = await self._call("GET", "/activities", params=params)
-        return list(body["activities"])
+        return await self._records("/activities", conversation_id)
 
     async def requests(self, conversation_id: str | None = None) -> list[Record]:
         """Every request the connector received (refused ones too)."""
-        params = {"conversationId": conversation_id} if conversation_id is not None else None
-        body = await self._call("GET", "/requests", params=params)
-        return list(body["activities"])
+        return await self._records("/requests", conversation_id)
 
     async def in_flight(self) -> int:
         """How many Connector requests arrived and are not answered yet."""
@@ -157,37 +171,10 @@ class ChannelControl:
         """Forget records, faults, rate-limit counts and token counters."""
         await self._call("POST", "/reset")
 
-    async def set_fault(
-        self,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        message: str | None = None,
-        times: int | None = 1,
-        retry_after: int | None = None,
-        delay_seconds: float = 0.0,
-        location: str | None = None,
-        conversation_id: str | None = None,
-        operation: str | None = None,
-        after_seconds: float = 0.0,
-        for_seconds: float | None = None,
-    ) -> dict[str, Any]:
-        """Inject a fault (see :class:`dev.channel.faults.Fault`); returns it with its id."""
-        body = {
-            "afterSeconds": after_seconds,
-            "forSeconds": for_seconds,
-            "status": status,
-            "code": code,
-            "message": message,
-            "times": times,
-            "retryAfter": retry_after,
-            "delaySeconds": delay_seconds,
-            "location": location,
-            "conversationId": conversation_id,
-            "operation": operation,
-        }
-        result: dict[str, Any] = await self._call("POST", "/faults", json=body)
-        return result
+    async def set_fault(self, **fault: Unpack[FaultSpec]) -> dict[str, Any]:
+        """Inject a fault (see :class:`dev.channel.faults.Fault` for the settings and their
+        defaults); returns it with its id."""
+        return await self._post("/faults", **fault)
 
     async def faults(self) -> list[dict[str, Any]]:
         """The active faults."""
@@ -200,6 +187,15 @@ class ChannelControl:
     async def set_rate_limits(self, enabled: bool, *, reset: bool = False) -> None:
         """Turn the Teams rate limits on or off; ``reset`` forgets counted requests."""
         await self._call("PUT", "/rate-limits", json={"enabled": enabled, "reset": reset})
+
+    @contextlib.asynccontextmanager
+    async def rate_limited(self) -> AsyncIterator[None]:
+        """The Teams rate limits on for the block, counting from zero; off after it."""
+        await self.set_rate_limits(True, reset=True)
+        try:
+            yield
+        finally:
+            await self.set_rate_limits(False, reset=True)
 
     async def token_stats(self) -> dict[str, int]:
         """Counters of the token endpoint: requests, issued, rejected, revoked."""
@@ -230,16 +226,17 @@ class ChannelControl:
         extra_claims: Mapping[str, Any] | None = None,
     ) -> str:
         """A channel token minted by the issuer (see :meth:`ChannelIssuer.mint`)."""
-        body = {
-            "serviceUrl": service_url,
-            "audience": audience,
-            "defect": str(defect) if defect is not None else None,
-            "lifetimeSeconds": lifetime_seconds,
-            "issuedSecondsAgo": issued_seconds_ago,
-            "omitClaims": list(omit_claims),
-            "extraClaims": dict(extra_claims or {}),
-        }
-        return str((await self._call("POST", "/channel-token", json=body))["token"])
+        minted = await self._post(
+            "/channel-token",
+            service_url=service_url,
+            audience=audience,
+            defect=str(defect) if defect is not None else None,
+            lifetime_seconds=lifetime_seconds,
+            issued_seconds_ago=issued_seconds_ago,
+            omit_claims=list(omit_claims),
+            extra_claims=dict(extra_claims or {}),
+        )
+        return str(minted["token"])
 
     async def rotate_issuer_key(self) -> str:
         """Publish and sign with a new issuer key; returns its ``kid``."""
@@ -264,15 +261,14 @@ class ChannelControl:
             ``conversationId``, ``userId``, ``conversation`` and ``started`` (the bot's
             ``status`` and ``body``).
         """
-        body = {
-            "conversationId": conversation_id,
-            "userId": user_id,
-            "userName": user_name,
-            "conversationType": conversation_type,
-            "timezone": timezone,
-        }
-        result: dict[str, Any] = await self._call("POST", "/conversations", json=body)
-        return result
+        return await self._post(
+            "/conversations",
+            conversation_id=conversation_id,
+            user_id=user_id,
+            user_name=user_name,
+            conversation_type=conversation_type,
+            timezone=timezone,
+        )
 
     async def say(
         self,
@@ -289,15 +285,14 @@ class ChannelControl:
             ``conversationId``, ``userId``, ``started`` (or None) and ``response``: the bot's
             ``status`` and ``body``.
         """
-        body = {
-            "conversationId": conversation_id,
-            "userId": user_id,
-            "userName": user_name,
-            "text": text,
-            "timezone": timezone,
-        }
-        result: dict[str, Any] = await self._call("POST", "/say", json=body)
-        return result
+        return await self._post(
+            "/say",
+            conversation_id=conversation_id,
+            user_id=user_id,
+            user_name=user_name,
+            text=text,
+            timezone=timezone,
+        )
 
     async def invoke(
         self,
@@ -314,16 +309,15 @@ class ChannelControl:
         Returns:
             As :meth:`say`; ``response.body`` is the bot's invoke response.
         """
-        body = {
-            "conversationId": conversation_id,
-            "userId": user_id,
-            "userName": user_name,
-            "name": name,
-            "value": value,
-            "replyToId": reply_to_id,
-        }
-        result: dict[str, Any] = await self._call("POST", "/invoke", json=body)
-        return result
+        return await self._post(
+            "/invoke",
+            conversation_id=conversation_id,
+            user_id=user_id,
+            user_name=user_name,
+            name=name,
+            value=value,
+            reply_to_id=reply_to_id,
+        )
 
     async def view(
         self, conversation_id: str, activity_id: str, *, user_id: str, user_name: str | None = None
@@ -336,14 +330,13 @@ class ChannelControl:
             ``{"card", "refreshed", "response"}``: the card the user sees, whether it was
             refreshed, and the bot's invoke answer (``None`` when none was sent).
         """
-        body = {
-            "conversationId": conversation_id,
-            "activityId": activity_id,
-            "userId": user_id,
-            "userName": user_name,
-        }
-        result: dict[str, Any] = await self._call("POST", "/view", json=body)
-        return result
+        return await self._post(
+            "/view",
+            conversation_id=conversation_id,
+            activity_id=activity_id,
+            user_id=user_id,
+            user_name=user_name,
+        )
 
     async def send_event(
         self,
@@ -360,16 +353,15 @@ class ChannelControl:
         Returns:
             As :meth:`say`.
         """
-        body = {
-            "conversationId": conversation_id,
-            "userId": user_id,
-            "userName": user_name,
-            "name": name,
-            "value": value,
-            "timezone": timezone,
-        }
-        result: dict[str, Any] = await self._call("POST", "/event", json=body)
-        return result
+        return await self._post(
+            "/event",
+            conversation_id=conversation_id,
+            user_id=user_id,
+            user_name=user_name,
+            name=name,
+            value=value,
+            timezone=timezone,
+        )
 
     async def create_team(
         self,
@@ -386,14 +378,9 @@ class ChannelControl:
             (``id``, ``aadObjectId``, ``userPrincipalName``) and ``installed`` (the bot's
             answer to the ``conversationUpdate``).
         """
-        body = {
-            "name": name,
-            "channels": list(channels),
-            "members": members,
-            "installBot": install_bot,
-        }
-        result: dict[str, Any] = await self._call("POST", "/teams", json=body)
-        return result
+        return await self._post(
+            "/teams", name=name, channels=list(channels), members=members, install_bot=install_bot
+        )
 
     async def teams(self) -> list[dict[str, Any]]:
         """The teams the channel knows (as :meth:`create_team` answers them)."""
@@ -403,10 +390,8 @@ class ChannelControl:
         self, team_id: str, event_type: str, *, channel_id: str | None = None
     ) -> dict[str, Any]:
         """A team event (``teamDeleted``, ``channelDeleted``, ``botRemoved``...) reaches the bot."""
-        body = {"eventType": event_type, "channelId": channel_id}
         path = "/teams/" + quote(team_id, safe="") + "/events"
-        result: dict[str, Any] = await self._call("POST", path, json=body)
-        return result
+        return await self._post(path, event_type=event_type, channel_id=channel_id)
 
     async def channel_message(self, team_id: str, channel_id: str, text: str) -> dict[str, Any]:
         """A member starts a thread in a channel mentioning the bot.
@@ -415,11 +400,8 @@ class ChannelControl:
             ``conversationId`` (``<channel>;messageid=<root>``), ``rootId`` and ``bot``.
         """
         path = f"/teams/{quote(team_id, safe='')}/channels/{quote(channel_id, safe='')}/messages"
-        result: dict[str, Any] = await self._call("POST", path, json={"text": text})
-        return result
+        return await self._post(path, text=text)
 
     async def installation(self, conversation_id: str, action: str) -> dict[str, Any]:
         """The bot is added to (``add``) or removed from (``remove``) a chat."""
-        body = {"conversationId": conversation_id, "action": action}
-        result: dict[str, Any] = await self._call("POST", "/installations", json=body)
-        return result
+        return await self._post("/installations", conversation_id=conversation_id, action=action)

@@ -18,7 +18,7 @@ import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 TEAMS_ERROR_CODES: dict[int, str] = {
     302: "Redirect",
@@ -53,6 +53,23 @@ TEAMS_ERROR_MESSAGES: dict[str, str] = {
     "ServiceUnavailable": "Service unavailable.",
     "GatewayTimeout": "Gateway timeout.",
 }
+
+
+class FaultSpec(TypedDict, total=False):
+    """The settings of a fault (see :class:`Fault`), each optional: the keyword arguments of
+    :meth:`FaultPlan.add` and of ``ChannelControl.set_fault``."""
+
+    status: int | None
+    code: str | None
+    message: str | None
+    times: int | None
+    retry_after: int | None
+    delay_seconds: float
+    location: str | None
+    conversation_id: str | None
+    operation: str | None
+    after_seconds: float
+    for_seconds: float | None
 
 
 @dataclass
@@ -143,6 +160,27 @@ class Fault:
         }
 
 
+def _check(fault: Fault) -> None:
+    """Raise ValueError when ``fault`` could never apply or answers nothing sensible."""
+    status, delay_seconds = fault.status, fault.delay_seconds
+    if status is not None and not 300 <= status <= 599:
+        raise ValueError("status must be a 3xx, 4xx or 5xx code")
+    if status is None and delay_seconds <= 0:
+        raise ValueError("a fault needs a status, a delay, or both")
+    if fault.times is not None and fault.times < 1:
+        raise ValueError("times must be at least 1 (or null for until cleared)")
+    if fault.retry_after is not None and fault.retry_after < 0:
+        raise ValueError("retryAfter must not be negative")
+    if not 0 <= delay_seconds <= 120:
+        raise ValueError("delaySeconds must be between 0 and 120")
+    if status is not None and 300 <= status < 400 and not fault.location:
+        raise ValueError("a redirect needs a location")
+    if not 0 <= fault.after_seconds <= 3600:
+        raise ValueError("afterSeconds must be between 0 and 3600")
+    if fault.for_seconds is not None and not 0 < fault.for_seconds <= 3600:
+        raise ValueError("forSeconds must be more than 0 and at most 3600 (or null)")
+
+
 class FaultPlan:
     """The active faults, consumed as requests arrive.
 
@@ -157,57 +195,15 @@ class FaultPlan:
         self._ids = itertools.count(1)
         self._clock = clock
 
-    def add(
-        self,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        message: str | None = None,
-        times: int | None = 1,
-        retry_after: int | None = None,
-        delay_seconds: float = 0.0,
-        location: str | None = None,
-        conversation_id: str | None = None,
-        operation: str | None = None,
-        after_seconds: float = 0.0,
-        for_seconds: float | None = None,
-    ) -> Fault:
-        """Add a fault; see :class:`Fault` for the arguments.
+    def add(self, **spec: Unpack[FaultSpec]) -> Fault:
+        """Add a fault; see :class:`Fault` for the settings and their defaults.
 
         Raises:
             ValueError: The fault could never apply or answers nothing sensible.
         """
-        if status is not None and not 300 <= status <= 599:
-            raise ValueError("status must be a 3xx, 4xx or 5xx code")
-        if status is None and delay_seconds <= 0:
-            raise ValueError("a fault needs a status, a delay, or both")
-        if times is not None and times < 1:
-            raise ValueError("times must be at least 1 (or null for until cleared)")
-        if retry_after is not None and retry_after < 0:
-            raise ValueError("retryAfter must not be negative")
-        if not 0 <= delay_seconds <= 120:
-            raise ValueError("delaySeconds must be between 0 and 120")
-        if status is not None and 300 <= status < 400 and not location:
-            raise ValueError("a redirect needs a location")
-        if not 0 <= after_seconds <= 3600:
-            raise ValueError("afterSeconds must be between 0 and 3600")
-        if for_seconds is not None and not 0 < for_seconds <= 3600:
-            raise ValueError("forSeconds must be more than 0 and at most 3600 (or null)")
-        fault = Fault(
-            id=f"fault-{next(self._ids)}",
-            status=status,
-            code=code,
-            message=message,
-            times=times,
-            retry_after=retry_after,
-            delay_seconds=delay_seconds,
-            location=location,
-            conversation_id=conversation_id,
-            operation=operation,
-            after_seconds=after_seconds,
-            for_seconds=for_seconds,
-            set_at=self._clock(),
-        )
+        fault = Fault(id="", set_at=self._clock(), **spec)
+        _check(fault)
+        fault.id = f"fault-{next(self._ids)}"  # a refused fault takes no id
         self._faults.append(fault)
         self._unreleased.append(fault)
         return fault

@@ -16,6 +16,7 @@ import pytest
 
 from dev.channel import ChannelControl
 from dev.stack import LocalStack, start_stack
+from tests.e2e.host_api import Api
 
 E2E_SETTINGS = {
     # Never read a developer's local.settings.json into the test host.
@@ -75,3 +76,10 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
     """An HTTP client session for the test, closed after it."""
     async with aiohttp.ClientSession() as client:
         yield client
+
+
+@pytest.fixture
+async def api(e2e_stack: LocalStack) -> AsyncIterator[Api]:
+    """The host's HTTP API (and the producer's command line) on the session's stack."""
+    async with aiohttp.ClientSession() as client:
+        yield Api(e2e_stack, client)

@@ -17,28 +17,32 @@ quick local run.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import time
 import uuid
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bench.broadcast import arrival_span, conversation_id, seed_audience
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
+from tests.e2e.host_api import BROADCAST_DEADLINE_SECONDS, Api
 
 pytestmark = pytest.mark.e2e
 
 AUDIENCE = int(os.environ.get("E2E_BROADCAST_USERS", "1000"))
 TENANT_RPS = 50
-DEADLINE_SECONDS = 180.0
 
 
-async def seed(stack: LocalStack, channel: ChannelControl, tenant: str, count: int) -> str:
-    """Store ``count`` conversations of ``tenant`` pointing at the channel; returns the prefix."""
+async def seed(
+    stack: LocalStack, channel: ChannelControl, label: str, count: int
+) -> tuple[str, set[str]]:
+    """Store ``count`` conversations of a new tenant pointing at the channel.
+
+    Returns:
+        The tenant's id (``label`` and a random suffix) and the conversations' ids.
+    """
+    tenant = f"{label}-{uuid.uuid4().hex[:8]}"
     info = await channel.info()
     result = await asyncio.to_thread(
         seed_audience,
@@ -47,69 +51,44 @@ async def seed(stack: LocalStack, channel: ChannelControl, tenant: str, count: i
         count,
         str(info["serviceUrl"]),
         str(info["appId"]),
-        timeout=DEADLINE_SECONDS,
+        timeout=BROADCAST_DEADLINE_SECONDS,
     )
     print(f"\nseeded {result['stored']} conversations in {result['seconds']} s")
-    return str(result["prefix"])
+    prefix = str(result["prefix"])
+    return tenant, {conversation_id(prefix, index) for index in range(count)}
 
 
-async def call(
-    http: aiohttp.ClientSession, stack: LocalStack, method: str, path: str, body: Any = None
-) -> tuple[int, Any]:
-    async with http.request(
-        method, stack.host.url + path, json=body, timeout=aiohttp.ClientTimeout(60)
-    ) as response:
-        text = await response.text()
-        return response.status, json.loads(text) if text else None
-
-
-async def finished(
-    http: aiohttp.ClientSession, stack: LocalStack, operation_id: str
-) -> dict[str, Any]:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while time.monotonic() < deadline:
-        status, progress = await call(http, stack, "GET", f"/api/broadcasts/{operation_id}")
-        assert status == 200, progress
-        if progress["status"] == "Completed":
-            return dict(progress)
-        await asyncio.sleep(1)  # each look counts the outcomes: not too often
-    raise AssertionError(f"broadcast {operation_id} did not complete: {progress}")
+def broadcast(tenant: str, text: str) -> dict[str, Any]:
+    """A broadcast request of ``text`` to every stored conversation of ``tenant``."""
+    return {
+        "audience": {"channelId": "msteams", "tenantId": tenant},
+        "activity": {"type": "message", "text": text},
+        "operationId": f"e2e-{uuid.uuid4().hex}",
+    }
 
 
 async def test_a_broadcast_reaches_every_user_once_at_the_tenant_ceiling(
-    e2e_stack: LocalStack, channel: ChannelControl
+    e2e_stack: LocalStack, api: Api, channel: ChannelControl
 ) -> None:
-    tenant = f"broadcast-{uuid.uuid4().hex[:8]}"
-    prefix = await seed(e2e_stack, channel, tenant, AUDIENCE)
-    audience_ids = {conversation_id(prefix, index) for index in range(AUDIENCE)}
-    body: dict[str, Any] = {
-        "audience": {"channelId": "msteams", "tenantId": tenant},
-        "activity": {"type": "message", "text": "The office is closed on Friday."},
-        "operationId": f"e2e-{uuid.uuid4().hex}",
-    }
-    async with aiohttp.ClientSession() as http:
-        status, dry = await call(
-            http, e2e_stack, "POST", "/api/broadcasts", {**body, "dryRun": True}
-        )
-        assert (status, dry) == (200, {"dryRun": True, "total": AUDIENCE})
+    tenant, audience_ids = await seed(e2e_stack, channel, "broadcast", AUDIENCE)
+    body = broadcast(tenant, "The office is closed on Friday.")
+    status, _, dry = await api.call("POST", "/api/broadcasts", {**body, "dryRun": True})
+    assert (status, dry) == (200, {"dryRun": True, "total": AUDIENCE})
 
-        await channel.set_rate_limits(True, reset=True)
-        try:
-            status, started = await call(http, e2e_stack, "POST", "/api/broadcasts", body)
-            assert status == 202, started
-            assert started == {"operationId": body["operationId"], "total": AUDIENCE}
-            progress = await finished(http, e2e_stack, body["operationId"])
-            records = [
-                record
-                for record in await channel.requests()
-                if record["conversationId"] in audience_ids
-            ]
-        finally:
-            await channel.set_rate_limits(False, reset=True)
+    async with channel.rate_limited():
+        status, _, started = await api.call("POST", "/api/broadcasts", body)
+        assert status == 202, started
+        assert started == {"operationId": body["operationId"], "total": AUDIENCE}
+        progress = await api.finished_broadcast(body["operationId"])
+        records = [
+            record
+            for record in await channel.requests()
+            if record["conversationId"] in audience_ids
+        ]
 
-        # A repeat of the same operation is answered, and sends nothing more.
-        status, repeated = await call(http, e2e_stack, "POST", "/api/broadcasts", body)
-        assert (status, repeated) == (200, started)
+    # A repeat of the same operation is answered, and sends nothing more.
+    status, _, repeated = await api.call("POST", "/api/broadcasts", body)
+    assert (status, repeated) == (200, started)
 
     delivered = [record for record in records if record["status"] == 201]
     throttled = [record for record in records if record["status"] == 429]

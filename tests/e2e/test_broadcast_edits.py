@@ -8,88 +8,46 @@ cancel the last message went out (tests never assert on timing).
 
 from __future__ import annotations
 
-import asyncio
 import os
-import time
-import uuid
 from datetime import UTC, datetime
-from typing import Any
 
-import aiohttp
 import pytest
 
-from bench.broadcast import conversation_id
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
-from tests.e2e.test_broadcast import call, finished, seed
+from tests.e2e.host_api import Api
+from tests.e2e.test_broadcast import broadcast, seed
 
 pytestmark = pytest.mark.e2e
 
 AUDIENCE = int(os.environ.get("E2E_BROADCAST_EDIT_USERS", "200"))
 CANCEL_AUDIENCE = int(os.environ.get("E2E_BROADCAST_CANCEL_USERS", "600"))
 """Large enough that at 50 messages a second the broadcast is still running when cancelled."""
-DEADLINE_SECONDS = 180.0
-
-
-async def progress_until(
-    http: aiohttp.ClientSession, stack: LocalStack, operation_id: str, done: Any
-) -> dict[str, Any]:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    progress: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        status, progress = await call(http, stack, "GET", f"/api/broadcasts/{operation_id}")
-        assert status == 200, progress
-        if done(progress):
-            return progress
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"broadcast {operation_id}: not there in time: {progress}")
-
-
-def body(tenant: str, text: str) -> dict[str, Any]:
-    return {
-        "audience": {"channelId": "msteams", "tenantId": tenant},
-        "activity": {"type": "message", "text": text},
-        "operationId": f"e2e-{uuid.uuid4().hex}",
-    }
 
 
 async def test_a_completed_broadcast_is_updated_then_recalled_for_every_recipient(
-    e2e_stack: LocalStack, channel: ChannelControl
+    e2e_stack: LocalStack, api: Api, channel: ChannelControl
 ) -> None:
-    tenant = f"edit-{uuid.uuid4().hex[:8]}"
-    prefix = await seed(e2e_stack, channel, tenant, AUDIENCE)
-    audience = {conversation_id(prefix, index) for index in range(AUDIENCE)}
-    started = body(tenant, "The office is closed on Friday.")
+    tenant, audience = await seed(e2e_stack, channel, "edit", AUDIENCE)
+    started = broadcast(tenant, "The office is closed on Friday.")
     operation = started["operationId"]
-    async with aiohttp.ClientSession() as http:
-        await channel.set_rate_limits(True, reset=True)
-        try:
-            status, _ = await call(http, e2e_stack, "POST", "/api/broadcasts", started)
-            assert status == 202
-            assert (await finished(http, e2e_stack, operation))["sent"] == AUDIENCE
+    async with channel.rate_limited():
+        status, _, _ = await api.call("POST", "/api/broadcasts", started)
+        assert status == 202
+        assert (await api.finished_broadcast(operation))["sent"] == AUDIENCE
 
-            fix = {"activity": {"type": "message", "text": "The office is closed on Monday."}}
-            status, edit = await call(http, e2e_stack, "PATCH", f"/api/broadcasts/{operation}", fix)
-            assert status == 202, edit
-            assert (edit["number"], edit["operation"]) == (1, "update")
-            await progress_until(
-                http,
-                e2e_stack,
-                operation,
-                lambda p: p["edits"][0]["status"] == "Completed",
-            )
+        fix = {"activity": {"type": "message", "text": "The office is closed on Monday."}}
+        status, _, edit = await api.call("PATCH", f"/api/broadcasts/{operation}", fix)
+        assert status == 202, edit
+        assert (edit["number"], edit["operation"]) == (1, "update")
+        await api.broadcast_until(operation, lambda p: p["edits"][0]["status"] == "Completed")
 
-            status, recall = await call(http, e2e_stack, "DELETE", f"/api/broadcasts/{operation}")
-            assert status == 202, recall
-            progress = await progress_until(
-                http,
-                e2e_stack,
-                operation,
-                lambda p: len(p["edits"]) == 2 and p["edits"][1]["status"] == "Completed",
-            )
-            records = [r for r in await channel.requests() if r["conversationId"] in audience]
-        finally:
-            await channel.set_rate_limits(False, reset=True)
+        status, _, recall = await api.call("DELETE", f"/api/broadcasts/{operation}")
+        assert status == 202, recall
+        progress = await api.broadcast_until(
+            operation, lambda p: len(p["edits"]) == 2 and p["edits"][1]["status"] == "Completed"
+        )
+        records = [r for r in await channel.requests() if r["conversationId"] in audience]
 
     [update, delete] = progress["edits"]
     assert (update["done"], update["failed"]) == (AUDIENCE, 0)
@@ -103,40 +61,28 @@ async def test_a_completed_broadcast_is_updated_then_recalled_for_every_recipien
 
 
 async def test_a_broadcast_cancelled_halfway_stops_and_says_how_many_were_sent(
-    e2e_stack: LocalStack, channel: ChannelControl
+    e2e_stack: LocalStack, api: Api, channel: ChannelControl
 ) -> None:
-    tenant = f"cancel-{uuid.uuid4().hex[:8]}"
-    prefix = await seed(e2e_stack, channel, tenant, CANCEL_AUDIENCE)
-    audience = {conversation_id(prefix, index) for index in range(CANCEL_AUDIENCE)}
-    started = body(tenant, "Wrong audience, sorry.")
+    tenant, audience = await seed(e2e_stack, channel, "cancel", CANCEL_AUDIENCE)
+    started = broadcast(tenant, "Wrong audience, sorry.")
     operation = started["operationId"]
-    async with aiohttp.ClientSession() as http:
-        await channel.set_rate_limits(True, reset=True)
-        try:
-            status, _ = await call(http, e2e_stack, "POST", "/api/broadcasts", started)
-            assert status == 202
-            await progress_until(
-                http, e2e_stack, operation, lambda p: p["sent"] >= CANCEL_AUDIENCE // 4
-            )
+    async with channel.rate_limited():
+        status, _, _ = await api.call("POST", "/api/broadcasts", started)
+        assert status == 202
+        await api.broadcast_until(operation, lambda p: p["sent"] >= CANCEL_AUDIENCE // 4)
 
-            cancelled_at = datetime.now(UTC)
-            status, cancelled = await call(
-                http, e2e_stack, "POST", f"/api/broadcasts/{operation}/cancel"
-            )
-            assert status == 200, cancelled
-            assert cancelled["status"] in ("Cancelling", "Cancelled")
-            progress = await progress_until(
-                http, e2e_stack, operation, lambda p: p["status"] == "Cancelled"
-            )
-            sent = [
-                r
-                for r in await channel.requests()
-                if r["conversationId"] in audience and r["status"] == 201
-            ]
-            # Edits are refused while it sends; once cancelled, a recall is accepted.
-            status, recall = await call(http, e2e_stack, "DELETE", f"/api/broadcasts/{operation}")
-        finally:
-            await channel.set_rate_limits(False, reset=True)
+        cancelled_at = datetime.now(UTC)
+        status, _, cancelled = await api.call("POST", f"/api/broadcasts/{operation}/cancel")
+        assert status == 200, cancelled
+        assert cancelled["status"] in ("Cancelling", "Cancelled")
+        progress = await api.broadcast_until(operation, lambda p: p["status"] == "Cancelled")
+        sent = [
+            r
+            for r in await channel.requests()
+            if r["conversationId"] in audience and r["status"] == 201
+        ]
+        # Edits are refused while it sends; once cancelled, a recall is accepted.
+        status, _, recall = await api.call("DELETE", f"/api/broadcasts/{operation}")
 
     last = max(datetime.fromisoformat(r["receivedAt"]) for r in sent)
     print(

@@ -8,25 +8,16 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from bot.cards import ADAPTIVE_CARD_CONTENT_TYPE
 from dev.channel import ChannelControl
-from dev.stack import LocalStack
+from tests.e2e.host_api import Api, started
 from tests.e2e.test_hostile_input import put_and_read_poison
-from tests.e2e.test_proactive_delivery import Api, started
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def api(e2e_stack: LocalStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(e2e_stack, session)
 
 
 def alert(conversation_id: str, incident_id: str) -> dict[str, Any]:
@@ -67,11 +58,18 @@ async def press_on(
     conversation_id: str,
     card_id: str,
     card: dict[str, Any],
-    user_id: str,
+    *,
+    user_id: str | None = None,
+    user_name: str | None = None,
 ) -> dict[str, Any]:
-    """``user_id`` presses the only button of ``card``, shown in message ``card_id``."""
+    """A user presses the only button of ``card``, shown in message ``card_id``."""
     return await channel.invoke(
-        conversation_id, "adaptiveCard/action", press(card), reply_to_id=card_id, user_id=user_id
+        conversation_id,
+        "adaptiveCard/action",
+        press(card),
+        reply_to_id=card_id,
+        user_id=user_id,
+        user_name=user_name,
     )
 
 
@@ -86,9 +84,8 @@ async def test_a_templated_alert_is_acknowledged_for_everyone_once(
     incident = f"INC-{uuid.uuid4().hex[:8]}"
     queued = alert(conversation_id, incident)
 
-    await api.enqueue(queued)
+    [activity_id] = await api.delivered(queued)
 
-    [activity_id] = (await api.final_receipt(queued["id"]))["activityIds"]
     [record] = [
         r for r in await channel.requests(conversation_id) if r["activityId"] == activity_id
     ]
@@ -98,13 +95,7 @@ async def test_a_templated_alert_is_acknowledged_for_everyone_once(
     assert (card["version"], texts(card)) == ("1.5", ["Disk almost full"])
     assert card["body"][1]["facts"][0]["value"] == incident
 
-    pressed = await channel.invoke(
-        conversation_id,
-        "adaptiveCard/action",
-        press(card),
-        reply_to_id=activity_id,
-        user_id=user_id,
-    )
+    pressed = await press_on(channel, conversation_id, activity_id, card, user_id=user_id)
 
     answer = pressed["response"]
     assert answer["status"] == 200
@@ -123,13 +114,7 @@ async def test_a_templated_alert_is_acknowledged_for_everyone_once(
     shown = updates[0]["activity"]["attachments"][0]["content"]
     assert "Acknowledged by Ada Lovelace" in texts(shown)
 
-    again = await channel.invoke(
-        conversation_id,
-        "adaptiveCard/action",
-        press(card),
-        reply_to_id=activity_id,
-        user_name="Grace Hopper",
-    )
+    again = await press_on(channel, conversation_id, activity_id, card, user_name="Grace Hopper")
 
     assert "Acknowledged by Ada Lovelace" in texts(again["response"]["body"]["value"])
     updates_after = [
@@ -144,30 +129,14 @@ async def test_acknowledging_a_sent_alert_is_a_version_of_its_delivery(
     api: Api, channel: ChannelControl
 ) -> None:
     conversation_id, user_id = await started(channel)
-    key = f"e2e-alert-{uuid.uuid4().hex}"
     [activity] = alert(conversation_id, f"INC-{uuid.uuid4().hex[:8]}")["activities"]
-    status, _, body = await api.call(
-        "POST",
-        "/api/sendactivity",
-        {
-            "conversationId": conversation_id,
-            "channelId": "msteams",
-            "activities": [{"type": "message", "text": "An incident:"}, activity],
-            "idempotencyKey": key,
-        },
+    key, [_, card_id] = await api.send(
+        conversation_id, {"type": "message", "text": "An incident:"}, activity
     )
-    assert status == 200, body
-    [_, card_id] = body["activityIds"]
     [record] = [r for r in await channel.requests(conversation_id) if r["activityId"] == card_id]
     card = record["activity"]["attachments"][0]["content"]
 
-    pressed = await channel.invoke(
-        conversation_id,
-        "adaptiveCard/action",
-        press(card),
-        reply_to_id=card_id,
-        user_id=user_id,
-    )
+    pressed = await press_on(channel, conversation_id, card_id, card, user_id=user_id)
 
     assert "Acknowledged by Ada Lovelace" in texts(pressed["response"]["body"]["value"])
     receipt = await api.receipt(key)
@@ -188,11 +157,10 @@ async def test_only_the_acknowledging_user_gets_a_refreshed_view_with_undo(
 ) -> None:
     conversation_id, user_id = await started(channel)
     queued = alert(conversation_id, f"INC-{uuid.uuid4().hex[:8]}")
-    await api.enqueue(queued)
-    [card_id] = (await api.final_receipt(queued["id"]))["activityIds"]
+    [card_id] = await api.delivered(queued)
     before = await channel.view(conversation_id, card_id, user_id=user_id)
     assert (before["refreshed"], before["response"]) == (False, None)
-    await press_on(channel, conversation_id, card_id, before["card"], user_id)
+    await press_on(channel, conversation_id, card_id, before["card"], user_id=user_id)
 
     own = await channel.view(conversation_id, card_id, user_id=user_id)
     other = await channel.view(
@@ -208,7 +176,7 @@ async def test_only_the_acknowledging_user_gets_a_refreshed_view_with_undo(
     assert other["card"]["refresh"]["userIds"] == [user_id]
     assert "Acknowledged by Ada Lovelace" in texts(other["card"])
 
-    await press_on(channel, conversation_id, card_id, own["card"], user_id)
+    await press_on(channel, conversation_id, card_id, own["card"], user_id=user_id)
 
     after = await channel.view(conversation_id, card_id, user_id=user_id)
     assert after["refreshed"] is False

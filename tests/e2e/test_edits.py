@@ -8,23 +8,14 @@ update replaces it, an accepted delete removes it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import pytest
 
 from dev.channel import ChannelControl
-from dev.stack import LocalStack
-from tests.e2e.test_proactive_delivery import Api, message, started
+from tests.e2e.host_api import Api, message, started
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-async def api(e2e_stack: LocalStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(e2e_stack, session)
 
 
 async def shown(channel: ChannelControl, conversation_id: str) -> dict[str, str | None]:
@@ -41,6 +32,19 @@ async def shown(channel: ChannelControl, conversation_id: str) -> dict[str, str 
     return view
 
 
+def edit(delivery_id: str, operation: str, *texts: str) -> dict[str, Any]:
+    """A queue message that updates (to ``texts``) or deletes what ``delivery_id`` sent."""
+    queued: dict[str, Any] = {
+        "version": 1,
+        "id": f"e2e-{operation}-{uuid.uuid4().hex}",
+        "operation": operation,
+        "deliveryId": delivery_id,
+    }
+    if texts:
+        queued["activities"] = [{"type": "message", "text": text} for text in texts]
+    return queued
+
+
 def operations(records: list[dict[str, Any]], operation: str, activity_id: str) -> int:
     return sum(
         1
@@ -51,28 +55,15 @@ def operations(records: list[dict[str, Any]], operation: str, activity_id: str) 
     )
 
 
-async def sent(api: Api, conversation_id: str, *texts: str) -> tuple[str, list[str]]:
-    """A delivery of ``texts`` through the send API: its id and its activity ids."""
-    key = f"e2e-edit-{uuid.uuid4().hex}"
-    status, _, body = await api.call(
-        "POST",
-        "/api/sendactivity",
-        {
-            "conversationId": conversation_id,
-            "channelId": "msteams",
-            "activities": [{"type": "message", "text": text} for text in texts],
-            "idempotencyKey": key,
-        },
-    )
-    assert status == 200, body
-    return key, list(body["activityIds"])
-
-
 async def test_patch_then_delete_change_and_remove_what_the_channel_shows(
     api: Api, channel: ChannelControl
 ) -> None:
     conversation_id, _ = await started(channel)
-    delivery_id, [first, second] = await sent(api, conversation_id, "draft one", "draft two")
+    delivery_id, [first, second] = await api.send(
+        conversation_id,
+        {"type": "message", "text": "draft one"},
+        {"type": "message", "text": "draft two"},
+    )
 
     status, _, body = await api.call(
         "PATCH",
@@ -119,7 +110,7 @@ async def test_patch_then_delete_change_and_remove_what_the_channel_shows(
 
 async def test_edits_are_refused_with_the_reason(api: Api, channel: ChannelControl) -> None:
     conversation_id, _ = await started(channel)
-    delivery_id, _ = await sent(api, conversation_id, "only one")
+    delivery_id, _ = await api.send(conversation_id, {"type": "message", "text": "only one"})
 
     wrong_count = await api.call(
         "PATCH", f"/api/deliveries/{delivery_id}", {"activities": [{"type": "message"}] * 2}
@@ -139,15 +130,8 @@ async def test_the_same_queued_update_three_times_updates_once(
 ) -> None:
     conversation_id, _ = await started(channel)
     original = message(conversation_id, f"status: running {uuid.uuid4().hex}")
-    await api.enqueue(original)
-    [activity_id] = (await api.final_receipt(original["id"]))["activityIds"]
-    update = {
-        "version": 1,
-        "id": f"e2e-update-{uuid.uuid4().hex}",
-        "operation": "update",
-        "deliveryId": original["id"],
-        "activities": [{"type": "message", "text": "status: done"}],
-    }
+    [activity_id] = await api.delivered(original)
+    update = edit(original["id"], "update", "status: done")
 
     await api.enqueue(update, update)
     await api.enqueue(update)
@@ -167,13 +151,7 @@ async def test_an_update_queued_before_its_send_waits_for_it(
 ) -> None:
     conversation_id, _ = await started(channel)
     original = message(conversation_id, f"first draft {uuid.uuid4().hex}")
-    update = {
-        "version": 1,
-        "id": f"e2e-early-{uuid.uuid4().hex}",
-        "operation": "update",
-        "deliveryId": original["id"],
-        "activities": [{"type": "message", "text": "second draft"}],
-    }
+    update = edit(original["id"], "update", "second draft")
     await api.enqueue(update)
     waiting = await api.receipt(update["id"])
     assert waiting is None or waiting["status"] in ("Retrying", "Sending")
@@ -189,14 +167,8 @@ async def test_a_queued_recall_deletes_what_the_delivery_sent(
 ) -> None:
     conversation_id, _ = await started(channel)
     original = message(conversation_id, f"wrong audience {uuid.uuid4().hex}")
-    await api.enqueue(original)
-    [activity_id] = (await api.final_receipt(original["id"]))["activityIds"]
-    recall = {
-        "version": 1,
-        "id": f"e2e-recall-{uuid.uuid4().hex}",
-        "operation": "delete",
-        "deliveryId": original["id"],
-    }
+    [activity_id] = await api.delivered(original)
+    recall = edit(original["id"], "delete")
 
     await api.enqueue(recall)
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -18,18 +17,12 @@ import pytest
 
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
-from tests.e2e.test_proactive_delivery import Api, started
+from tests.e2e.host_api import Api, started
 
 pytestmark = pytest.mark.e2e
 
 WAIT_SECONDS = 40.0
 BRIEFING = "Your briefing for "
-
-
-@pytest.fixture
-async def api(e2e_stack: LocalStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(e2e_stack, session)
 
 
 def briefings(records: list[dict[str, Any]]) -> list[str]:

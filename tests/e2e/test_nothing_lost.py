@@ -29,7 +29,7 @@ import pytest
 
 from dev.channel import ChannelControl
 from dev.stack import HostProcess, LocalStack
-from tests.e2e.test_proactive_delivery import Api, message, started
+from tests.e2e.host_api import Api, message, started
 
 pytestmark = pytest.mark.e2e
 

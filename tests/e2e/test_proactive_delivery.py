@@ -8,114 +8,16 @@ captured by the real ``/api/messages`` pipeline.
 
 from __future__ import annotations
 
-import asyncio
-import json
-import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import aiohttp
 import pytest
 
 from dev.channel import ChannelControl
-from dev.stack import LocalStack
-from tests.e2e.producer import enqueue_with_command
+from tests.e2e.host_api import DEADLINE_SECONDS, Api, message, started
 
 pytestmark = pytest.mark.e2e
-
-DEADLINE_SECONDS = 30.0
-
-
-class Api:
-    """The host's HTTP API, and the producer's command line."""
-
-    def __init__(self, stack: LocalStack, session: aiohttp.ClientSession) -> None:
-        self.stack = stack
-        self.session = session
-
-    async def call(
-        self, method: str, path: str, body: Any = None
-    ) -> tuple[int, dict[str, str], Any]:
-        async with self.session.request(
-            method, self.stack.host.url + path, json=body, timeout=aiohttp.ClientTimeout(30)
-        ) as response:
-            text = await response.text()
-            return response.status, dict(response.headers), json.loads(text) if text else None
-
-    async def receipt(self, delivery_id: str) -> dict[str, Any] | None:
-        status, _, body = await self.call("GET", f"/api/deliveries/{delivery_id}")
-        if status == 404:
-            return None
-        assert status == 200, body
-        assert isinstance(body, dict)
-        return body
-
-    async def final_receipt(self, delivery_id: str) -> dict[str, Any]:
-        deadline = time.monotonic() + DEADLINE_SECONDS
-        while time.monotonic() < deadline:
-            receipt = await self.receipt(delivery_id)
-            if receipt is not None and receipt["status"] not in ("Sending", "Retrying"):
-                return receipt
-            await asyncio.sleep(0.2)
-        raise AssertionError(f"delivery {delivery_id} did not finish in time")
-
-    async def reference(self, conversation_id: str) -> dict[str, Any]:
-        status, _, body = await self.call(
-            "GET", f"/api/references?channelId=msteams&conversationId={conversation_id}"
-        )
-        assert status == 200, body
-        assert isinstance(body, dict)
-        return body
-
-    async def enqueue(self, *messages: dict[str, Any]) -> None:
-        """Run the producer's command line (another process) with the messages on stdin."""
-        # The running host's queue: a test may have restarted it on a queue of its own.
-        await enqueue_with_command(self.stack.host.environment, *messages)
-
-    async def queue_drained(self) -> None:
-        """Wait until the proactive queue holds no message, visible or not."""
-        from azure.storage.queue.aio import QueueClient
-
-        from bot.storage.queues import expand_connection_string
-
-        environment = self.stack.host.environment
-        async with QueueClient.from_connection_string(
-            expand_connection_string(environment["AzureWebJobsStorage"]),
-            environment["PROACTIVE_QUEUE_NAME"],
-        ) as queue:
-            deadline = time.monotonic() + DEADLINE_SECONDS
-            while time.monotonic() < deadline:
-                properties = await queue.get_queue_properties()
-                if properties.approximate_message_count == 0:
-                    return
-                await asyncio.sleep(0.2)
-        raise AssertionError("the proactive queue did not drain in time")
-
-
-@pytest.fixture
-async def api(e2e_stack: LocalStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(e2e_stack, session)
-
-
-async def started(channel: ChannelControl) -> tuple[str, str]:
-    """A conversation a user started (the bot welcomed them): its id and the user's id."""
-    begun = await channel.start_conversation(user_name="Ada Lovelace")
-    assert begun["started"]["status"] == 200
-    await channel.wait_for_activities(begun["conversationId"], 1)
-    return begun["conversationId"], begun["userId"]
-
-
-def message(conversation_id: str, text: str, **fields: Any) -> dict[str, Any]:
-    return {
-        "version": 1,
-        "id": f"e2e-{uuid.uuid4().hex}",
-        "conversation": {"channelId": "msteams", "conversationId": conversation_id},
-        "activities": [{"type": "message", "text": text}],
-        **fields,
-    }
 
 
 def proactive_posts(records: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:

@@ -24,12 +24,12 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bench.broadcast import arrival_span, conversation_id
+from bench.broadcast import arrival_span
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
 from tests.e2e.conftest import running_stack
-from tests.e2e.test_broadcast import call, finished, seed
-from tests.e2e.test_proactive_delivery import Api, message
+from tests.e2e.host_api import Api, message
+from tests.e2e.test_broadcast import broadcast, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -112,11 +112,11 @@ async def delivered(
 async def enqueue_to_tenant(
     stack: LocalStack, api: Api, control: ChannelControl, count: int
 ) -> tuple[set[str], str]:
-    tenant = f"scale-{uuid.uuid4().hex[:8]}"
-    prefix = await seed(stack, control, tenant, count)
+    tenant, conversations = await seed(stack, control, "scale", count)
     run = uuid.uuid4().hex[:6]
     messages = [
-        message(conversation_id(prefix, index), f"drain {run} {index}") for index in range(count)
+        message(conversation, f"drain {run} {index}")
+        for index, conversation in enumerate(sorted(conversations))
     ]
     await api.enqueue(*messages)
     return {m["activities"][0]["text"] for m in messages}, tenant
@@ -141,21 +141,14 @@ async def test_600_queued_messages_reach_the_connector_once_within_the_tenant_li
 
 
 async def test_a_broadcast_to_300_of_one_tenant_sees_no_429(
-    scaled_stack: LocalStack, control: ChannelControl
+    scaled_stack: LocalStack, api: Api, control: ChannelControl
 ) -> None:
-    tenant = f"broadcast-{uuid.uuid4().hex[:8]}"
     audience = 300
-    prefix = await seed(scaled_stack, control, tenant, audience)
-    audience_ids = {conversation_id(prefix, index) for index in range(audience)}
-    body: dict[str, Any] = {
-        "audience": {"channelId": "msteams", "tenantId": tenant},
-        "activity": {"type": "message", "text": f"closed on Friday {uuid.uuid4().hex[:6]}"},
-        "operationId": f"e2e-{uuid.uuid4().hex}",
-    }
-    async with aiohttp.ClientSession() as http:
-        status, started = await call(http, scaled_stack, "POST", "/api/broadcasts", body)
-        assert status == 202, started
-        progress = await finished(http, scaled_stack, str(body["operationId"]))
+    tenant, audience_ids = await seed(scaled_stack, control, "broadcast", audience)
+    body = broadcast(tenant, f"closed on Friday {uuid.uuid4().hex[:6]}")
+    status, _, started = await api.call("POST", "/api/broadcasts", body)
+    assert status == 202, started
+    progress = await api.finished_broadcast(body["operationId"])
     records = [r for r in await control.requests() if r["conversationId"] in audience_ids]
 
     throttled = [r for r in records if r["status"] == 429]

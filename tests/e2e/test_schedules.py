@@ -7,55 +7,33 @@ their references are captured by the real ``/api/messages`` pipeline.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import aiohttp
 import pytest
 
 from dev.channel import ChannelControl
-from dev.stack import LocalStack
+from tests.e2e.host_api import Api, started
 
 pytestmark = pytest.mark.e2e
 
 WAIT_SECONDS = 40.0
 
 
-class Api:
-    """The host's ``/api/schedules``."""
-
-    def __init__(self, stack: LocalStack, session: aiohttp.ClientSession) -> None:
-        self._url = stack.host.url
-        self._session = session
-
-    async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        async with self._session.request(
-            method, self._url + path, json=body, timeout=aiohttp.ClientTimeout(30)
-        ) as response:
-            text = await response.text()
-            return response.status, json.loads(text) if text else None
-
-    async def create(self, conversation_id: str, cron: str, text: str) -> dict[str, Any]:
-        status, body = await self.call(
-            "POST",
-            "/api/schedules",
-            {
-                "conversation": {"channelId": "msteams", "conversationId": conversation_id},
-                "cron": cron,
-                "activities": [{"type": "message", "text": text}],
-            },
-        )
-        assert status == 201, body
-        assert isinstance(body, dict)
-        return body
-
-
-@pytest.fixture
-async def api(e2e_stack: LocalStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(e2e_stack, session)
+async def create(api: Api, conversation_id: str, cron: str, text: str) -> dict[str, Any]:
+    """A schedule of ``text`` to the conversation, created through ``POST /api/schedules``."""
+    status, _, body = await api.call(
+        "POST",
+        "/api/schedules",
+        {
+            "conversation": {"channelId": "msteams", "conversationId": conversation_id},
+            "cron": cron,
+            "activities": [{"type": "message", "text": text}],
+        },
+    )
+    assert status == 201, body
+    assert isinstance(body, dict)
+    return body
 
 
 def texts(records: list[dict[str, Any]], prefix: str) -> list[str]:
@@ -63,18 +41,11 @@ def texts(records: list[dict[str, Any]], prefix: str) -> list[str]:
     return [text for text in found if text.startswith(prefix)]
 
 
-async def started_conversation(channel: ChannelControl) -> str:
-    started = await channel.start_conversation(user_name="Grace")
-    conversation_id = str(started["conversationId"])
-    await channel.wait_for_activities(conversation_id, 1)  # the welcome
-    return conversation_id
-
-
 async def test_a_schedule_every_two_seconds_delivers_each_occurrence_once_until_deleted(
     api: Api, channel: ChannelControl
 ) -> None:
-    conversation_id = await started_conversation(channel)
-    created = await api.create(conversation_id, "*/2 * * * * *", "tick {utcTime}")
+    conversation_id = (await started(channel))[0]
+    created = await create(api, conversation_id, "*/2 * * * * *", "tick {utcTime}")
 
     records = await channel.wait_for_activities(conversation_id, 1 + 3, timeout=WAIT_SECONDS)
     ticks = texts(records, "tick ")
@@ -83,7 +54,7 @@ async def test_a_schedule_every_two_seconds_delivers_each_occurrence_once_until_
     assert len(set(occurrences)) == len(occurrences), "an occurrence arrived twice"
     assert all(moment.second % 2 == 0 for moment in occurrences)
     assert all(record["authorized"] for record in records)
-    status, current = await api.call("GET", f"/api/schedules/{created['id']}")
+    status, _, current = await api.call("GET", f"/api/schedules/{created['id']}")
     assert status == 200
     assert current["runCount"] >= len(ticks)
 
@@ -91,8 +62,8 @@ async def test_a_schedule_every_two_seconds_delivers_each_occurrence_once_until_
     delivered_at_delete = len(await channel.activities(conversation_id))
 
     # Another schedule's deliveries show the tick and the queue kept running meanwhile.
-    control_conversation = await started_conversation(channel)
-    control = await api.create(control_conversation, "*/2 * * * * *", "control {utcTime}")
+    control_conversation = (await started(channel))[0]
+    control = await create(api, control_conversation, "*/2 * * * * *", "control {utcTime}")
     await channel.wait_for_activities(control_conversation, 1 + 3, timeout=WAIT_SECONDS)
     assert (await api.call("DELETE", f"/api/schedules/{control['id']}"))[0] == 204
 
@@ -100,7 +71,7 @@ async def test_a_schedule_every_two_seconds_delivers_each_occurrence_once_until_
     # At most the occurrence that was already claimed when the delete came in.
     assert len(after) <= delivered_at_delete + 1
     assert len(set(texts(after, "tick "))) == len(texts(after, "tick "))
-    status, error = await api.call("GET", f"/api/schedules/{created['id']}")
+    status, _, error = await api.call("GET", f"/api/schedules/{created['id']}")
     assert (status, error["error"]["code"]) == (404, "ScheduleNotFound")
 
 
@@ -122,7 +93,7 @@ async def test_a_reminder_made_in_chat_is_listed_by_the_api_and_arrives_in_that_
     (confirmation,) = confirmations
     assert '"ping"' in confirmation
 
-    status, page = await api.call(
+    status, _, page = await api.call(
         "GET", f"/api/schedules?conversationId={conversation_id}&channelId=msteams"
     )
     assert status == 200
@@ -137,5 +108,5 @@ async def test_a_reminder_made_in_chat_is_listed_by_the_api_and_arrives_in_that_
 
     await channel.say(conversation_id, "stop reminder 1", timezone="Europe/Berlin")
     assert texts(await channel.activities(conversation_id), "Stopped reminder 1: every 2 seconds")
-    status, page = await api.call("GET", f"/api/schedules?conversationId={conversation_id}")
+    status, _, page = await api.call("GET", f"/api/schedules?conversationId={conversation_id}")
     assert (status, page["schedules"]) == (200, [])

@@ -13,7 +13,6 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import quote
 
@@ -22,20 +21,13 @@ import pytest
 
 from dev.channel import ChannelControl
 from dev.stack import LocalStack
+from tests.e2e.host_api import Api
 from tests.e2e.side_hosts import side_host
-from tests.e2e.test_broadcast import finished
 from tests.e2e.test_hostile_input import put_and_read_poison
-from tests.e2e.test_proactive_delivery import Api
 
 pytestmark = pytest.mark.e2e
 
 BROADCAST_DEADLINE_SECONDS = 120.0
-
-
-@pytest.fixture
-async def api(e2e_stack: LocalStack) -> AsyncIterator[Api]:
-    async with aiohttp.ClientSession() as session:
-        yield Api(e2e_stack, session)
 
 
 def send_body(target: dict[str, Any], text: str, **fields: Any) -> dict[str, Any]:
@@ -274,10 +266,6 @@ async def test_missing_or_conflicting_target_fields_are_refused_naming_the_field
     assert expected in reason["message"], reason
 
 
-async def finished_broadcast(api: Api, operation_id: str) -> dict[str, Any]:
-    return await finished(api.session, api.stack, operation_id)
-
-
 async def test_a_team_audience_reaches_every_member_once_one_to_one_without_a_429(
     channel: ChannelControl, api: Api
 ) -> None:
@@ -297,7 +285,7 @@ async def test_a_team_audience_reaches_every_member_once_one_to_one_without_a_42
     try:
         status, _, started = await api.call("POST", "/api/broadcasts", body)
         assert status == 202, started
-        progress = await finished_broadcast(api, started["operationId"])
+        progress = await api.finished_broadcast(started["operationId"])
     finally:
         await channel.set_rate_limits(False, reset=True)
 
@@ -347,7 +335,7 @@ async def test_a_channel_audience_posts_once_per_channel_however_many_threads(
         {"audience": audience, "activity": {"type": "message", "text": text}},
     )
     assert status == 202, started
-    await finished_broadcast(api, started["operationId"])
+    await api.finished_broadcast(started["operationId"])
 
     sent = [r for r in await channel.activities() if (r["activity"] or {}).get("text") == text]
     targets = [r["conversationId"] for r in sent]

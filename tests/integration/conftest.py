@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
@@ -11,6 +12,13 @@ from bot.settings import Settings, get_settings
 from bot.storage.cosmos import cosmos_client
 from dev.channel import ChannelKeys
 from dev.services import RunningServices
+from tests.unit.connector.local_endpoints import (
+    CLIENT_SECRET,
+    MockConnector,
+    TokenEndpoint,
+    start_connector,
+    start_token_endpoint,
+)
 
 if TYPE_CHECKING:
     # Not at run time: that module reads TEST_SETTINGS from here.
@@ -70,3 +78,27 @@ async def proactive(
     del bot_settings
     async with running_proactive(channel_keys, monkeypatch) as running:
         yield running
+
+
+@pytest.fixture
+async def token_endpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[TokenEndpoint]:
+    """A local HTTPS token endpoint accepting :data:`CLIENT_SECRET`, its CA trusted through
+    ``REQUESTS_CA_BUNDLE``."""
+    endpoint = await start_token_endpoint(tmp_path, CLIENT_SECRET)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(endpoint.ca_file))
+    try:
+        yield endpoint
+    finally:
+        await endpoint.close()
+
+
+@pytest.fixture
+async def connector() -> AsyncIterator[MockConnector]:
+    """A minimal local Bot Connector that records what it receives."""
+    server = await start_connector()
+    try:
+        yield server
+    finally:
+        await server.close()

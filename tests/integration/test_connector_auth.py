@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import base64
-import datetime
 import json
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -22,24 +21,21 @@ import jwt
 import pytest
 from aiohttp import test_utils, web
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes
 
 from bot.auth.inbound import inbound_authenticator
 from bot.auth.outbound import OutboundTokenProvider, token_provider
 from bot.connector.client import connector_client
 from bot.http_session import http_session
 from bot.settings import get_settings, load_settings
+from dev.channel.keys import SigningKey
 from tests.unit.connector.local_endpoints import (
+    CLIENT_SECRET,
     MockConnector,
     TokenEndpoint,
-    start_connector,
-    start_token_endpoint,
 )
 
 APP_ID = "00000000-0000-0000-0000-00000000b075"
-SECRET = "local-test-secret"
 REQUIRED = {
     "KEY_HASH_SECRET": "k" * 32,
     "COSMOS_ENDPOINT": "https://127.0.0.1:8081",
@@ -57,41 +53,11 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     get_settings.cache_clear()
 
 
-@pytest.fixture
-async def token_endpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[TokenEndpoint]:
-    endpoint = await start_token_endpoint(tmp_path, SECRET)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(endpoint.ca_file))
-    try:
-        yield endpoint
-    finally:
-        await endpoint.close()
-
-
 def write_certificate(path: Path) -> x509.Certificate:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bot")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    path.write_bytes(
-        certificate.public_bytes(serialization.Encoding.PEM)
-        + key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return certificate
+    """A new self-signed certificate and its key, in one PEM file at ``path``."""
+    key = SigningKey.generate("bot")
+    path.write_bytes(key.certificate_pem() + key.private_pem())
+    return key.certificate
 
 
 async def test_a_certificate_signs_the_client_assertion(
@@ -134,7 +100,7 @@ async def test_single_tenant_uses_the_configured_authority_and_scope(
     authority = token_endpoint.authority.replace("/botframework.com", "/contoso-tenant")
     settings = load_settings(
         MicrosoftAppId=APP_ID,
-        MicrosoftAppPassword=SECRET,
+        MicrosoftAppPassword=CLIENT_SECRET,
         MicrosoftAppType="SingleTenant",
         MicrosoftAppTenantId="contoso-tenant",
         BOT_OAUTH_AUTHORITY=authority,
@@ -209,15 +175,6 @@ async def test_a_user_assigned_managed_identity_asks_for_the_resource(
     }
 
 
-@pytest.fixture
-async def connector() -> AsyncIterator[MockConnector]:
-    server = await start_connector()
-    try:
-        yield server
-    finally:
-        await server.close()
-
-
 async def test_the_process_wide_client_is_built_from_the_settings(
     token_endpoint: TokenEndpoint,
     connector: MockConnector,
@@ -226,7 +183,7 @@ async def test_the_process_wide_client_is_built_from_the_settings(
 ) -> None:
     values = {
         "MicrosoftAppId": APP_ID,
-        "MicrosoftAppPassword": SECRET,
+        "MicrosoftAppPassword": CLIENT_SECRET,
         "BOT_OAUTH_AUTHORITY": token_endpoint.authority,
         "BOT_ALLOWED_SERVICE_URLS": f"http://127.0.0.1:{connector.port}",
         **REQUIRED,

@@ -30,37 +30,15 @@ from bot.schema import Activity, ChannelAccount, ConversationParameters, Convers
 from bot.settings import Settings, load_settings
 from bot.turn.sender import ActivitySender
 from tests.unit.connector.local_endpoints import (
+    CLIENT_SECRET,
     MockConnector,
     RecordedRequest,
     TokenEndpoint,
     start_connector,
-    start_token_endpoint,
 )
 
-SECRET = "local-test-secret"
 APP_ID = "00000000-0000-0000-0000-00000000b075"
 MESSAGE = Activity(type="message", text="Your report is ready")
-
-
-@pytest.fixture
-async def token_endpoint(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[TokenEndpoint]:
-    endpoint = await start_token_endpoint(tmp_path, SECRET)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(endpoint.ca_file))
-    try:
-        yield endpoint
-    finally:
-        await endpoint.close()
-
-
-@pytest.fixture
-async def connector() -> AsyncIterator[MockConnector]:
-    server = await start_connector()
-    try:
-        yield server
-    finally:
-        await server.close()
 
 
 @pytest.fixture
@@ -85,7 +63,7 @@ def make_settings(
     def make(**values: str) -> Settings:
         base = {
             "MicrosoftAppId": APP_ID,
-            "MicrosoftAppPassword": SECRET,
+            "MicrosoftAppPassword": CLIENT_SECRET,
             "BOT_OAUTH_AUTHORITY": token_endpoint.authority,
             "BOT_ALLOWED_SERVICE_URLS": f"http://127.0.0.1:{connector.port}",
             "KEY_HASH_SECRET": "k" * 32,

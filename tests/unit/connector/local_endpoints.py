@@ -25,6 +25,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 TENANT = "botframework.com"
+CLIENT_SECRET = "local-test-secret"
+"""The bot's client secret in tests of the token endpoint (tests/integration/conftest.py)."""
 
 
 def _key() -> rsa.RSAPrivateKey:

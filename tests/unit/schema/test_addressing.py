@@ -18,6 +18,7 @@ from bot.schema import (
     is_continuation_activity,
     remove_recipient_mention,
 )
+from bot.schema.addressing import new_activity_id
 from bot.schema.attachments import Entity
 
 SERVICE_URL = "https://smba.trafficmanager.net/emea/"
@@ -173,6 +174,17 @@ class TestContinuationActivity:
         assert second.id is not None
         assert first.id != second.id
         uuid.UUID(first.id)
+
+    def test_ids_are_random_rfc_4122_version_4_uuids(self) -> None:
+        ids = {new_activity_id() for _ in range(2000)}
+        assert len(ids) == 2000
+        for value in ids:
+            parsed = uuid.UUID(value)
+            assert str(parsed) == value
+            assert parsed.version == 4
+            assert parsed.variant == uuid.RFC_4122
+        # Every variant digit occurs (its two random bits are kept).
+        assert {value[19] for value in ids} == set("89ab")
 
     def test_shares_no_objects_with_the_reference(self) -> None:
         reference = _reference()
