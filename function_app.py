@@ -134,7 +134,7 @@ async def broadcast_cancel(req: func.HttpRequest) -> func.HttpResponse:
 )
 async def broadcast_fanout_page(msg: func.QueueMessage) -> None:
     """One page of a broadcast's audience: queue its recipients' messages, then the next page."""
-    from bot.broadcast.fanout import handle_fanout_message as handle
+    from bot.app import handle_fanout_message as handle
 
     await handle(msg)
 
@@ -158,7 +158,7 @@ async def schedule(req: func.HttpRequest) -> func.HttpResponse:
 @app.timer_trigger(schedule="%SCHEDULE_TIMER%", arg_name="timer", run_on_startup=False)
 async def schedule_tick(timer: func.TimerRequest) -> None:
     """Enqueue the schedules' due occurrences, each exactly once."""
-    from bot.schedules.tick import run_tick as handle
+    from bot.app import run_schedule_tick as handle
 
     await handle()
 

@@ -19,6 +19,8 @@ from typing import Any, Generic, TypeVar
 T = TypeVar("T")
 
 _INSTANCES: weakref.WeakSet[ProcessClient[Any]] = weakref.WeakSet()
+_SLOTS: dict[str, ProcessClient[Any]] = {}
+_PROVIDED: dict[str, Callable[[], Any]] = {}
 
 
 class ProcessClient(Generic[T]):
@@ -50,6 +52,26 @@ class ProcessClient(Generic[T]):
         self._built_from: object = None
         _INSTANCES.add(self)
 
+    @classmethod
+    def slot(cls, name: str) -> ProcessClient[T]:
+        """A process-wide object that only the composition root knows how to build.
+
+        A package below the root declares the slot, so its own code can reach the process's
+        object; the root fills it with :func:`provide_slot` under the same ``name`` (before or
+        after the slot's module is imported, so the root need not import it, and a cold start
+        that never uses it never loads it). Until then :meth:`get` raises ``RuntimeError``.
+        """
+
+        def not_composed() -> T:
+            raise RuntimeError(f"{name} is built by the composition root: import bot.app first")
+
+        client = cls(not_composed)
+        _SLOTS[name] = client
+        factory = _PROVIDED.get(name)
+        if factory is not None:
+            client.provide(factory)
+        return client
+
     def get(self) -> T:
         """Return the client of the running event loop, creating it on first use."""
         loop = asyncio.get_running_loop() if self._per_loop else None
@@ -77,6 +99,14 @@ class ProcessClient(Generic[T]):
             return
         if not self._per_loop or loop is asyncio.get_running_loop():
             await self._closer(client)
+
+
+def provide_slot(name: str, factory: Callable[[], Any]) -> None:
+    """Build the slot ``name`` (:meth:`ProcessClient.slot`) with ``factory`` from now on."""
+    _PROVIDED[name] = factory
+    client = _SLOTS.get(name)
+    if client is not None:
+        client.provide(factory)
 
 
 async def close_process_clients() -> None:

@@ -32,7 +32,7 @@ from typing import Any
 
 import azure.functions as func
 
-from bot.http.responses import json_response
+from bot.http_responses import json_response
 from bot.settings import AZURE_MARKERS, SettingsError
 from bot.traced_app import TracedApp
 

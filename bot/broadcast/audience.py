@@ -25,7 +25,7 @@ from bot.broadcast.request import Audience
 from bot.connector.client import ConnectorClient, connector_client
 from bot.proactive.errors import ConversationInactiveError, UnknownConversationError
 from bot.proactive.message import TEAMS_CHANNEL_ID
-from bot.references import ReferenceKey, ReferenceStore, reference_store
+from bot.references import ReferenceKey, ReferenceStore
 from bot.references.records import CONVERSATION_KIND
 from bot.storage.containers import REFERENCES
 from bot.storage.cosmos import container as named_container
@@ -57,25 +57,20 @@ class AudienceReader:
     """Counts and pages audiences.
 
     Args:
-        store: The reference store; the process's one (``reference_store``) when omitted.
+        store: The reference store (the process's one, from :mod:`bot.app`).
         references: Returns the ``references`` container, for counting.
     """
 
     def __init__(
         self,
-        store: ReferenceStore | None = None,
+        store: ReferenceStore,
         *,
         references: Callable[[], ContainerProxy] | None = None,
         connector: Callable[[], ConnectorClient] | None = None,
     ) -> None:
-        self._given_store = store
+        self._store = store
         self._references = references or _references_container
         self._connector = connector or _connector
-
-    def _store(self) -> ReferenceStore:
-        # The process's store unless one was given, taken when first needed (not at build
-        # time, which may come before the event loop it belongs to).
-        return self._given_store if self._given_store is not None else reference_store.get()
 
     async def count(self, audience: Audience) -> int:
         """How many recipients the audience has now (users: each listed user once).
@@ -147,7 +142,7 @@ class AudienceReader:
                 str(tenant_id), team_id, cursor, min(page_size, ROSTER_PAGE_SIZE)
             )
         types = audience.get("conversationTypes")
-        listed = await self._store().list(
+        listed = await self._store.list(
             channel_id=channel_id,
             tenant_id=tenant_id,
             active=True,
@@ -164,7 +159,7 @@ class AudienceReader:
     async def _team_page(
         self, tenant_id: str, team_id: str, cursor: str | None, page_size: int
     ) -> AudiencePage:
-        team = await self._store().get_by_key(ReferenceKey(TEAMS_CHANNEL_ID, team_id, tenant_id))
+        team = await self._store.get_by_key(ReferenceKey(TEAMS_CHANNEL_ID, team_id, tenant_id))
         if team is None:
             raise UnknownConversationError(
                 "audience.teamId: the bot has not been added to this team (no stored reference)"

@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.broadcast.ids import delivery_id, edit_delivery_id
-from bot.broadcast.operations import OperationStore, operation_store
+from bot.broadcast.store import OperationStore
 from bot.storage.timestamps import to_timestamp
 
 if TYPE_CHECKING:
@@ -124,13 +124,13 @@ class EditFanOut:
     def __init__(
         self,
         *,
-        operations: OperationStore | None = None,
+        operations: OperationStore,
         proactive_queue: Callable[[], QueueClient],
         fanout_queue: Callable[[], QueueClient],
         page_size: int = PAGE_SIZE,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self._operations = operations or operation_store.get()
+        self._operations = operations
         self._proactive_queue = proactive_queue
         self._fanout_queue = fanout_queue
         self._page_size = page_size

@@ -32,15 +32,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from bot.broadcast.audience import AudienceReader
 from bot.broadcast.edits import EditFanOut
 from bot.broadcast.ids import Recipient, delivery_id, is_operation_id, recipient_token
-from bot.broadcast.operations import OperationStore, operation_store
+from bot.broadcast.store import OperationStore
 from bot.proactive.message import FieldError, InvalidMessageError, decode_json
 from bot.proactive.poison import POISON_SUFFIX, PoisonReason, poison_text, put_poison
-from bot.process_client import ProcessClient
 from bot.settings import get_settings
 from bot.storage.timestamps import from_timestamp, to_timestamp
 
@@ -84,12 +83,6 @@ class FanOutResult:
 
     action: FanOutAction
     recipients: int = 0
-
-
-class QueueMessageLike(Protocol):
-    """What the fan-out needs of ``azure.functions.QueueMessage``."""
-
-    def get_body(self) -> bytes: ...
 
 
 def fanout_queue_name(proactive_queue_name: str | None = None) -> str:
@@ -156,8 +149,8 @@ class FanOut:
     def __init__(
         self,
         *,
-        operations: OperationStore | None = None,
-        audience: AudienceReader | None = None,
+        operations: OperationStore,
+        audience: AudienceReader,
         proactive_queue: Callable[[], QueueClient] | None = None,
         fanout_queue: Callable[[], QueueClient] | None = None,
         poison_queue: Callable[[], QueueClient] | None = None,
@@ -167,8 +160,8 @@ class FanOut:
     ) -> None:
         if page_size < 1 or concurrency < 1:
             raise ValueError("page_size and concurrency must be at least 1")
-        self._operations = operations or operation_store.get()
-        self._audience = audience or AudienceReader()
+        self._operations = operations
+        self._audience = audience
         self._proactive_queue = proactive_queue or _named_queue(None)
         self._fanout_queue = fanout_queue or _named_queue(FANOUT_QUEUE_SUFFIX)
         self._poison_queue = poison_queue or _named_queue(FANOUT_QUEUE_SUFFIX + POISON_SUFFIX)
@@ -404,12 +397,3 @@ def _named_queue(suffix: str | None) -> Callable[[], QueueClient]:
         return queue(name + suffix if suffix else name)
 
     return get
-
-
-fanout: ProcessClient[FanOut] = ProcessClient(FanOut)
-"""The process-wide fan-out."""
-
-
-async def handle_fanout_message(message: QueueMessageLike) -> None:
-    """The fan-out queue trigger's body: ``await handle_fanout_message(msg)``."""
-    await fanout.get().process(message.get_body())

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from bot.broadcast.ids import parse_delivery_id, parse_edit_delivery_id
 
 if TYPE_CHECKING:
-    from bot.broadcast.operations import OperationStore
+    from bot.broadcast.store import OperationStore
     from bot.proactive.delivery import DeliveryOutcome
 
 
@@ -35,7 +35,7 @@ async def record_outcome(
     delivery_id: str,
     outcome: DeliveryOutcome,
     *,
-    store: OperationStore | None = None,
+    store: OperationStore,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> bool:
     """Record a broadcast recipient's final outcome.
@@ -43,7 +43,7 @@ async def record_outcome(
     Args:
         delivery_id: The queue message's id.
         outcome: How its delivery ended.
-        store: The operation store; the process-wide one when omitted.
+        store: The operation store.
         clock: The current time.
 
     Returns:
@@ -56,23 +56,17 @@ async def record_outcome(
         return False
     edit = parse_edit_delivery_id(delivery_id)
     if edit is not None:
-        from bot.broadcast.operations import operation_store
-
         code = outcome.error.code if outcome.error is not None else None
-        await (store or operation_store.get()).record_edit_outcome(
+        await store.record_edit_outcome(
             edit[0], edit[1], edit[2], outcome.outcome.value, code, now=clock()
         )
         return True
     parsed = parse_delivery_id(delivery_id)
     if parsed is None:
         return False
-    from bot.broadcast.operations import operation_store
-
     operation_id, token = parsed
     code = outcome.error.code if outcome.error is not None else None
-    await (store or operation_store.get()).record_outcome(
-        operation_id, token, outcome.outcome.value, code, now=clock()
-    )
+    await store.record_outcome(operation_id, token, outcome.outcome.value, code, now=clock())
     return True
 
 
@@ -87,7 +81,7 @@ _seen: dict[str, tuple[float, bool]] = {}
 async def cancelled(
     delivery_id: str,
     *,
-    store: OperationStore | None = None,
+    store: OperationStore,
     monotonic: Callable[[], float] = time.monotonic,
 ) -> bool:
     """Whether ``delivery_id`` is a recipient of a broadcast that was cancelled.
@@ -103,9 +97,7 @@ async def cancelled(
     known = _seen.get(operation_id)
     if known is not None and now - known[0] < CANCEL_CHECK_SECONDS:
         return known[1]
-    from bot.broadcast.operations import operation_store
-
-    operation: dict[str, Any] | None = await (store or operation_store.get()).get(operation_id)
+    operation: dict[str, Any] | None = await store.get(operation_id)
     is_cancelled = bool(operation and operation.get("cancelledAt"))
     if len(_seen) > 1000:
         _seen.clear()
@@ -116,19 +108,15 @@ async def cancelled(
 async def record_cancelled(
     delivery_id: str,
     *,
-    store: OperationStore | None = None,
+    store: OperationStore,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> None:
     """Record that a cancelled broadcast's recipient was not sent its message."""
     parsed = parse_delivery_id(delivery_id)
     if parsed is None:
         return
-    from bot.broadcast.operations import operation_store
-
     operation_id, token = parsed
-    await (store or operation_store.get()).record_outcome(
-        operation_id, token, CANCELLED, CANCELLED, now=clock()
-    )
+    await store.record_outcome(operation_id, token, CANCELLED, CANCELLED, now=clock())
 
 
 class BroadcastProgress:
@@ -136,16 +124,22 @@ class BroadcastProgress:
 
     Withholds the messages of a cancelled broadcast and counts each recipient's final outcome
     toward its operation's progress; other deliveries pass through untouched.
+
+    Args:
+        operations: The operation store (the process's, from :mod:`bot.app`).
     """
+
+    def __init__(self, operations: OperationStore) -> None:
+        self._operations = operations
 
     async def withheld(self, delivery_id: str) -> bool:
         """Whether ``delivery_id`` is a recipient of a broadcast that was cancelled."""
-        return await cancelled(delivery_id)
+        return await cancelled(delivery_id, store=self._operations)
 
     async def record_withheld(self, delivery_id: str) -> None:
         """Record that a cancelled broadcast's recipient was not sent its message."""
-        await record_cancelled(delivery_id)
+        await record_cancelled(delivery_id, store=self._operations)
 
     async def record_outcome(self, delivery_id: str, outcome: DeliveryOutcome) -> None:
         """Count a recipient's final outcome (or an edit's) toward its operation."""
-        await record_outcome(delivery_id, outcome)
+        await record_outcome(delivery_id, outcome, store=self._operations)

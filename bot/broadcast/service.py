@@ -1,6 +1,6 @@
 """Broadcasts: one message to an audience, fanned out per recipient, with progress.
 
-    service = broadcast_service.get()
+    service = broadcast_service.get()                    # built by bot.app
     total = await service.count(request)                 # a dry run: nobody is sent anything
     started = await service.start(request)               # -> operationId, total
     progress = await service.progress(started.operation_id)
@@ -23,19 +23,14 @@ from typing import Any
 
 from bot.broadcast.audience import AudienceReader
 from bot.broadcast.edits import edit_progress, new_fan_out
-from bot.broadcast.fanout import MAX_ROUNDS, FanOut, fanout, recipient_message
+from bot.broadcast.fanout import MAX_ROUNDS, FanOut, recipient_message
 from bot.broadcast.ids import Recipient, new_operation_id
-from bot.broadcast.operations import (
-    OPERATION_KIND,
-    OperationConflictError,
-    OperationStore,
-    operation_store,
-)
 from bot.broadcast.outcomes import CANCELLED
+from bot.broadcast.records import OperationConflictError
 from bot.broadcast.request import BroadcastRequest
+from bot.broadcast.store import OPERATION_KIND, OperationStore
 from bot.proactive.enqueue import MAX_ENCODED_BYTES, encoded_size
 from bot.proactive.message import FieldError, InvalidMessageError, parse_message
-from bot.process_client import ProcessClient
 from bot.storage.timestamps import to_timestamp
 
 ID_HEADROOM_BYTES = 8 * 1024
@@ -131,13 +126,13 @@ class BroadcastService:
     def __init__(
         self,
         *,
-        operations: OperationStore | None = None,
-        audience: AudienceReader | None = None,
-        fan_out: Callable[[], FanOut] = fanout.get,
+        operations: OperationStore,
+        audience: AudienceReader,
+        fan_out: Callable[[], FanOut],
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
-        self._operations = operations or operation_store.get()
-        self._audience = audience or AudienceReader()
+        self._operations = operations
+        self._audience = audience
         self._fan_out = fan_out
         self._clock = clock
 
@@ -341,7 +336,3 @@ def check_message(request: BroadcastRequest) -> None:
 
 def _optional_timestamp(moment: datetime | None) -> str | None:
     return to_timestamp(moment) if moment is not None else None
-
-
-broadcast_service: ProcessClient[BroadcastService] = ProcessClient(BroadcastService)
-"""The process-wide service: ``broadcast_service.get()``."""

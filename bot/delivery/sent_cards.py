@@ -18,16 +18,15 @@ between the send and this write) is simply not known, and is updated as any mess
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.storage.containers import DELIVERIES
-from bot.storage.cosmos import container as named_container
 from bot.storage.keys import storage_id
+from bot.storage.point_documents import PointDocuments
 
 if TYPE_CHECKING:
-    from azure.cosmos.aio import ContainerProxy
+    pass
 
 SENT_CARD_KIND = "sentCard"
 """``kind`` of a document naming the delivery that sent a card (and its key kind)."""
@@ -48,22 +47,14 @@ class SentCard:
     index: int
 
 
-class SentCards:
-    """Sent cards by conversation and activity id.
+class SentCards(PointDocuments):
+    """Sent cards by conversation and activity id, in the ``deliveries`` container.
 
-    Args:
-        container: Returns the ``deliveries`` container; the process-wide one when omitted.
-        ttl_seconds: Cosmos DB ``ttl`` of a document.
+    Args: as :class:`~bot.storage.point_documents.PointDocuments`.
     """
 
-    def __init__(
-        self,
-        *,
-        container: Callable[[], ContainerProxy] | None = None,
-        ttl_seconds: int = DEFAULT_TTL_SECONDS,
-    ) -> None:
-        self._container = container or _deliveries_container
-        self._ttl_seconds = ttl_seconds
+    container_name = DELIVERIES.name
+    default_ttl_seconds = DEFAULT_TTL_SECONDS
 
     async def remember(self, conversation_id: str, activity_id: str, card: SentCard) -> None:
         """Record that ``card``'s delivery sent ``activity_id`` (idempotent: an upsert)."""
@@ -78,12 +69,8 @@ class SentCards:
 
     async def find(self, conversation_id: str, activity_id: str) -> SentCard | None:
         """The delivery that sent ``activity_id`` in the conversation; ``None`` if unknown."""
-        from azure.cosmos.exceptions import CosmosResourceNotFoundError
-
-        document_id = _document_id(conversation_id, activity_id)
-        try:
-            document = await self._container().read_item(document_id, partition_key=document_id)
-        except CosmosResourceNotFoundError:
+        document = await self.read(_document_id(conversation_id, activity_id))
+        if document is None:
             return None
         delivery_id, index = document.get("deliveryId"), document.get("index")
         if not isinstance(delivery_id, str) or not isinstance(index, int):
@@ -93,7 +80,3 @@ class SentCards:
 
 def _document_id(conversation_id: str, activity_id: str) -> str:
     return storage_id(SENT_CARD_KIND, conversation_id, activity_id)
-
-
-def _deliveries_container() -> ContainerProxy:
-    return named_container(DELIVERIES.name)

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.delivery.transitions import SYSTEM_PROPERTIES
+from bot.delivery.documents import SYSTEM_PROPERTIES
 from bot.storage.timestamps import to_timestamp
 
 MAX_VERSIONS = 100

@@ -18,7 +18,7 @@ from typing import TypeVar
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from bot.http.responses import error_response, json_response
+from bot.http_responses import error_response, json_response
 from bot.proactive.message import (
     FieldError,
     InvalidMessageError,

@@ -40,7 +40,7 @@ from pydantic import Field, model_validator
 from bot.broadcast.ids import is_operation_id
 from bot.broadcast.request import BroadcastRequest
 from bot.http.api_request import RefusedRequest, field_errors_response, read_request
-from bot.http.responses import error_response, json_response, storage_unavailable
+from bot.http_responses import error_response, json_response, storage_unavailable
 from bot.proactive.message import ID_PATTERN, MAX_ACTIVITIES, InvalidMessageError, SendableActivity
 from bot.request_model import RequestModel
 
@@ -54,8 +54,8 @@ async def start_broadcast(req: func.HttpRequest) -> func.HttpResponse:
     """Start a broadcast, or count its audience (``dryRun``)."""
     from azure.core.exceptions import AzureError
 
-    from bot.broadcast.operations import OperationConflictError
-    from bot.broadcast.service import broadcast_service
+    from bot.app import broadcast_service
+    from bot.broadcast.records import OperationConflictError
     from bot.connector.errors import ConnectorError
     from bot.proactive.errors import ProactiveError
 
@@ -91,7 +91,7 @@ async def get_broadcast(req: func.HttpRequest) -> func.HttpResponse:
     """The progress of the broadcast named in the route."""
     from azure.core.exceptions import AzureError
 
-    from bot.broadcast.service import broadcast_service
+    from bot.app import broadcast_service
 
     operation_id = req.route_params.get("operationId", "")
     if not is_operation_id(operation_id):
@@ -128,8 +128,8 @@ async def edit_broadcast(req: func.HttpRequest) -> func.HttpResponse:
     """Edit (``PATCH``) or recall (``DELETE``) every recipient's message of a broadcast."""
     from azure.core.exceptions import AzureError
 
+    from bot.app import broadcast_service
     from bot.broadcast.edits import BroadcastBusyError, EditCountError
-    from bot.broadcast.service import broadcast_service
 
     operation_id = req.route_params.get("operationId", "")
     if not is_operation_id(operation_id):
@@ -169,7 +169,7 @@ async def cancel_broadcast(req: func.HttpRequest) -> func.HttpResponse:
     """Cancel a running broadcast: what is not sent yet is not sent."""
     from azure.core.exceptions import AzureError
 
-    from bot.broadcast.service import broadcast_service
+    from bot.app import broadcast_service
 
     operation_id = req.route_params.get("operationId", "")
     if not is_operation_id(operation_id):

@@ -25,7 +25,7 @@ from typing import Any
 import azure.functions as func
 
 from bot.auth.api_callers import ApiAction
-from bot.http.responses import error_response
+from bot.http_responses import error_response
 from bot.startup import StartupCheckedApp
 
 logger = logging.getLogger(__name__)

@@ -33,8 +33,8 @@ from bot.app import delivery_ledger
 from bot.delivery import validate_delivery_id
 from bot.delivery.records import DELIVERY_ID_PATTERN
 from bot.http.api_request import RefusedRequest, read_request
-from bot.http.responses import error_response, json_response, storage_unavailable
 from bot.http.send import MAX_BODY_BYTES, failure_response
+from bot.http_responses import error_response, json_response, storage_unavailable
 from bot.proactive.delivery import Outcome
 from bot.proactive.edits import EditOperation, EditRequest
 from bot.proactive.message import ID_PATTERN, MAX_ACTIVITIES, SendableActivity

@@ -16,7 +16,7 @@ from typing import Any
 
 import azure.functions as func
 
-from bot.http.responses import json_response
+from bot.http_responses import json_response
 from bot.storage import cosmos, queues
 
 logger = logging.getLogger(__name__)

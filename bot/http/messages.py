@@ -15,7 +15,7 @@ import azure.functions as func
 from bot.app import bot_application
 from bot.auth.errors import AuthenticationError
 from bot.auth.inbound import inbound_authenticator
-from bot.http.responses import error_response, json_response
+from bot.http_responses import error_response, json_response
 from bot.schema import (
     MAX_ACTIVITY_BODY_BYTES,
     Activity,

@@ -21,8 +21,9 @@ from typing import Any
 
 import azure.functions as func
 
-from bot.http.responses import error_response, json_response
-from bot.references import AmbiguousReferenceError, StoredReference, reference_store
+from bot.app import reference_store
+from bot.http_responses import error_response, json_response
+from bot.references import AmbiguousReferenceError, StoredReference
 from bot.storage.timestamps import to_timestamp
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """``/api/schedules``: cron schedules of proactive messages (docs/http-api.md, docs/schedules.md).
 
 ======================================  =====================================================
-``POST /api/schedules``                 a schedule (see :mod:`bot.schedules.model`) → 201 and
+``POST /api/schedules``                 a schedule (see :mod:`bot.schedules.records`) → 201 and
                                         the stored schedule, ``Location`` its URL
 ``GET /api/schedules``                  ``?conversationId=&channelId=&userId=&pageSize=
                                         &continuation=`` → 200 ``{"schedules": [...],
@@ -32,8 +32,9 @@ from typing import Any
 
 import azure.functions as func
 
-from bot.http.responses import error_response, json_response
-from bot.schedules.service import ScheduleRequestError, schedule_service
+from bot.app import schedule_service
+from bot.http_responses import error_response, json_response
+from bot.schedules.service import ScheduleRequestError
 from bot.schedules.store import MAX_PAGE_SIZE
 from bot.schema.json_document import JsonDocumentError, parse_json
 

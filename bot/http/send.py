@@ -41,7 +41,7 @@ from pydantic.alias_generators import to_camel
 
 from bot.delivery import DeliveryMode
 from bot.http.api_request import RefusedRequest, read_request
-from bot.http.responses import error_response, json_response
+from bot.http_responses import error_response, json_response
 from bot.proactive.delivery import DeliveryOutcome, Outcome
 from bot.proactive.errors import REFUSAL_STATUS, ConversationInactiveError
 from bot.proactive.failures import Failure, Verdict
@@ -56,8 +56,9 @@ from bot.proactive.message import (
     TeamsChannelTarget,
     UserTarget,
     bot_channel_of,
+    conversation_of,
 )
-from bot.schema import Activity, ConversationReference
+from bot.schema import Activity
 
 logger = logging.getLogger(__name__)
 
@@ -225,7 +226,7 @@ def answer(
 ) -> func.HttpResponse:
     """The HTTP answer to a delivery outcome (see the module docstring)."""
     resolved = outcome.target
-    conversation_id = resolved.conversation_id if resolved else _conversation_of(target)
+    conversation_id = resolved.conversation_id if resolved else conversation_of(target)
     channel_id = resolved.channel_id if resolved else bot_channel_of(target)
     body: dict[str, Any] = {
         "conversationId": conversation_id,
@@ -301,11 +302,3 @@ def _status_of_failure(failure: Failure) -> int:
         # The request named something the Connector refuses: the caller's to fix.
         return failure.status
     return 502
-
-
-def _conversation_of(target: Target) -> str | None:
-    if isinstance(target, ConversationTarget):
-        return target.conversation_id
-    if isinstance(target, ConversationReference) and target.conversation is not None:
-        return target.conversation.id
-    return None

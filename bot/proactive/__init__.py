@@ -2,7 +2,9 @@
 
 - :mod:`bot.proactive.service`: :class:`ProactiveService` (the process's: ``bot.app``): send
   to a stored conversation, a user or a reference; run a full proactive turn; start a
-  conversation; update and delete sent activities.
+  conversation; update and delete sent activities. Each operation has its module:
+  :mod:`bot.proactive.sends`, :mod:`bot.proactive.turns`, :mod:`bot.proactive.conversations`,
+  :mod:`bot.proactive.activity_changes`, :mod:`bot.proactive.edits`.
 - :mod:`bot.proactive.message`: the queue message (docs/queue-message.md) and the targets.
 - :mod:`bot.proactive.enqueue`: :func:`enqueue`, validated and base64-encoded;
   ``python -m bot.proactive`` does the same from the command line.

@@ -302,10 +302,6 @@ class Deliverer:
             logger.warning("proactive delivery %s: taken over by another worker", delivery_id)
             return DeliveryOutcome(Outcome.BUSY, receipt=claimed.receipt)
 
-    async def resolve(self, target: Target) -> ResolvedTarget:
-        """Resolve a target (see :meth:`TargetResolver.resolve`)."""
-        return await self._resolver.resolve(target)
-
     async def _deliver_unledgered(
         self, target: Target, activities: Sequence[Activity]
     ) -> DeliveryOutcome:

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from bot import telemetry
 from bot.delivery import (
     AlreadyDone,
     Claim,
@@ -46,6 +47,7 @@ from bot.delivery import (
     LeaseLostError,
     Receipt,
 )
+from bot.delivery.sent_cards import SentCards
 from bot.delivery.versions import version_entry
 from bot.proactive.backoff import Backoff, retry_time
 from bot.proactive.delivery import Deliverer, DeliveryOutcome, Outcome
@@ -154,6 +156,7 @@ class Editor:
         resolver: Checks the delivery's conversation again (allow-list, retired).
         sender: Updates and deletes activities (through the rate governor).
         deliverer: Retires a conversation the Connector says is gone.
+        sent_cards: Which delivery sent a card (for :meth:`update_sent_card`).
         backoff: Retry timing and the attempt limit.
         clock: The current time.
         wait_seconds: How long a queued operation waits for its delivery.
@@ -166,6 +169,7 @@ class Editor:
         resolver: TargetResolver,
         sender: ActivitySender,
         deliverer: Deliverer,
+        sent_cards: SentCards,
         backoff: Backoff | None = None,
         clock: Callable[[], datetime] = _utc_now,
         wait_seconds: float = EDIT_WAIT_SECONDS,
@@ -174,17 +178,18 @@ class Editor:
         self._resolver = resolver
         self._sender = sender
         self._deliverer = deliverer
+        self._sent_cards = sent_cards
         self._backoff = backoff or Backoff()
         self._clock = clock
         self._wait_seconds = wait_seconds
 
-    async def apply(self, request: EditRequest, *, wait: bool) -> EditOutcome:
+    async def apply(self, request: EditRequest, *, wait: bool = False) -> EditOutcome:
         """Apply ``request`` once, however often it is repeated.
 
         Args:
             request: The operation.
-            wait: Wait for a delivery that is unknown or not final (the queue); otherwise
-                answer at once (HTTP).
+            wait: Wait (re-enqueue) for a delivery that is unknown or not final, as the queue
+                does; otherwise answer at once (HTTP).
 
         Returns:
             The outcome; never raises for a refused or failed operation.
@@ -192,6 +197,36 @@ class Editor:
         Raises:
             LedgerConflictError: The ledger kept conflicting (try again later).
         """
+        with telemetry.span("proactive.edit", {"proactive.operation": request.operation.value}):
+            return await self._apply(request, wait=wait)
+
+    async def update_sent_card(
+        self, conversation_id: str, activity_id: str, card: Activity, operation_id: str
+    ) -> EditOutcome | None:
+        """Replace a card a delivery sent, as a version of that delivery (docs/cards.md).
+
+        Only the card's own activity is replaced; the delivery's others stay as they are.
+
+        Returns:
+            The edit's outcome, or ``None`` when no delivery is known to have sent the card.
+
+        Raises:
+            LedgerConflictError: The ledger kept conflicting (try again later).
+        """
+        found = await self._sent_cards.find(conversation_id, activity_id)
+        if found is None:
+            return None
+        original = await self._ledger.get_receipt(found.delivery_id)
+        if original is None or found.index >= len(original.activities):
+            return None
+        replacements: list[Activity | None] = [None] * len(original.activities)
+        replacements[found.index] = card
+        request = EditRequest(
+            found.delivery_id, EditOperation.UPDATE, operation_id, tuple(replacements)
+        )
+        return await self.apply(request)
+
+    async def _apply(self, request: EditRequest, *, wait: bool) -> EditOutcome:
         if request.operation is EditOperation.UPDATE and not request.activities:
             raise ValueError("an update needs its activities")
         original = await self._ledger.get_receipt(request.delivery_id)

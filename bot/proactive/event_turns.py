@@ -12,7 +12,7 @@ Exactly once, in three steps:
 1. **Compute.** The turn runs with its sends captured, not posted: nothing reaches the
    Connector while the bot is still deciding.
 2. **Remember.** What it would have sent is stored under the message's ``id`` (a ``computed``
-   document in the ``deliveries`` container, HMAC id, the ledger's time to live), created only
+   document in the ``deliveries`` container, :mod:`bot.delivery.computed_sends`), created only
    if absent: the first computation of an id wins, and every later copy of the message (a
    retry after a crash, a duplicate delivered in parallel) sends that one, never a new one.
 3. **Deliver.** The remembered activities are sent under the ledger like any message's
@@ -28,9 +28,7 @@ them idempotent. A turn that sends nothing ends the delivery with nothing sent.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from bot.proactive.message import ProactiveEvent
 from bot.proactive.targets import ResolvedTarget
@@ -40,19 +38,8 @@ from bot.schema import (
     ResourceResponse,
     get_continuation_activity,
 )
-from bot.storage.containers import DELIVERIES
-from bot.storage.cosmos import container as named_container
-from bot.storage.keys import storage_id
 from bot.storage.timestamps import to_timestamp
 from bot.turn import BotAdapter, ClaimsIdentity, SendNext, TurnContext, TurnLogic
-
-if TYPE_CHECKING:
-    from azure.cosmos.aio import ContainerProxy
-
-COMPUTED_KIND = "computed"
-"""``kind`` of a document holding what a proactive turn computed."""
-DEFAULT_TTL_SECONDS = 7 * 86_400
-"""As long as the ledger remembers the id."""
 
 
 def event_activity(resolved: ResolvedTarget, event: ProactiveEvent) -> Activity:
@@ -63,54 +50,6 @@ def event_activity(resolved: ResolvedTarget, event: ProactiveEvent) -> Activity:
     activity.value = copy.deepcopy(event.value)
     activity.timestamp = to_timestamp(datetime.now(UTC))
     return activity
-
-
-class ComputedSends:
-    """What proactive turns computed, by message id: the first computation of an id wins.
-
-    Args:
-        container: Returns the ``deliveries`` container; the process-wide one when omitted.
-        ttl_seconds: Cosmos DB ``ttl`` of a document.
-    """
-
-    def __init__(
-        self,
-        *,
-        container: Callable[[], ContainerProxy] | None = None,
-        ttl_seconds: int = DEFAULT_TTL_SECONDS,
-    ) -> None:
-        self._container = container or _deliveries_container
-        self._ttl_seconds = ttl_seconds
-
-    async def recall(self, delivery_id: str) -> list[Activity] | None:
-        """What was computed for ``delivery_id``; ``None`` when nothing was yet."""
-        from azure.cosmos.exceptions import CosmosResourceNotFoundError
-
-        document_id = storage_id(COMPUTED_KIND, delivery_id)
-        try:
-            document = await self._container().read_item(document_id, partition_key=document_id)
-        except CosmosResourceNotFoundError:
-            return None
-        return [Activity.from_wire(item) for item in document.get("activities") or ()]
-
-    async def remember(self, delivery_id: str, activities: list[Activity]) -> list[Activity]:
-        """Store ``activities`` unless something was stored first; what is stored now."""
-        from azure.cosmos.exceptions import CosmosResourceExistsError
-
-        document_id = storage_id(COMPUTED_KIND, delivery_id)
-        document: dict[str, Any] = {
-            "id": document_id,
-            "kind": COMPUTED_KIND,
-            "activities": [activity.to_wire() for activity in activities],
-            "createdAt": to_timestamp(datetime.now(UTC)),
-            "ttl": self._ttl_seconds,
-        }
-        try:
-            await self._container().create_item(document)
-        except CosmosResourceExistsError:
-            stored = await self.recall(delivery_id)
-            return stored if stored is not None else activities
-        return activities
 
 
 async def compute_turn(
@@ -150,7 +89,3 @@ async def compute_turn(
     )
     # Typing indicators and the like mean nothing once the turn is over.
     return [activity for activity in captured if activity.type != ActivityTypes.TYPING]
-
-
-def _deliveries_container() -> ContainerProxy:
-    return named_container(DELIVERIES.name)

@@ -526,6 +526,15 @@ def bot_channel_of(target: Target) -> str | None:
     return target.channel_id
 
 
+def conversation_of(target: Target) -> str | None:
+    """The conversation id a target names itself (``None`` for a user or a Teams channel)."""
+    if isinstance(target, ConversationTarget):
+        return target.conversation_id
+    if isinstance(target, ConversationReference) and target.conversation is not None:
+        return target.conversation.id
+    return None
+
+
 def target_key(target: Target) -> list[str]:
     """A canonical description of a target (its kind and ids)."""
     if isinstance(target, ConversationTarget):

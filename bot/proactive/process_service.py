@@ -15,10 +15,7 @@ from bot.process_client import ProcessClient
 if TYPE_CHECKING:
     from bot.proactive.service import ProactiveService
 
+SLOT = "bot.proactive.process_service.proactive_service"
 
-def _not_composed() -> ProactiveService:
-    raise RuntimeError("the proactive service is built by bot.app: import it first")
-
-
-proactive_service: ProcessClient[ProactiveService] = ProcessClient(_not_composed)
+proactive_service: ProcessClient[ProactiveService] = ProcessClient.slot(SLOT)
 """The process-wide service: ``proactive_service.get()`` (provided by :mod:`bot.app`)."""

@@ -50,7 +50,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
-from bot.delivery import Claim, DeliveryError, DeliveryStatus, IdempotencyConflictError
+from bot.delivery import DeliveryError
 from bot.proactive.backoff import MIN_DELAY_SECONDS
 from bot.proactive.delivery import DeliveryOutcome, Outcome
 from bot.proactive.edits import edit_request
@@ -210,7 +210,7 @@ class QueueSender:
     async def _cancelled(
         self, message: ProactiveMessage, listener: DeliveryListener
     ) -> QueueResult:
-        receipt = await self._service.ledger.get_receipt(message.id)
+        receipt = await self._service.receipt(message.id)
         if receipt is not None and receipt.status.final:
             return QueueResult(QueueAction.DUPLICATE)  # sent before the cancel: it counts
         await listener.record_withheld(message.id)
@@ -290,32 +290,16 @@ class QueueSender:
         return QueueResult(QueueAction.POISONED, reason=reason)
 
     async def _record_invalid(self, body: bytes, error: InvalidMessageError) -> None:
-        """Give a valid id of an invalid message a ``Failed`` receipt saying why.
-
-        Only a receipt this creates is failed: an id already used by a real delivery has
-        other activities (``IdempotencyConflictError``) or a different payload hash, and is
-        left alone.
-        """
+        """Give a valid id of an invalid message a ``Failed`` receipt saying why."""
         if error.message_id is None:
             return
-        ledger = self._service.ledger
-        try:
-            claimed = await ledger.claim(
-                error.message_id,
-                _activity_count(body),
-                now=self._clock(),
-                payload_hash="invalid:" + hashlib.sha256(body).hexdigest(),
-            )
-        except IdempotencyConflictError:
-            return
-        if not isinstance(claimed, Claim):
-            return
-        failure = DeliveryError("InvalidMessage", str(error))
-        if claimed.attempt == 1:
-            await ledger.fail(claimed, failure, DeliveryStatus.FAILED)
-        else:
-            # A delivery that was not ours: hand it back untouched, claimable at once.
-            await ledger.record_retry(claimed, failure, self._clock())
+        await self._service.record_invalid(
+            error.message_id,
+            _activity_count(body),
+            "invalid:" + hashlib.sha256(body).hexdigest(),
+            DeliveryError("InvalidMessage", str(error)),
+            now=self._clock(),
+        )
 
 
 def _activity_count(body: bytes) -> int:

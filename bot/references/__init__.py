@@ -14,7 +14,7 @@ from bot.references.records import (
     ReferencePage,
     StoredReference,
 )
-from bot.references.store import ReferenceStore, StoreStats, reference_store
+from bot.references.store import ReferenceStore, StoreStats
 
 __all__ = [
     "AmbiguousReferenceError",
@@ -26,5 +26,4 @@ __all__ = [
     "ReferenceStore",
     "StoreStats",
     "StoredReference",
-    "reference_store",
 ]

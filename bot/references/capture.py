@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from bot.references.records import CaptureOutcome, InactiveReason, ReferenceKey
-from bot.references.store import ReferenceStore, reference_store
+from bot.references.store import ReferenceStore
 from bot.references.teams import TeamsPlace, root_reference
 from bot.schema.activity import Activity
 from bot.schema.addressing import is_continuation_activity
@@ -71,8 +71,8 @@ class ReferenceCapture:
     """Captures (or retires) the conversation reference of each inbound turn.
 
     Args:
-        store: Where references go; the process's one store (``reference_store``) when
-            omitted, so its memory of recent captures saves reads.
+        store: Where references go: the process's one store (:mod:`bot.app` hands it in), so
+            its memory of recent captures saves reads.
         clock: The current time; a turn's capture is ordered by when it was received.
         timeout_seconds: Longest a capture may hold up the turn.
         team_channels: Lists a team's channels, to store them all when the bot is added to a
@@ -81,22 +81,16 @@ class ReferenceCapture:
 
     def __init__(
         self,
-        store: ReferenceStore | None = None,
+        store: ReferenceStore,
         *,
         clock: Callable[[], datetime] = _utc_now,
         timeout_seconds: float = 5.0,
         team_channels: TeamChannels | None = None,
     ) -> None:
-        self._given_store = store
+        self._store = store
         self._clock = clock
         self._timeout_seconds = timeout_seconds
         self._team_channels = team_channels
-
-    @property
-    def _store(self) -> ReferenceStore:
-        # The process's store unless one was given, taken when first needed: the middleware
-        # may be built before the event loop its store belongs to runs.
-        return self._given_store if self._given_store is not None else reference_store.get()
 
     async def on_turn(self, context: TurnContext, next: NextStep, /) -> None:
         """Capture the turn's reference, then run the rest of the turn."""

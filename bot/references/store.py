@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
-from bot.process_client import ProcessClient
 from bot.references.documents import (
     captured_document,
     conversation_index_document,
@@ -582,13 +581,3 @@ def _key_of(target: ReferenceTarget) -> ReferenceKey:
 
 def _references_container() -> ContainerProxy:
     return named_container(REFERENCES.name)
-
-
-reference_store: ProcessClient[ReferenceStore] = ProcessClient(ReferenceStore)
-"""The process's one reference store: ``reference_store.get()``.
-
-The composition root (:mod:`bot.app`) hands it to capture, the proactive service and the
-references route; services built without one (schedules, broadcast audiences) read through it
-too, never a store of their own: a conversation retired by a send must be forgotten by the
-store whose memory of recent captures would otherwise keep it.
-"""

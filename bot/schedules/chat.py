@@ -29,8 +29,9 @@ from bot.schedules.commands import (
     ReminderHelp,
     parse_command,
 )
-from bot.schedules.model import UTC_ZONE, Schedule, ScheduleFields
-from bot.schedules.service import ScheduleRequestError, ScheduleService, schedule_service
+from bot.schedules.process_service import schedule_service
+from bot.schedules.records import UTC_ZONE, Schedule, ScheduleFields
+from bot.schedules.service import ScheduleRequestError, ScheduleService
 from bot.schema import Activity, ActivityTypes, remove_recipient_mention
 from bot.time_zones import user_time_zone
 from bot.turn import TurnContext

@@ -1,6 +1,6 @@
 """Schedule documents in Cosmos DB and every change made to them, free of I/O.
 
-A document is the schedule's API JSON (:meth:`~bot.schedules.model.Schedule.to_api`) with
+A document is the schedule's API JSON (:meth:`~bot.schedules.records.Schedule.to_api`) with
 its times as fixed-width UTC text (:mod:`bot.storage.timestamps`, so ``c.nextRunAt <= @now``
 compares correctly), plus the tick's bookkeeping::
 
@@ -25,8 +25,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.proactive.message import ProactiveMessage
-from bot.schedules.model import RESERVED_FIELDS, Schedule, ScheduleFields
 from bot.schedules.occurrences import Firing, Timing, effective_grace, plan_firing
+from bot.schedules.records import RESERVED_FIELDS, Schedule, ScheduleFields
 from bot.storage.timestamps import from_timestamp, to_timestamp
 
 SYSTEM_PROPERTIES = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts"})

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.proactive.message import ProactiveMessage
-from bot.schedules.model import Schedule
 from bot.schedules.placeholders import placeholder_values, render_activities
+from bot.schedules.records import Schedule
 
 MESSAGE_LIFETIME = timedelta(days=1)
 ID_PREFIX = "schedule"

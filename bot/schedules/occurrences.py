@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from bot.cron import CronExpression
-from bot.schedules.model import MisfirePolicy
+from bot.schedules.records import MisfirePolicy
 
 ONE_SECOND = timedelta(seconds=1)
 _JUST_BEFORE = timedelta(microseconds=1)

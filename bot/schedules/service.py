@@ -24,11 +24,10 @@ from bot.auth.service_url import service_url_policy
 from bot.proactive.errors import ProactiveError, UnknownConversationError
 from bot.proactive.message import ConversationTarget, field_errors
 from bot.proactive.targets import TargetResolver
-from bot.process_client import ProcessClient
-from bot.references import reference_store
+from bot.references import ReferenceStore
 from bot.schedules.documents import new_document, schedule_of, updated_document
 from bot.schedules.intervals import shortest_gap_below
-from bot.schedules.model import (
+from bot.schedules.records import (
     READ_ONLY_FIELDS,
     TARGETS,
     Schedule,
@@ -95,7 +94,8 @@ class ScheduleService:
 
     Args:
         store: The schedule documents.
-        resolver: Checks that a target exists and may be sent to.
+        references: The conversation references a schedule's target must name (the
+            process's one store, from :mod:`bot.app`).
         min_interval: Returns the shortest gap allowed between occurrences.
         clock: The current time.
         new_id: Makes the id of a schedule created without one.
@@ -104,24 +104,17 @@ class ScheduleService:
     def __init__(
         self,
         *,
-        store: ScheduleStore | None = None,
-        resolver: TargetResolver | None = None,
+        store: ScheduleStore,
+        references: ReferenceStore,
         min_interval: Callable[[], timedelta] = _configured_min_interval,
         clock: Callable[[], datetime] = _utc_now,
         new_id: Callable[[], str] = _new_id,
     ) -> None:
-        self.store = store or ScheduleStore()
-        self._given_resolver = resolver
+        self.store = store
+        self._resolver = TargetResolver(references, service_url_policy)
         self._min_interval = min_interval
         self._clock = clock
         self._new_id = new_id
-
-    def _resolver(self) -> TargetResolver:
-        # The process's reference store, taken when first needed: a service may be built
-        # before the event loop its store belongs to runs.
-        if self._given_resolver is not None:
-            return self._given_resolver
-        return TargetResolver(reference_store.get(), service_url_policy)
 
     async def create(self, body: Mapping[str, Any]) -> Schedule:
         """Create a schedule from a client's JSON object.
@@ -291,7 +284,7 @@ class ScheduleService:
             raise ScheduleRequestError(400, "InvalidSchedule", "conversation/user: required")
         try:
             # Checked, not started: a user's 1:1 chat is started by the first occurrence.
-            resolved = await self._resolver().check(target)
+            resolved = await self._resolver.check(target)
         except UnknownConversationError as error:
             raise ScheduleRequestError(400, "TargetNotFound", f"{field}: {error.message}") from None
         except ProactiveError as error:
@@ -352,7 +345,3 @@ def _refuse_read_only(body: Mapping[str, Any]) -> None:
 
 def _seconds(gap: timedelta) -> str:
     return f"{gap.total_seconds():g}"
-
-
-schedule_service: ProcessClient[ScheduleService] = ProcessClient(ScheduleService)
-"""The process-wide service: ``schedule_service.get()``."""

@@ -150,7 +150,7 @@ class ScheduleTicker:
     """Runs ticks over the schedules.
 
     Args:
-        store: The schedule documents; the process-wide container when omitted.
+        store: The schedule documents.
         enqueue: Puts a message on the proactive queue.
         page_size: Documents per due-query page.
         concurrency: Documents processed at once.
@@ -163,7 +163,7 @@ class ScheduleTicker:
 
     def __init__(
         self,
-        store: ScheduleStore | None = None,
+        store: ScheduleStore,
         enqueue: Enqueue = enqueue_message,
         *,
         page_size: int = DEFAULT_PAGE_SIZE,
@@ -176,7 +176,7 @@ class ScheduleTicker:
     ) -> None:
         if page_size < 1 or concurrency < 1:
             raise ValueError("page_size and concurrency must be at least 1")
-        self.store = store or ScheduleStore()
+        self.store = store
         self._enqueue = enqueue
         self._page_size = page_size
         self._concurrency = concurrency
@@ -300,10 +300,15 @@ class ScheduleTicker:
         return None
 
 
-async def run_tick(now: datetime | None = None) -> TickReport:
-    """One tick with the process's settings (``SCHEDULE_TIMER`` sets its budget)."""
+async def run_tick(store: ScheduleStore, now: datetime | None = None) -> TickReport:
+    """One tick over ``store`` with the process's settings (``SCHEDULE_TIMER`` sets its budget).
+
+    The timer trigger runs it through :func:`bot.app.run_schedule_tick`, with the process's
+    schedule store.
+    """
     timing = tick_timing(get_settings().schedule_timer, now)
-    report = await ScheduleTicker(budget=timing.budget, tolerance=timing.tolerance).tick(now)
+    ticker = ScheduleTicker(store, budget=timing.budget, tolerance=timing.tolerance)
+    report = await ticker.tick(now)
     if report.claimed or report.recovered or report.missed or report.failures:
         logger.info("schedule tick: %s", report)
     return report

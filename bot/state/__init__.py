@@ -18,7 +18,6 @@ retried).
 """
 
 from bot.state.bot_state import BOT_STATE, SAVE_ORDER, BotState, bot_state
-from bot.state.cosmos_storage import CosmosStateStorage
 from bot.state.errors import (
     StateConflictError,
     StateError,
@@ -33,8 +32,10 @@ from bot.state.properties import (
     private_conversation_property,
     user_property,
 )
+from bot.state.records import StoredState
 from bot.state.scopes import StateScope, scope_id
-from bot.state.storage import StateStorage, StoredState
+from bot.state.storage import StateStorage
+from bot.state.store import CosmosStateStorage
 
 __all__ = [
     "BOT_STATE",

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.state.errors import StateConflictError
+from bot.state.records import StoredState
 from bot.state.scopes import StateScope
-from bot.state.storage import StoredState
 
 
 @dataclass

@@ -34,7 +34,7 @@ class BotStateMiddleware:
     """Puts a :class:`BotState` in ``context.state`` and saves it after the rest of the turn.
 
     Args:
-        storage: Where state lives; Cosmos DB (the ``state`` container) when omitted.
+        storage: Where state lives (the root hands in Cosmos DB, the ``state`` container).
         ttl: Per scope, how long its document lives after its last use (see
             :class:`BotState`); scopes not named never expire.
         clock: The current time.
@@ -44,16 +44,12 @@ class BotStateMiddleware:
 
     def __init__(
         self,
-        storage: StateStorage | None = None,
+        storage: StateStorage,
         *,
         ttl: Mapping[StateScope, timedelta] | None = None,
         clock: Callable[[], datetime] = _utc_now,
         secret: bytes | None = None,
     ) -> None:
-        if storage is None:
-            from bot.state.cosmos_storage import CosmosStateStorage
-
-            storage = CosmosStateStorage()
         self.storage = storage
         self._ttl = dict(ttl or {})
         self._clock = clock

@@ -1,6 +1,6 @@
 """The seam between bot state and where it is kept.
 
-:class:`~bot.state.cosmos_storage.CosmosStateStorage` keeps it in Cosmos DB (container
+:class:`~bot.state.store.CosmosStateStorage` keeps it in Cosmos DB (container
 ``state``); :class:`~bot.state.memory_storage.MemoryStateStorage` keeps it in memory for
 tests. Both implement :class:`StateStorage`: one document per scope, written with optimistic
 concurrency on an etag.
@@ -9,26 +9,10 @@ concurrency on an etag.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any, Protocol
 
+from bot.state.records import StoredState
 from bot.state.scopes import StateScope
-
-
-@dataclass(frozen=True)
-class StoredState:
-    """One scope's document as read.
-
-    Attributes:
-        values: The scope's properties by name, as JSON values.
-        etag: The document's version; a write conditioned on it fails if anyone wrote since.
-        updated_at: When it was last written, when the storage knows.
-    """
-
-    values: dict[str, Any]
-    etag: str
-    updated_at: datetime | None = None
 
 
 class StateStorage(Protocol):

@@ -6,7 +6,7 @@
   :func:`send_permit` for requests that do not go through a sender.
 - :mod:`bot.channel_limits`: the windows per channel (Teams' published limits).
 - :mod:`bot.throttling.sliding_log`: the exact sliding-window check.
-- :mod:`bot.throttling.records`: the shared throttle records in Cosmos DB.
+- :mod:`bot.throttling.store`: the shared throttle records in Cosmos DB.
 - :mod:`bot.throttling.budget_leases`, :mod:`bot.throttling.send_logs`: a tenant's and a
   conversation's windows shared by every instance (docs/rate-limits.md).
 - :mod:`bot.throttling.config`: the ``THROTTLE_*`` settings.

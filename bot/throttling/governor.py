@@ -15,7 +15,7 @@ request (``async with governor.permit(key): send``). It keeps, per channel
   after writing the send into the conversation's send log (:mod:`bot.throttling.send_logs`);
 * what 429 answers said: the answering conversation is blocked for the whole ``Retry-After``;
   its tenant for at most ``tenant_block_cap_seconds``, in this process and, through a shared
-  record in Cosmos DB read before sending (:mod:`bot.throttling.records`), in every instance.
+  record in Cosmos DB read before sending (:mod:`bot.throttling.store`), in every instance.
 
 How a permit is granted:
 
@@ -52,9 +52,9 @@ from bot.process_client import ProcessClient
 from bot.schema import ConversationReference
 from bot.throttling.budget_leases import BudgetLeases, LeasedBudget
 from bot.throttling.config import GovernorConfig, load_governor_config
-from bot.throttling.records import ThrottleRecords
 from bot.throttling.send_logs import SLOW_WRITE_SECONDS, Send, SendLog, SendLogs
 from bot.throttling.sliding_log import WindowLimiter
+from bot.throttling.store import ThrottleRecords
 
 logger = logging.getLogger(__name__)
 
@@ -184,9 +184,9 @@ class RateGovernor:
 
     Args:
         config: Limits and bounds; from the settings when omitted.
-        records: The shared throttle records; the Cosmos DB ones when omitted.
-        shared: Whether to read and write shared records at all (``False``: 429 answers slow
-            down this process only).
+        records: The shared throttle records (the composition root hands in the Cosmos DB
+            ones); without them 429 answers slow down this process only.
+        shared: Whether to read and write ``records`` at all.
         clock: Monotonic seconds.
         wall_clock: The current UTC time (the shared records hold wall-clock times).
         sleep: Waits a number of seconds (tests make time pass instantly).
@@ -209,10 +209,6 @@ class RateGovernor:
         logs: SendLogs | None = None,
     ) -> None:
         self.config = config if config is not None else load_governor_config()
-        if records is None and shared:
-            records = ThrottleRecords(
-                cache_seconds=self.config.record_cache_seconds, wall_clock=wall_clock
-            )
         self._records = records if shared else None
         self._clock = clock
         self._wall_clock = wall_clock
@@ -600,16 +596,12 @@ def _nothing(used: bool) -> None:
     del used
 
 
-def _create_governor() -> RateGovernor:
-    config = load_governor_config()
-    if not (config.enabled and config.lease_seconds > 0):
-        return RateGovernor(config)
-    return RateGovernor(
-        config,
-        leases=BudgetLeases(lease_seconds=config.lease_seconds, tenant_shares=config.tenant_shares),
-        logs=SendLogs(),
-    )
+SLOT = "bot.throttling.governor.rate_governor"
 
+rate_governor: ProcessClient[RateGovernor] = ProcessClient.slot(SLOT)
+"""The slot of the process-wide governor: ``rate_governor.get()``.
 
-rate_governor: ProcessClient[RateGovernor] = ProcessClient(_create_governor)
-"""The process-wide governor: ``rate_governor.get()``."""
+Every Connector request waits on it (:mod:`bot.throttling.sender`); the composition root
+(:mod:`bot.app`) provides its factory by the slot's name, without importing this module, so a
+cold start that sends nothing through the governor does not load it.
+"""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import azure.functions as func
 from aiohttp import web
 
-from bot.http.responses import error_response
+from bot.http_responses import error_response
 from dev.host.app import HttpFunction
 from dev.host.invocation import invoke
 from dev.host.routes import RouteMiss, RouteTable

@@ -15,9 +15,11 @@ from typing import Any
 
 import pytest
 
+from bot.broadcast.audience import AudienceReader
 from bot.broadcast.fanout import FanOut, FanOutAction, page_message
-from bot.broadcast.operations import OperationConflictError, OperationStore
+from bot.broadcast.records import OperationConflictError
 from bot.broadcast.request import BroadcastRequest
+from bot.broadcast.store import OperationStore
 from bot.proactive.message import ConversationTarget, parse_message
 from bot.proactive.queue_sender import QueueAction
 from bot.settings import Settings
@@ -149,7 +151,9 @@ async def test_a_fan_out_that_dies_half_way_resumes_without_duplicates(
     tenant = f"tenant-{uuid.uuid4().hex[:8]}"
     audience = await conversations(broadcasting, tenant, 12)
     failing = FailingOnce()
-    crashing = FanOut(operations=failing, page_size=5)
+    crashing = FanOut(
+        operations=failing, audience=AudienceReader(broadcasting.proactive.store), page_size=5
+    )
     started = await broadcasting.service.start(request({"tenantId": tenant}))
 
     with pytest.raises(RuntimeError, match="died"):

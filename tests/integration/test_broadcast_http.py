@@ -12,8 +12,8 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from bot import app as service_module
 from bot.auth.api_callers import get_api_caller_settings
-from bot.broadcast import service as service_module
 from bot.http.broadcasts import get_broadcast, start_broadcast
 from bot.settings import Settings
 from dev.channel import ChannelKeys

@@ -18,11 +18,14 @@ from typing import TYPE_CHECKING, cast
 
 import pytest
 
+from bot.broadcast.audience import AudienceReader
 from bot.broadcast.fanout import FanOut, FanOutResult
-from bot.broadcast.operations import OperationStore
 from bot.broadcast.outcomes import BroadcastProgress
 from bot.broadcast.service import BroadcastService
+from bot.broadcast.store import OperationStore
 from bot.connector.sender import ConnectorSender
+from bot.delivery.computed_sends import ComputedSends
+from bot.delivery.sent_cards import SentCards
 from bot.proactive.message import parse_message
 from bot.proactive.queue_sender import QueueResult, QueueSender
 from bot.proactive.service import ProactiveService
@@ -108,15 +111,18 @@ async def running_broadcasts(
         for client in queues:
             await client.create_queue()
         operations = OperationStore()
-        fan_out = FanOut(operations=operations, page_size=page_size)
+        audience = AudienceReader(proactive.store)
+        fan_out = FanOut(operations=operations, audience=audience, page_size=page_size)
         governor = RateGovernor(GovernorConfig(), shared=False)
         sender = QueueSender(
             ProactiveService(
                 store=proactive.store,
                 ledger=proactive.ledger,
+                computed=ComputedSends(),
+                sent_cards=SentCards(),
                 sender=GovernedSender(ConnectorSender(), lambda: governor),
             ),
-            listeners=[BroadcastProgress()],
+            listeners=[BroadcastProgress(operations)],
             queue=lambda: queues[0],
             poison_queue=lambda: queues[2],
             queue_name=name,
@@ -126,7 +132,9 @@ async def running_broadcasts(
                 proactive=proactive,
                 operations=operations,
                 fan_out=fan_out,
-                service=BroadcastService(operations=operations, fan_out=lambda: fan_out),
+                service=BroadcastService(
+                    operations=operations, audience=audience, fan_out=lambda: fan_out
+                ),
                 sender=sender,
                 proactive_queue=queues[0],
                 fanout_queue=queues[1],

@@ -7,9 +7,11 @@ import uuid
 
 import pytest
 
+from bot.connector.sender import ConnectorSender
 from bot.proactive.delivery import Outcome
 from bot.proactive.message import ConversationTarget, ProactiveEvent
 from bot.schema import Activity
+from bot.throttling.sender import GovernedSender
 from bot.turn import BotAdapter, TurnContext
 from tests.integration.test_proactive_support import Proactive
 
@@ -26,8 +28,8 @@ def counting_logic(proactive: Proactive) -> list[str]:
         computed.append(text)
         await context.send_activity(text)
 
-    adapter = BotAdapter(proactive.service._sender)
-    proactive.service._adapter = lambda: (adapter, logic)
+    adapter = BotAdapter(GovernedSender(ConnectorSender()))
+    proactive.service.turns._adapter = lambda: (adapter, logic)
     return computed
 
 

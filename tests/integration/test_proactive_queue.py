@@ -23,6 +23,8 @@ from azure.storage.queue import QueueMessage
 from bot.app import handle_queue_message
 from bot.connector.client import connector_client
 from bot.connector.sender import ConnectorSender
+from bot.delivery.computed_sends import ComputedSends
+from bot.delivery.sent_cards import SentCards
 from bot.proactive.backoff import MAX_VISIBILITY_SECONDS, Backoff
 from bot.proactive.queue_sender import QueueAction, QueueSender
 from bot.proactive.service import ProactiveService
@@ -232,6 +234,8 @@ async def test_a_send_held_back_by_the_governor_is_not_an_attempt(queues: Queues
     service = ProactiveService(
         store=queues.proactive.store,
         ledger=queues.proactive.ledger,
+        computed=ComputedSends(),
+        sent_cards=SentCards(),
         sender=GovernedSender(ConnectorSender(connector_client.get), lambda: governor),
         backoff=Backoff(max_attempts=1),
         clock=now,
@@ -266,6 +270,8 @@ async def test_transient_failures_give_up_after_the_attempt_limit(queues: Queues
     service = ProactiveService(
         store=queues.proactive.store,
         ledger=queues.proactive.ledger,
+        computed=ComputedSends(),
+        sent_cards=SentCards(),
         backoff=Backoff(base_seconds=2, cap_seconds=4, max_attempts=3),
         clock=lambda: clock[0],
     )
@@ -365,7 +371,11 @@ async def test_at_most_once_an_ambiguous_failure_is_never_resent_but_the_rest_is
     await queues.proactive.control.set_fault(status=504, times=1)
     clock = [datetime.now(UTC)]
     service = ProactiveService(
-        store=queues.proactive.store, ledger=queues.proactive.ledger, clock=lambda: clock[0]
+        store=queues.proactive.store,
+        ledger=queues.proactive.ledger,
+        computed=ComputedSends(),
+        sent_cards=SentCards(),
+        clock=lambda: clock[0],
     )
     sender = queues.with_service(service, lambda: clock[0])
     activities = [{"type": "message", "text": "first"}, {"type": "message", "text": "second"}]

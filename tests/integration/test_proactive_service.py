@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.connector.sender import ConnectorSender
 from bot.proactive.errors import (
     AmbiguousConversationError,
     ConversationInactiveError,
@@ -25,6 +26,7 @@ from bot.proactive.service import SendFailedError
 from bot.references import InactiveReason
 from bot.schema import Activity, ConversationReference
 from bot.storage.cosmos import container
+from bot.throttling.sender import GovernedSender
 from bot.turn import BotAdapter, TurnContext
 from bot.turn.middleware import NextStep
 from tests.integration.test_proactive_support import (
@@ -303,8 +305,8 @@ async def test_a_full_proactive_turn_runs_middleware_and_the_handler(
         await context.send_activity("first")
         await context.send_activity("second")
 
-    adapter = BotAdapter(proactive.service._sender, middleware=[middleware])
-    proactive.service._adapter = lambda: (adapter, logic)
+    adapter = BotAdapter(GovernedSender(ConnectorSender()), middleware=[middleware])
+    proactive.service.turns._adapter = lambda: (adapter, logic)
 
     ids = await proactive.service.continue_conversation(
         ConversationTarget(channel_id="msteams", conversation_id=stored.conversation_id)

@@ -20,6 +20,8 @@ import pytest
 
 from bot.app import application_turns
 from bot.delivery import DeliveryLedger
+from bot.delivery.computed_sends import ComputedSends
+from bot.delivery.sent_cards import SentCards
 from bot.http_session import http_session
 from bot.proactive.service import ProactiveService
 from bot.references import ReferenceStore, StoredReference
@@ -134,7 +136,13 @@ async def running_proactive(
             settings=settings,
             store=store,
             ledger=ledger,
-            service=ProactiveService(store=store, ledger=ledger, adapter=application_turns),
+            service=ProactiveService(
+                store=store,
+                ledger=ledger,
+                computed=ComputedSends(),
+                sent_cards=SentCards(),
+                adapter=application_turns,
+            ),
         )
     finally:
         await control.aclose()

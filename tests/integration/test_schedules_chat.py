@@ -12,6 +12,7 @@ import pytest
 from bot.references import ReferenceStore
 from bot.schedules.chat import handle_schedule_command
 from bot.schedules.service import ScheduleService
+from bot.schedules.store import ScheduleStore
 from bot.schema import Activity
 from bot.settings import Settings
 from bot.turn import InMemorySender, TurnContext
@@ -27,7 +28,7 @@ class Chat:
 
     def __init__(self) -> None:
         self.conversation_id = f"19:{uuid.uuid4().hex}@thread.v2"
-        self.service = ScheduleService()
+        self.service = ScheduleService(store=ScheduleStore(), references=ReferenceStore())
 
     def activity(self, text: str, zone: str | None) -> Activity:
         wire: dict[str, Any] = {

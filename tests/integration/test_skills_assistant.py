@@ -14,12 +14,14 @@ from pathlib import Path
 import pytest
 
 from bot.proactive.message import ProactiveMessage, parse_message
+from bot.references import ReferenceStore
 from bot.references.capture import ReferenceCapture
 from bot.samples.assistant import Assistant
 from bot.samples.skills.briefing import BriefingSkill
 from bot.samples.skills.calendar import CalendarSkill
 from bot.samples.skills.reminders import RemindersSkill
 from bot.schedules.service import ScheduleService
+from bot.schedules.store import ScheduleStore
 from bot.settings import Settings, get_settings
 from bot.skills import SkillSet, load_event_map
 from bot.storage.queues import queue, queue_service
@@ -54,7 +56,10 @@ def assistant_factory(calendar: Path) -> Assistant:
     manifests = shipped_manifests()
     skills = [
         CalendarSkill(manifests["calendar"], source_path=calendar, reminder_lead=LEAD),
-        RemindersSkill(manifests["reminders"], service=ScheduleService()),
+        RemindersSkill(
+            manifests["reminders"],
+            service=ScheduleService(store=ScheduleStore(), references=ReferenceStore()),
+        ),
         BriefingSkill(manifests["briefing"]),
     ]
     return Assistant(SkillSet(skills, load_event_map(EVENTS_FILE, skills)))
@@ -65,7 +70,7 @@ async def test_device_start_puts_the_reminder_on_the_queue_under_one_id(
 ) -> None:
     calendar = write_calendar(tmp_path / "calendar.json", datetime.now(UTC))
     channel = InProcessChannel(
-        lambda: assistant_factory(calendar), middleware=lambda: [ReferenceCapture()]
+        lambda: assistant_factory(calendar), middleware=lambda: [ReferenceCapture(ReferenceStore())]
     )
     await channel.open()
 
@@ -98,13 +103,13 @@ async def test_reminders_are_made_and_stopped_in_the_emulator(
     del bot_settings
     calendar = write_calendar(tmp_path / "calendar.json", datetime.now(UTC))
     channel = InProcessChannel(
-        lambda: assistant_factory(calendar), middleware=lambda: [ReferenceCapture()]
+        lambda: assistant_factory(calendar), middleware=lambda: [ReferenceCapture(ReferenceStore())]
     )
 
     await play(Transcript.load(TRANSCRIPTS / "assistant" / "reminder_in_skill.transcript"), channel)
 
     assert (
-        await ScheduleService().list_all(
+        await ScheduleService(store=ScheduleStore(), references=ReferenceStore()).list_all(
             channel_id="msteams", conversation_id=channel.conversation.id
         )
         == []

@@ -19,6 +19,8 @@ import pytest
 
 from bot.channel_limits import DEFAULT_LIMITS, TEAMS_LIMITS, ChannelLimits
 from bot.connector.sender import ConnectorSender
+from bot.delivery.computed_sends import ComputedSends
+from bot.delivery.sent_cards import SentCards
 from bot.proactive.delivery import Outcome
 from bot.proactive.message import ConversationTarget
 from bot.proactive.queue_sender import QueueAction, QueueSender
@@ -26,8 +28,8 @@ from bot.proactive.service import ProactiveService
 from bot.storage.queues import queue
 from bot.throttling.config import GovernorConfig
 from bot.throttling.governor import RateGovernor, RateLimitedError, SendKey
-from bot.throttling.records import ThrottleRecords
 from bot.throttling.sender import GovernedSender
+from bot.throttling.store import ThrottleRecords
 from dev.channel import TeamsRateLimiter
 from tests.integration.test_proactive_support import TENANT, Proactive
 from tests.unit.throttling.virtual_time import VirtualTime
@@ -44,6 +46,8 @@ def governed_service(proactive: Proactive, governor: RateGovernor) -> ProactiveS
     return ProactiveService(
         store=proactive.store,
         ledger=proactive.ledger,
+        computed=ComputedSends(),
+        sent_cards=SentCards(),
         sender=GovernedSender(ConnectorSender(), lambda: governor),
     )
 

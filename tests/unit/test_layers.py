@@ -41,12 +41,12 @@ def test_a_new_upward_import_breaks_the_contract(tmp_path: Path) -> None:
     shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
     (tmp_path / "bot" / "schema" / "upward.py").write_text(
         '"""A schema module that reaches up into the HTTP routes."""\n\n'
-        "from bot.http.responses import json_response\n\n"
-        "__all__ = ['json_response']\n"
+        "from bot.http.health import health\n\n"
+        "__all__ = ['health']\n"
     )
 
     completed = _lint_imports(tmp_path)
 
     assert completed.returncode == 1, completed.stdout + completed.stderr
     assert "0 kept, 1 broken" in completed.stdout
-    assert "bot.schema.upward -> bot.http.responses" in completed.stdout
+    assert "bot.schema.upward -> bot.http.health" in completed.stdout

@@ -16,7 +16,7 @@ from bot.dialogs.prompts import answer_text
 from bot.dialogs.words import normalized
 from bot.schedules.chat import HELP_TEXT, handle_schedule_command
 from bot.schedules.commands import RecurrenceError, parse_recurrence
-from bot.schedules.model import UTC_ZONE
+from bot.schedules.records import UTC_ZONE
 from bot.schedules.service import ScheduleService
 from bot.skills import Skill, SkillManifest, SkillTrigger, derive_context, skill_turn
 from bot.skills.parameters import TIMEZONE

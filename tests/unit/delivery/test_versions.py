@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.delivery import Receipt
-from bot.delivery.transitions import begun, new_document
+from bot.delivery.documents import begun, new_document
 from bot.delivery.versions import version_entry, versioned
 
 NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

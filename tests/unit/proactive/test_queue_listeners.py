@@ -41,15 +41,12 @@ class Listener:
         self.outcomes.append((delivery_id, outcome.outcome))
 
 
-class Ledger:
-    async def get_receipt(self, delivery_id: str) -> None:
-        return None
-
-
 class Service:
     def __init__(self) -> None:
-        self.ledger = Ledger()
         self.delivered: list[str] = []
+
+    async def receipt(self, delivery_id: str) -> None:
+        return None
 
     async def deliver(self, target: Any, activities: Any, **options: Any) -> DeliveryOutcome:
         self.delivered.append(options["delivery_id"])

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
+from bot.references import ReferenceStore
 from bot.schedules.chat import HELP_TEXT, handle_schedule_command
 from bot.schedules.service import ScheduleService
+from bot.schedules.store import ScheduleStore
 from bot.schema import Activity
 from bot.time_zones import user_time_zone
 from bot.turn import InMemorySender, TurnContext
@@ -40,7 +42,9 @@ class Unused(ScheduleService):
 async def reply_to(text: str | None, **fields: Any) -> tuple[bool, list[str]]:
     sender = InMemorySender()
     context = TurnContext(message(text, **fields), sender)
-    handled = await handle_schedule_command(context, service=Unused())
+    handled = await handle_schedule_command(
+        context, service=Unused(store=ScheduleStore(), references=ReferenceStore())
+    )
     return handled, [sent.activity.text or "" for sent in sender.sent]
 
 
@@ -76,7 +80,10 @@ async def test_other_messages_are_left_to_the_bot() -> None:
 async def test_other_activity_types_are_left_to_the_bot() -> None:
     sender = InMemorySender()
     event = Activity.from_wire({**message("list my reminders").to_wire(), "type": "event"})
-    assert not await handle_schedule_command(TurnContext(event, sender), service=Unused())
+    assert not await handle_schedule_command(
+        TurnContext(event, sender),
+        service=Unused(store=ScheduleStore(), references=ReferenceStore()),
+    )
 
 
 async def test_a_command_that_is_not_understood_says_what_and_shows_an_example() -> None:

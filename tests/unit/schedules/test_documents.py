@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.references import ReferenceStore
 from bot.schedules.documents import (
     Pending,
     claimed_document,
@@ -19,6 +20,7 @@ from bot.schedules.documents import (
 )
 from bot.schedules.messages import occurrence_id, occurrence_message
 from bot.schedules.service import ScheduleRequestError, ScheduleService, validate_fields
+from bot.schedules.store import ScheduleStore
 from bot.schedules.tick import tick_timing
 
 NOW = datetime(2026, 11, 23, 7, 59, 30, tzinfo=UTC)  # 08:59:30 in Berlin, a Monday
@@ -180,7 +182,9 @@ def test_tick_timing_follows_the_timer() -> None:
 @pytest.mark.parametrize("field", ["nextRunAt", "lastRunAt", "runCount", "createdAt"])
 async def test_read_only_fields_are_refused_before_anything_is_read(field: str) -> None:
     with pytest.raises(ScheduleRequestError) as caught:
-        await ScheduleService().create({**BODY, field: None})
+        await ScheduleService(store=ScheduleStore(), references=ReferenceStore()).create(
+            {**BODY, field: None}
+        )
     assert (caught.value.status, caught.value.code) == (400, "ReadOnlyField")
     assert caught.value.message.startswith(f"{field}:")
 
@@ -188,5 +192,7 @@ async def test_read_only_fields_are_refused_before_anything_is_read(field: str) 
 @pytest.mark.parametrize("schedule_id", ["", "a:b", "x" * 65, 12])
 async def test_a_client_id_must_be_valid(schedule_id: object) -> None:
     with pytest.raises(ScheduleRequestError) as caught:
-        await ScheduleService().create({**BODY, "id": schedule_id})
+        await ScheduleService(store=ScheduleStore(), references=ReferenceStore()).create(
+            {**BODY, "id": schedule_id}
+        )
     assert caught.value.message.startswith("id:")

@@ -9,13 +9,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.cron import CronExpression
-from bot.schedules.model import MisfirePolicy
 from bot.schedules.occurrences import (
     Timing,
     effective_grace,
     latest_occurrence,
     plan_firing,
 )
+from bot.schedules.records import MisfirePolicy
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Berlin

@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from bot.proactive.message import ConversationTarget, ProactiveMessage
+from bot.references import ReferenceStore
 from bot.samples.assistant import Assistant
 from bot.samples.skills.briefing import BriefingSkill
 from bot.samples.skills.calendar import CalendarSkill
 from bot.samples.skills.reminders import RemindersSkill
 from bot.schedules.documents import new_document, schedule_of
-from bot.schedules.model import Schedule, ScheduleFields
+from bot.schedules.records import Schedule, ScheduleFields
 from bot.schedules.service import ScheduleService, not_found
+from bot.schedules.store import ScheduleStore
 from bot.schema import ChannelAccount, ConversationAccount, ConversationReference
 from bot.skills import Skill, SkillManifest, SkillSet, load_event_map
 from bot.turn import ClaimsIdentity, TurnContext
@@ -66,7 +68,12 @@ class InMemorySchedules(ScheduleService):
     """The schedule operations the reminders skill uses, in memory."""
 
     def __init__(self, clock: Callable[[], datetime] = lambda: NOW) -> None:
-        super().__init__(clock=clock, min_interval=lambda: timedelta(seconds=1))
+        super().__init__(
+            store=ScheduleStore(),
+            references=ReferenceStore(),
+            clock=clock,
+            min_interval=lambda: timedelta(seconds=1),
+        )
         self.documents: dict[str, dict[str, Any]] = {}
         self._now = clock
         self._count = 0

@@ -10,7 +10,7 @@ import pytest
 from bot.channel_limits import DEFAULT_LIMITS, ChannelLimits, Window
 from bot.throttling.config import GovernorConfig
 from bot.throttling.governor import RateGovernor, RateLimitedError, SendKey
-from bot.throttling.records import ThrottleRecords
+from bot.throttling.store import ThrottleRecords
 from tests.unit.throttling.test_sliding_log import TEAMS_CONVERSATION, fits_every_window
 from tests.unit.throttling.virtual_time import VirtualTime
 

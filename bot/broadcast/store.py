@@ -28,11 +28,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from bot.process_client import ProcessClient
+from bot.broadcast.records import OutcomeCounts
 from bot.storage.containers import BROADCASTS
 from bot.storage.cosmos import container as named_container
 from bot.storage.timestamps import to_timestamp
@@ -48,30 +47,6 @@ DEFAULT_TTL_SECONDS = 30 * 86_400
 """An operation and its outcomes are kept 30 days after their last change."""
 MAX_REPORTED_FAILURES = 10_000
 """Failed recipients read to break the failures down by code (the counts stay exact)."""
-
-
-class OperationConflictError(Exception):
-    """The operation id is already used for another broadcast."""
-
-
-@dataclass(frozen=True)
-class OutcomeCounts:
-    """Recipients of an operation that reached a final outcome.
-
-    Attributes:
-        finished: Recipients with any final outcome.
-        delivered: Recipients whose message was delivered.
-        failures: Failed recipients by error code (or outcome, when it had no code).
-    """
-
-    finished: int
-    delivered: int
-    failures: dict[str, int]
-
-    @property
-    def failed(self) -> int:
-        """Recipients whose message was not (certainly) delivered."""
-        return self.finished - self.delivered
 
 
 def recipient_document_id(token: str) -> str:
@@ -296,7 +271,3 @@ def _parameters(operation_id: str, *, delivered: bool) -> list[dict[str, object]
 
 def _broadcasts_container() -> ContainerProxy:
     return named_container(BROADCASTS.name)
-
-
-operation_store: ProcessClient[OperationStore] = ProcessClient(OperationStore)
-"""The process-wide store."""

@@ -10,7 +10,7 @@ import pytest
 from azure.cosmos.exceptions import CosmosHttpResponseError, CosmosResourceNotFoundError
 
 from bot.storage.timestamps import to_timestamp
-from bot.throttling.records import ThrottleRecords
+from bot.throttling.store import ThrottleRecords
 
 pytestmark = pytest.mark.usefixtures("configured")
 

@@ -1,4 +1,4 @@
-"""JSON responses, and the one error shape every route uses.
+"""JSON responses, and the one error shape every route uses (and the start-up check's 503).
 
 Errors are ``{"error": {"code": "...", "message": "..."}}``. A client's mistake is a 4xx with
 a message that says what to fix; a 500 never carries a stack trace.

@@ -4,7 +4,7 @@ One document per idempotency id (its HMAC id), which is also the delivery's rece
 claims the id with ``create_item`` (409: someone has it; read it and decide), holds a lease
 while it sends, marks each activity in flight before sending it and records its activity id
 right after, every write conditioned on the ``_etag`` it read. The rules that make this at most
-one send per activity are in :mod:`bot.delivery.transitions`.
+one send per activity are in :mod:`bot.delivery.documents`.
 
 A worker's loop::
 
@@ -42,6 +42,20 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.delivery.documents import (
+    begun,
+    busy_until,
+    completed,
+    decide_claim,
+    failed,
+    first_in_flight,
+    merged_fact,
+    new_document,
+    recorded,
+    retrying,
+    same_delivery,
+    taken_over,
+)
 from bot.delivery.records import (
     DELIVERY_KIND,
     ActivityState,
@@ -56,20 +70,6 @@ from bot.delivery.records import (
     LedgerConflictError,
     Receipt,
     validate_delivery_id,
-)
-from bot.delivery.transitions import (
-    begun,
-    busy_until,
-    completed,
-    decide_claim,
-    failed,
-    first_in_flight,
-    merged_fact,
-    new_document,
-    recorded,
-    retrying,
-    same_delivery,
-    taken_over,
 )
 from bot.delivery.versions import versioned
 from bot.storage.containers import DELIVERIES
@@ -403,6 +403,42 @@ class DeliveryLedger:
         moment = now or _now()
         await self._update(claim, lambda document: failed(document, error, status, moment))
         return claim.receipt
+
+    async def record_invalid(
+        self,
+        delivery_id: str,
+        activity_count: int,
+        payload_hash: str,
+        error: DeliveryError,
+        *,
+        now: datetime,
+    ) -> None:
+        """Give the valid id of a message that can never be sent a ``Failed`` receipt.
+
+        Only a receipt this creates is failed: an id already used by a real delivery has other
+        activities (``IdempotencyConflictError``) or a different payload hash, and is left
+        alone; one this call finds claimable is handed back untouched, claimable at once.
+
+        Args:
+            delivery_id: The message's id.
+            activity_count: How many activities the message seemed to carry.
+            payload_hash: The hash of the message's bytes, marked as an invalid message's.
+            error: Why the message is invalid.
+            now: The current time.
+        """
+        try:
+            claimed = await self.claim(
+                delivery_id, activity_count, now=now, payload_hash=payload_hash
+            )
+        except IdempotencyConflictError:
+            return
+        if not isinstance(claimed, Claim):
+            return
+        if claimed.attempt == 1:
+            await self.fail(claimed, error, DeliveryStatus.FAILED)
+        else:
+            # A delivery that was not ours: hand it back untouched, claimable at once.
+            await self.record_retry(claimed, error, now)
 
     async def get_receipt(self, delivery_id: str) -> Receipt | None:
         """The receipt of a delivery, or ``None`` when the id is unknown (or expired).

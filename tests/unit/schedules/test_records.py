@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.schedules.model import (
+from bot.schedules.records import (
     MAX_ACTIVITIES_JSON_BYTES,
     MisfirePolicy,
     Schedule,

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.state.errors import StateConflictError
+from bot.state.records import StoredState
 from bot.state.scopes import StateScope
-from bot.state.storage import StoredState
 from bot.storage.containers import STATE
 from bot.storage.cosmos import container as named_container
 from bot.storage.timestamps import from_timestamp, to_timestamp

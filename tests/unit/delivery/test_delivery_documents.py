@@ -7,16 +7,7 @@ from typing import Any
 
 import pytest
 
-from bot.delivery.records import (
-    ActivityState,
-    Claim,
-    DeliveryError,
-    DeliveryMode,
-    DeliveryStatus,
-    Receipt,
-    validate_delivery_id,
-)
-from bot.delivery.transitions import (
+from bot.delivery.documents import (
     begun,
     busy_until,
     completed,
@@ -28,6 +19,15 @@ from bot.delivery.transitions import (
     retrying,
     same_delivery,
     taken_over,
+)
+from bot.delivery.records import (
+    ActivityState,
+    Claim,
+    DeliveryError,
+    DeliveryMode,
+    DeliveryStatus,
+    Receipt,
+    validate_delivery_id,
 )
 from bot.storage.timestamps import to_timestamp
 
