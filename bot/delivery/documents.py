@@ -33,10 +33,8 @@ from bot.delivery.records import (
     DeliveryStatus,
     stored_mode,
 )
+from bot.storage.system_properties import without_system_properties
 from bot.storage.timestamps import from_timestamp, to_timestamp
-
-SYSTEM_PROPERTIES = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts"})
-"""Properties Cosmos DB adds to a document; never written back."""
 
 ClaimDecision = Literal["done", "busy", "take"]
 
@@ -399,6 +397,4 @@ def _time(value: Any) -> datetime:
 
 def _body(document: Mapping[str, Any]) -> dict[str, Any]:
     # Deep: activities are nested and the caller's copy must not change with ours.
-    return copy.deepcopy(
-        {key: value for key, value in document.items() if key not in SYSTEM_PROPERTIES}
-    )
+    return copy.deepcopy(without_system_properties(document))

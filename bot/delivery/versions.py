@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from bot.delivery.documents import SYSTEM_PROPERTIES
+from bot.storage.system_properties import without_system_properties
 from bot.storage.timestamps import to_timestamp
 
 MAX_VERSIONS = 100
@@ -47,9 +47,7 @@ def versioned(document: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str
     versions = [item for item in document.get("versions") or () if isinstance(item, dict)]
     if any(item.get("operationId") == entry["operationId"] for item in versions):
         return None
-    body = copy.deepcopy(
-        {key: value for key, value in document.items() if key not in SYSTEM_PROPERTIES}
-    )
+    body = copy.deepcopy(without_system_properties(document))
     number = max((int(item.get("version", 1)) for item in versions), default=1) + 1
     versions.append({"version": number, **entry})
     body["versions"] = versions[-MAX_VERSIONS:]

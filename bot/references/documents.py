@@ -41,14 +41,12 @@ from bot.references.records import (
 )
 from bot.references.teams import TeamsPlace
 from bot.schema.reference import ConversationReference
+from bot.storage.system_properties import without_system_properties
 from bot.storage.timestamps import from_timestamp, to_timestamp
 
 PERSISTED_CLAIMS = ("aud", "azp", "appid", "idtyp", "ver", "iss", "tid")
 """The identity claims kept with a reference: enough to act as the same bot later, no more
 (the Agents SDK keeps the same set)."""
-
-SYSTEM_PROPERTIES = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts"})
-"""Properties Cosmos DB adds to a document; never written back."""
 
 InactivePlan = Literal["missing", "stale", "unchanged", "write"]
 
@@ -349,4 +347,4 @@ def to_record(document: Mapping[str, Any]) -> StoredReference:
 def _body(existing: Mapping[str, Any] | None) -> dict[str, Any]:
     if existing is None:
         return {}
-    return {key: value for key, value in existing.items() if key not in SYSTEM_PROPERTIES}
+    return without_system_properties(existing)

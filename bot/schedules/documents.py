@@ -27,10 +27,8 @@ from typing import Any
 from bot.proactive.message import ProactiveMessage
 from bot.schedules.occurrences import Firing, Timing, effective_grace, plan_firing
 from bot.schedules.records import RESERVED_FIELDS, Schedule, ScheduleFields
+from bot.storage.system_properties import SYSTEM_PROPERTIES, without_system_properties
 from bot.storage.timestamps import from_timestamp, to_timestamp
-
-SYSTEM_PROPERTIES = frozenset({"_rid", "_self", "_etag", "_attachments", "_ts"})
-"""Properties Cosmos DB adds to a document; never part of the schedule."""
 
 TIME_FIELDS = ("nextRunAt", "lastRunAt", "createdAt", "updatedAt", "startAt", "endAt")
 TIMING_FIELDS = ("cron", "timeZone", "startAt", "endAt", "enabled")
@@ -250,7 +248,7 @@ def plan_due(document: Mapping[str, Any], now: datetime, tolerance: timedelta) -
 
 
 def _body(existing: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in existing.items() if key not in SYSTEM_PROPERTIES}
+    return without_system_properties(existing)
 
 
 def _stamp(moment: datetime | None) -> str | None:
