@@ -12,7 +12,6 @@ import dataclasses
 import importlib
 import importlib.util
 import logging
-import os
 import sys
 import time
 import traceback
@@ -21,10 +20,10 @@ from pathlib import Path
 
 from bench.machine import (
     REPOSITORY_ROOT,
-    busy_cpu_seconds,
+    cpu_snapshot,
     describe,
     machine_info,
-    own_cpu_seconds,
+    shares_of_others,
 )
 from bench.report import Row, format_notes, format_table, write_results
 from bench.session import DEFAULT_PEERS_DIR, BenchOptions, BenchSession
@@ -46,8 +45,8 @@ BENCHMARKS: dict[str, str] = {
 
 DEFAULT_OUTPUT = REPOSITORY_ROOT / "bench" / "results" / "latest.json"
 BUSY_SHARE = 0.10
-"""When other processes used more than this share of the machine's CPU during a benchmark,
-its figures get a note: they were measured on a shared machine."""
+"""When other processes, or other guests of the VM's host (steal), used more than this share of
+the machine's CPU during a benchmark, its figures get a note: the machine was not quiet."""
 
 Benchmark = Callable[[BenchSession], list[Row]]
 
@@ -109,7 +108,7 @@ def load(name: str) -> Benchmark | None:
 def run_one(name: str, session: BenchSession) -> list[Row]:
     """Run one benchmark; an exception becomes an ``error`` row, never a crash of the suite."""
     print(f"[bench] {name} ...", file=sys.stderr, flush=True)
-    busy_before, own_before = busy_cpu_seconds(), own_cpu_seconds()
+    before = cpu_snapshot()
     started = time.perf_counter()
     try:
         benchmark = load(name)
@@ -122,20 +121,22 @@ def run_one(name: str, session: BenchSession) -> list[Row]:
         rows = [Row.failed(name, f"{type(error).__name__}: {error}")]
     elapsed = time.perf_counter() - started
     print(f"[bench] {name} done in {elapsed:.1f} s", file=sys.stderr, flush=True)
-    busy_after, own_after = busy_cpu_seconds(), own_cpu_seconds()
-    other_share = None
-    if busy_before is not None and busy_after is not None and elapsed > 0:
-        # own_cpu_seconds covers this process and everything it started; the rest of the
-        # machine's busy time is other work (or a hypervisor's steal).
-        others = max(0.0, (busy_after - busy_before) - (own_after - own_before))
-        other_share = others / (elapsed * (os.cpu_count() or 1))
+    other_share, steal_share = shares_of_others(before, cpu_snapshot(), elapsed)
     for row in rows:
         row.details["elapsedSeconds"] = round(elapsed, 1)
         row.details["otherCpuShare"] = round(other_share, 3) if other_share is not None else None
-        if row.status == "ok" and other_share is not None and other_share > BUSY_SHARE:
+        row.details["stealCpuShare"] = round(steal_share, 3) if steal_share is not None else None
+        if row.status != "ok":
+            continue
+        if other_share is not None and other_share > BUSY_SHARE:
             row.notes.append(
                 f"other processes used {other_share:.0%} of the machine's CPU meanwhile: "
                 "figures may be low"
+            )
+        if steal_share is not None and steal_share > BUSY_SHARE:
+            row.notes.append(
+                f"the hypervisor gave {steal_share:.0%} of this VM's CPU to other guests "
+                "meanwhile (steal): not a quiet machine, figures may be low"
             )
     return rows
 

@@ -8,6 +8,7 @@ import platform
 import resource
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +53,7 @@ def _git(*arguments: str) -> str | None:
     return completed.stdout.strip()
 
 
-def busy_cpu_seconds() -> float | None:
-    """CPU time spent by everything on the machine since boot (``/proc/stat``), or ``None``.
-
-    Steal time counts as busy: on a VM it is CPU that other guests took.
-    """
+def _proc_stat_cpu() -> list[int] | None:
     try:
         with open("/proc/stat", encoding="utf-8") as stat:
             fields = stat.readline().split()
@@ -64,9 +61,29 @@ def busy_cpu_seconds() -> float | None:
         return None
     if not fields or fields[0] != "cpu":
         return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (user + nice + system + irq + softirq + steal) / ticks
+    return [int(value) for value in fields[1:9]]
+
+
+def busy_cpu_seconds() -> float | None:
+    """CPU time spent by everything on the machine since boot (``/proc/stat``), or ``None``.
+
+    Steal time counts as busy: on a VM it is CPU that other guests took.
+    """
+    ticks = _proc_stat_cpu()
+    if ticks is None:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def steal_cpu_seconds() -> float | None:
+    """CPU time the hypervisor gave other guests while this VM wanted it, or ``None``.
+
+    A VM whose own processes are idle can still be far from quiet: its host may run other
+    guests on the same cores, which slows every figure by a varying amount.
+    """
+    ticks = _proc_stat_cpu()
+    return None if ticks is None else ticks[7] / os.sysconf("SC_CLK_TCK")
 
 
 def own_cpu_seconds() -> float:
@@ -88,6 +105,39 @@ def own_cpu_seconds() -> float:
             continue
         total += times.user + times.system + times.children_user + times.children_system
     return total
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """The machine's CPU counters at one moment (:func:`cpu_snapshot`)."""
+
+    busy: float | None
+    steal: float | None
+    own: float
+
+
+def cpu_snapshot() -> CpuSnapshot:
+    """Busy and steal time of the machine, and this process tree's own CPU, now."""
+    return CpuSnapshot(busy_cpu_seconds(), steal_cpu_seconds(), own_cpu_seconds())
+
+
+def shares_of_others(
+    before: CpuSnapshot, after: CpuSnapshot, elapsed: float
+) -> tuple[float | None, float | None]:
+    """The machine's CPU share used by other processes, and the share stolen, in between.
+
+    ``own`` covers this process and everything it started; the rest of the busy time is
+    other processes' work or steal (other guests of the VM's host), reported apart. Either
+    share is ``None`` where ``/proc/stat`` cannot be read.
+    """
+    capacity = elapsed * (os.cpu_count() or 1)
+    if before.busy is None or after.busy is None or capacity <= 0:
+        return None, None
+    steal = None
+    if before.steal is not None and after.steal is not None:
+        steal = after.steal - before.steal
+    others = (after.busy - before.busy) - (steal or 0.0) - (after.own - before.own)
+    return max(0.0, others) / capacity, None if steal is None else steal / capacity
 
 
 def machine_info() -> dict[str, Any]:

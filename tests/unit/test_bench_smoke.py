@@ -7,6 +7,7 @@ cold-start benchmark to completion and writes its JSON.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,8 @@ from pathlib import Path
 import pytest
 
 from bench.latency import percentile
+from bench.machine import CpuSnapshot, shares_of_others
+from bench.peers import median_ratio, round_order
 from bench.report import Check, Row, Target
 
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
@@ -82,3 +85,37 @@ def test_percentile_is_nearest_rank(fraction: float, expected: int) -> None:
     samples = [float(value) for value in range(100, 0, -1)]
 
     assert percentile(samples, fraction) == expected
+
+
+def test_peer_rounds_rotate_so_each_contender_runs_first_in_turn() -> None:
+    contenders = ["agents", "raw-aiohttp", "ours"]
+
+    orders = [round_order(contenders, index) for index in range(3)]
+
+    assert [order[0] for order in orders] == ["agents", "raw-aiohttp", "ours"]
+    assert all(sorted(order) == sorted(contenders) for order in orders)
+
+
+def test_peer_ratio_is_the_median_of_ratios_within_each_round() -> None:
+    ours = [{"messages_per_s": rate} for rate in (2000.0, 1000.0, 1800.0)]
+    theirs = [{"messages_per_s": rate} for rate in (400.0, 400.0, 300.0)]
+
+    # Per round: 5.0, 2.5, 6.0; the ratio of the medians would be 1800 / 400 = 4.5.
+    assert median_ratio(ours, theirs) == 5.0
+
+
+def test_steal_is_reported_apart_from_other_processes() -> None:
+    before = CpuSnapshot(busy=100.0, steal=10.0, own=50.0)
+    after = CpuSnapshot(busy=116.0, steal=14.0, own=58.0)
+
+    others, steal = shares_of_others(before, after, elapsed=10.0)
+
+    cpus = os.cpu_count() or 1
+    assert steal == pytest.approx(4.0 / (10.0 * cpus))
+    assert others == pytest.approx((16.0 - 4.0 - 8.0) / (10.0 * cpus))
+
+
+def test_cpu_shares_are_unknown_without_proc_stat() -> None:
+    unknown = CpuSnapshot(busy=None, steal=None, own=1.0)
+
+    assert shares_of_others(unknown, unknown, elapsed=1.0) == (None, None)
