@@ -9,11 +9,12 @@ inbound turn would).
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,6 +29,7 @@ from bot.references import ReferenceStore, StoredReference
 from bot.schema import ChannelAccount, ConversationAccount, ConversationReference
 from bot.settings import Settings, get_settings
 from bot.storage.queues import queue_service
+from bot.throttling.store import ThrottleRecords
 from dev.channel import (
     ChannelConfig,
     ChannelControl,
@@ -144,8 +146,28 @@ async def running_proactive(
                 adapter=application_turns,
             ),
         )
+        await assert_tenant_not_left_throttled(settings)
     finally:
         await control.aclose()
         await http_session.aclose()
         await queue_service.aclose()
         await channel.aclose()
+
+
+async def assert_tenant_not_left_throttled(settings: Settings) -> None:
+    """Fail a test that leaves :data:`TENANT` throttled longer than a send may wait.
+
+    Throttle records live in the session's one Cosmos DB emulator, and the process-wide
+    governor of every later test reads them before it sends to the common tenant: a record
+    reaching past the governor's longest in-process wait defers that test's sends (requeued,
+    HTTP 429), whichever test comes next. A test that needs a long throttle takes a tenant of
+    its own.
+    """
+    until = await ThrottleRecords().until("msteams", TENANT)
+    if until is None or math.isinf(settings.throttle_max_wait_seconds):
+        return
+    waits_until = datetime.now(UTC) + timedelta(seconds=settings.throttle_max_wait_seconds)
+    assert until <= waits_until, (
+        f"the test left the common tenant throttled until {until:%H:%M:%S.%f} (shared with "
+        "every later test through Cosmos DB): throttle a tenant of its own"
+    )

@@ -172,24 +172,31 @@ async def next_visible(client: QueueClient) -> bytes:
 
 async def test_a_429_in_one_instance_slows_the_tenant_in_another(proactive: Proactive) -> None:
     """The Connector's 429 is shared through Cosmos DB: another instance, which never saw
-    it, holds its sends to the tenant back too."""
+    it, holds its sends to the tenant back too.
+
+    A tenant of its own: the record it writes is shared through the session's one emulator,
+    and would hold back for 20 s every later test sending to the common tenant.
+    """
+    tenant = f"tenant-{uuid.uuid4().hex[:8]}"
     config = GovernorConfig(limits=limits_with_cap(30.0))
     first = RateGovernor(config, records=ThrottleRecords())
     second = RateGovernor(config, records=ThrottleRecords())
-    stored = await proactive.conversation()
+    stored = await proactive.conversation(tenant_id=tenant)
     await proactive.control.set_fault(
         status=429, retry_after=20, times=1, conversation_id=stored.conversation_id
     )
 
     outcome = await governed_service(proactive, first).deliver(
-        ConversationTarget(channel_id="msteams", conversation_id=stored.conversation_id),
+        ConversationTarget(
+            channel_id="msteams", conversation_id=stored.conversation_id, tenant_id=tenant
+        ),
         [{"type": "message", "text": "hello"}],
     )
 
     assert outcome.outcome is Outcome.RETRY
     assert first.stats.throttled == 1
     with pytest.raises(RateLimitedError) as held:
-        async with second.permit(SendKey("msteams", TENANT, "a:1another")):
+        async with second.permit(SendKey("msteams", tenant, "a:1another")):
             pass
     assert 10 < held.value.retry_after <= 20
 
