@@ -53,7 +53,12 @@ def _git(*arguments: str) -> str | None:
     return completed.stdout.strip()
 
 
-def _proc_stat_cpu() -> list[int] | None:
+def _proc_stat_seconds() -> tuple[float, float] | None:
+    """The machine's busy and steal CPU time since boot (``/proc/stat``), or ``None``.
+
+    Busy includes steal: on a VM it is CPU that other guests of the host took while this one
+    wanted it. Both come from one read, so they describe the same moment.
+    """
     try:
         with open("/proc/stat", encoding="utf-8") as stat:
             fields = stat.readline().split()
@@ -61,29 +66,9 @@ def _proc_stat_cpu() -> list[int] | None:
         return None
     if not fields or fields[0] != "cpu":
         return None
-    return [int(value) for value in fields[1:9]]
-
-
-def busy_cpu_seconds() -> float | None:
-    """CPU time spent by everything on the machine since boot (``/proc/stat``), or ``None``.
-
-    Steal time counts as busy: on a VM it is CPU that other guests took.
-    """
-    ticks = _proc_stat_cpu()
-    if ticks is None:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq, steal = ticks
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-
-
-def steal_cpu_seconds() -> float | None:
-    """CPU time the hypervisor gave other guests while this VM wanted it, or ``None``.
-
-    A VM whose own processes are idle can still be far from quiet: its host may run other
-    guests on the same cores, which slows every figure by a varying amount.
-    """
-    ticks = _proc_stat_cpu()
-    return None if ticks is None else ticks[7] / os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (user + nice + system + irq + softirq + steal) / ticks, steal / ticks
 
 
 def own_cpu_seconds() -> float:
@@ -117,8 +102,14 @@ class CpuSnapshot:
 
 
 def cpu_snapshot() -> CpuSnapshot:
-    """Busy and steal time of the machine, and this process tree's own CPU, now."""
-    return CpuSnapshot(busy_cpu_seconds(), steal_cpu_seconds(), own_cpu_seconds())
+    """Busy and steal time of the machine, and this process tree's own CPU, now.
+
+    A VM whose own processes are idle can still be far from quiet: its host may run other
+    guests on the same cores (steal), which slows every figure by a varying amount.
+    """
+    machine = _proc_stat_seconds()
+    busy, steal = machine if machine is not None else (None, None)
+    return CpuSnapshot(busy, steal, own_cpu_seconds())
 
 
 def shares_of_others(
@@ -131,13 +122,17 @@ def shares_of_others(
     share is ``None`` where ``/proc/stat`` cannot be read.
     """
     capacity = elapsed * (os.cpu_count() or 1)
-    if before.busy is None or after.busy is None or capacity <= 0:
+    if (
+        before.busy is None
+        or after.busy is None
+        or before.steal is None
+        or after.steal is None
+        or capacity <= 0
+    ):
         return None, None
-    steal = None
-    if before.steal is not None and after.steal is not None:
-        steal = after.steal - before.steal
-    others = (after.busy - before.busy) - (steal or 0.0) - (after.own - before.own)
-    return max(0.0, others) / capacity, None if steal is None else steal / capacity
+    steal = after.steal - before.steal
+    others = after.busy - before.busy - steal - (after.own - before.own)
+    return max(0.0, others) / capacity, steal / capacity
 
 
 def machine_info() -> dict[str, Any]:

@@ -165,13 +165,18 @@ def round_order(contenders: list[str], round_index: int) -> list[str]:
     return contenders[shift:] + contenders[:shift]
 
 
-def median_ratio(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> float:
-    """The median over rounds of our rate over theirs, each ratio within one round."""
-    ratios = [
+def round_ratios(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> list[float]:
+    """Our rate over theirs in each round (a round where theirs is 0 has none)."""
+    return [
         float(our["messages_per_s"]) / float(their["messages_per_s"])
         for our, their in zip(ours, theirs, strict=True)
         if their["messages_per_s"]
     ]
+
+
+def median_ratio(ours: list[dict[str, Any]], theirs: list[dict[str, Any]]) -> float:
+    """The median over rounds of our rate over theirs, each ratio within one round."""
+    ratios = round_ratios(ours, theirs)
     return statistics.median(ratios) if ratios else float("nan")
 
 
@@ -225,22 +230,19 @@ def _row(peer: Peer, runs: Runs, ceiling: float) -> Row:
     notes = [
         f"{theirs[0].get('sdk', peer.name)}; same mock, same sizes, auth skipped on both; "
         f"medians of {len(ours)} round{'s' if len(ours) != 1 else ''}, ratios per round "
-        + " / ".join(
-            f"{float(our['messages_per_s']) / float(their['messages_per_s']):.2f}x"
-            for our, their in zip(ours, theirs, strict=True)
-        )
+        + " / ".join(f"{ratio:.2f}x" for ratio in round_ratios(ours, theirs))
     ]
     baseline = runs.get(BASELINE.name)
     if peer != BASELINE and baseline:
         # What no sender does much better than: the bare loop, in the same rounds, and the
         # closed loop's bound (every send waits for the mock's delay).
-        bare_ratio = median_ratio(baseline, theirs)
+        bare_ratio, ceiling_ratio = median_ratio(baseline, theirs), ceiling / their_rate
         figures["bare_loop_ratio_to_theirs"] = round(bare_ratio, 2)
-        figures["ceiling_ratio_to_theirs"] = round(ceiling / their_rate, 2)
+        figures["ceiling_ratio_to_theirs"] = round(ceiling_ratio, 2)
         notes.append(
             f"the bare aiohttp loop, same rounds: {bare_ratio:.2f}x theirs; no sender passes "
             f"{ceiling:,.0f} msg/s here (sends in flight / the mock's delay): "
-            f"{ceiling / their_rate:.2f}x theirs"
+            f"{ceiling_ratio:.2f}x theirs"
         )
     target = TARGET_RATIOS.get(peer.name)
     targets: tuple[Target, ...] = ()
